@@ -1,0 +1,176 @@
+/**
+ * The ids, names and labels of PROTOCOL.md ("Naming"), as `Schema`s with clear errors. Ids are
+ * lower-cased and then must match `^[a-z0-9][a-z0-9_.-]{0,62}$`; anything else is an input error
+ * long before any engine sees it.
+ *
+ * @since 0.1.0
+ */
+import { Effect, ParseResult, Schema } from "effect"
+import { InputError } from "./InputError.js"
+
+const idPattern = /^[a-z0-9][a-z0-9_.-]{0,62}$/
+
+/**
+ * A processor, plugin, template or session id, or a name prefix: lower-cased, then 1 to 63
+ * characters of `a-z 0-9 _ . -`, starting with a letter or digit.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Id = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s) => s.toLowerCase(),
+  encode: (s) => s
+}).pipe(
+  Schema.filter((s) => idPattern.test(s), {
+    message: (issue) =>
+      `expected an id of 1-63 characters [a-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(issue.actual)}`
+  }),
+  Schema.brand("@armada/core/Id"),
+  Schema.annotations({ identifier: "Id" })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Id = typeof Id.Type
+
+/**
+ * The roles a container plays in a pipeline.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Role = Schema.Literal("processor", "plugin", "merger")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Role = typeof Role.Type
+
+/**
+ * Decodes `value` as an `Id`, failing with an `InputError` that names `field`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const decodeId = (field: string, value: unknown): Effect.Effect<Id, InputError> =>
+  decodeAs(Id, field, value)
+
+/**
+ * Decodes `value` with `schema`, turning a parse error into an `InputError` naming `field`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const decodeAs = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown) =>
+  Schema.decodeUnknown(schema)(value).pipe(
+    Effect.mapError(
+      (error) =>
+        new InputError({
+          field,
+          value,
+          reason: ParseResult.ArrayFormatter.formatErrorSync(error)
+            .map((issue) => issue.message)
+            .join("; ")
+        })
+    )
+  )
+
+/**
+ * Turns an id made of anything (a file name, a user's label) into a valid `Id`, or undefined when
+ * nothing usable is left.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sanitizeId = (raw: string): Id | undefined => {
+  const cleaned = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "")
+    .slice(0, 63)
+  return idPattern.test(cleaned) ? Id.make(cleaned) : undefined
+}
+
+/**
+ * The default name prefix.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPrefix: Id = Id.make("armada")
+
+/**
+ * `<prefix>-<role>-<id>-<session>`
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const containerName = (prefix: Id, role: Role, id: Id, session: Id): string =>
+  `${prefix}-${role}-${id}-${session}`
+
+/**
+ * `<prefix>-<templateId>`
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const templateVolumeName = (prefix: Id, templateId: Id): string => `${prefix}-${templateId}`
+
+/**
+ * `<prefix>-<templateId>-<session>`
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const sessionVolumeName = (prefix: Id, templateId: Id, session: Id): string =>
+  `${prefix}-${templateId}-${session}`
+
+/**
+ * `<prefix>`: the bridge network of every session.
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const networkName = (prefix: Id): string => prefix
+
+/**
+ * The label keys armada puts on everything it creates.
+ *
+ * @since 0.1.0
+ * @category labels
+ */
+export const labelKeys = (prefix: Id) => ({
+  managed: `${prefix}.managed`,
+  session: `${prefix}.session`,
+  role: `${prefix}.role`
+})
+
+/**
+ * The labels of a resource: `<prefix>.managed=true`, plus the session and the role when given.
+ *
+ * @since 0.1.0
+ * @category labels
+ */
+export const labels = (
+  prefix: Id,
+  options: { readonly session?: Id | undefined; readonly role?: string | undefined } = {}
+): Record<string, string> => {
+  const keys = labelKeys(prefix)
+  return {
+    [keys.managed]: "true",
+    ...(options.session === undefined ? {} : { [keys.session]: options.session }),
+    ...(options.role === undefined ? {} : { [keys.role]: options.role })
+  }
+}
+
+/**
+ * The label filter that finds everything armada made under `prefix`, or one session of it.
+ *
+ * @since 0.1.0
+ * @category labels
+ */
+export const labelFilter = (prefix: Id, session?: Id): Record<string, string> => labels(prefix, { session })

@@ -1,0 +1,261 @@
+/**
+ * The one service through which armada touches containers, images, volumes and networks. Its
+ * live layer speaks to a Docker engine (`DockerEngineLive`), `layerMemory` keeps everything in
+ * memory for fast tests, and `@armada/local` runs containers as local processes; one
+ * conformance suite (`@armada/testkit`) holds all three to the same behaviour.
+ *
+ * @since 0.1.0
+ */
+import type { ImageRef } from "@armada/core"
+import { Context, type Effect, type Stream } from "effect"
+import type * as DockerError from "./DockerError.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Labels = Readonly<Record<string, string>>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineVersion {
+  readonly engine: string
+  readonly version: string
+  readonly apiVersion: string
+  readonly os: string
+  readonly arch: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImageInfo {
+  readonly id: string
+  readonly tags: ReadonlyArray<string>
+  readonly labels: Labels
+  readonly sizeBytes: number
+}
+
+/**
+ * One line of pull progress, per layer; `current`/`total` are bytes when the engine reports them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PullProgress {
+  readonly image: string
+  readonly layer: string | undefined
+  readonly status: string
+  readonly current: number | undefined
+  readonly total: number | undefined
+}
+
+/**
+ * A volume mounted into a container.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Mount {
+  readonly volume: string
+  readonly target: string
+  readonly readOnly: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResourceLimits {
+  readonly memoryBytes?: number | undefined
+  readonly nanoCpus?: number | undefined
+  readonly pids?: number | undefined
+}
+
+/**
+ * What to create. Containers are never privileged and never on the host network; they run with
+ * `no-new-privileges` and every capability dropped but those in `capAdd`. `publish` is a
+ * container port published on `127.0.0.1` with an ephemeral host port.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerSpec {
+  readonly name: string
+  readonly image: ImageRef.ImageRef
+  readonly cmd?: ReadonlyArray<string> | undefined
+  readonly env?: Readonly<Record<string, string>> | undefined
+  readonly labels: Labels
+  readonly mounts?: ReadonlyArray<Mount> | undefined
+  readonly network?: string | undefined
+  readonly publish?: number | undefined
+  readonly limits?: ResourceLimits | undefined
+  readonly capAdd?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ContainerState = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PortBinding {
+  readonly containerPort: number
+  readonly hostIp: string
+  readonly hostPort: number
+}
+
+/**
+ * The security-relevant settings of a container as the engine reports them, so tests can assert
+ * isolation through inspect.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerSecurity {
+  readonly privileged: boolean
+  readonly networkMode: string
+  readonly capDrop: ReadonlyArray<string>
+  readonly capAdd: ReadonlyArray<string>
+  readonly securityOpt: ReadonlyArray<string>
+  readonly memoryBytes: number
+  readonly pidsLimit: number
+  readonly nanoCpus: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerInfo {
+  readonly id: string
+  readonly name: string
+  readonly image: string
+  readonly labels: Labels
+  readonly state: ContainerState
+  /** Set once the container has exited. */
+  readonly exitCode: number | undefined
+  readonly createdAt: Date
+  readonly ports: ReadonlyArray<PortBinding>
+  readonly mounts: ReadonlyArray<Mount>
+  readonly security: ContainerSecurity
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface VolumeInfo {
+  readonly name: string
+  readonly labels: Labels
+  readonly createdAt: Date
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface NetworkInfo {
+  readonly id: string
+  readonly name: string
+  readonly labels: Labels
+}
+
+/**
+ * Where an archive goes to or comes from. A volume is reached through a short-lived container of
+ * `image` (created, never started) that mounts it, so a remote engine works like a local one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ArchiveTarget =
+  | { readonly _tag: "Container"; readonly container: string }
+  | { readonly _tag: "Volume"; readonly volume: string; readonly image: ImageRef.ImageRef }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace DockerEngine {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** Where the engine is, for messages (`unix:///var/run/docker.sock`, `tcp://…`, `local:…`). */
+    readonly address: string
+    readonly ping: Effect.Effect<void, DockerError.DockerError>
+    readonly version: Effect.Effect<EngineVersion, DockerError.DockerError>
+
+    readonly listImages: (labels?: Labels) => Effect.Effect<ReadonlyArray<ImageInfo>, DockerError.DockerError>
+    readonly inspectImage: (image: ImageRef.ImageRef) => Effect.Effect<ImageInfo, DockerError.DockerError>
+    readonly imageExists: (image: ImageRef.ImageRef) => Effect.Effect<boolean, DockerError.DockerError>
+    /** Progress events until the image is present; an `error` inside the stream fails it. */
+    readonly pull: (image: ImageRef.ImageRef) => Stream.Stream<PullProgress, DockerError.DockerError>
+    readonly removeImage: (image: ImageRef.ImageRef) => Effect.Effect<void, DockerError.DockerError>
+
+    /** Creates a container and returns its id. */
+    readonly createContainer: (spec: ContainerSpec) => Effect.Effect<string, DockerError.DockerError>
+    readonly startContainer: (container: string) => Effect.Effect<void, DockerError.DockerError>
+    readonly inspectContainer: (container: string) => Effect.Effect<ContainerInfo, DockerError.DockerError>
+    readonly listContainers: (
+      labels?: Labels
+    ) => Effect.Effect<ReadonlyArray<ContainerInfo>, DockerError.DockerError>
+    /** Waits until the container exits and returns its exit code. */
+    readonly waitContainer: (container: string) => Effect.Effect<number, DockerError.DockerError>
+    /** The last `tail` lines of stdout and stderr, interleaved. */
+    readonly logs: (
+      container: string,
+      options: { readonly tail: number }
+    ) => Effect.Effect<string, DockerError.DockerError>
+    /** Kills (when running) and removes the container. */
+    readonly removeContainer: (container: string) => Effect.Effect<void, DockerError.DockerError>
+
+    readonly createVolume: (options: {
+      readonly name: string
+      readonly labels: Labels
+    }) => Effect.Effect<void, DockerError.DockerError>
+    readonly listVolumes: (
+      labels?: Labels
+    ) => Effect.Effect<ReadonlyArray<VolumeInfo>, DockerError.DockerError>
+    readonly removeVolume: (volume: string) => Effect.Effect<void, DockerError.DockerError>
+
+    /** Creates the bridge network unless it exists; concurrent calls for one name create one. */
+    readonly ensureNetwork: (options: {
+      readonly name: string
+      readonly labels: Labels
+    }) => Effect.Effect<NetworkInfo, DockerError.DockerError>
+    readonly listNetworks: (
+      labels?: Labels
+    ) => Effect.Effect<ReadonlyArray<NetworkInfo>, DockerError.DockerError>
+    readonly removeNetwork: (network: string) => Effect.Effect<void, DockerError.DockerError>
+
+    /** Extracts a tar stream at `path` inside the target. */
+    readonly putArchive: (
+      target: ArchiveTarget,
+      path: string,
+      tar: Stream.Stream<Uint8Array, DockerError.DockerError>
+    ) => Effect.Effect<void, DockerError.DockerError>
+    /** `path` inside the target as a tar stream (its entries are relative to `path`'s parent, as Docker gives them). */
+    readonly getArchive: (
+      target: ArchiveTarget,
+      path: string
+    ) => Stream.Stream<Uint8Array, DockerError.DockerError>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class DockerEngine extends Context.Tag("@armada/docker/DockerEngine")<
+  DockerEngine,
+  DockerEngine.Service
+>() {}

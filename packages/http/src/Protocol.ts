@@ -1,0 +1,111 @@
+/**
+ * The payloads of the container protocol (PROTOCOL.md), as `Schema`s shared by the client and the
+ * reference test app.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The ports each role listens on.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ports = { processor: 5551, plugin: 5552, merger: 9000 } as const
+
+/**
+ * Where the template volume is mounted.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const templateDir = "/workspace/cyanprint"
+
+/**
+ * Where the session volume is mounted; every output dir must lie below it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const areaDir = "/workspace/area"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const GlobType = Schema.Literal("template", "copy")
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export class Glob extends Schema.Class<Glob>("Glob")({
+  root: Schema.optional(Schema.NullOr(Schema.String)),
+  glob: Schema.String,
+  exclude: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  type: GlobType
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const JsonConfig = Schema.Unknown
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export class ProcessRequest extends Schema.Class<ProcessRequest>("ProcessRequest")({
+  readDir: Schema.String,
+  writeDir: Schema.String,
+  globs: Schema.Array(Glob),
+  config: JsonConfig
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export class ProcessResponse extends Schema.Class<ProcessResponse>("ProcessResponse")({
+  outputDir: Schema.String
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export class PlugRequest extends Schema.Class<PlugRequest>("PlugRequest")({
+  directory: Schema.String,
+  config: JsonConfig
+}) {}
+
+/**
+ * Plugins may answer with an empty body; then `outputDir` is absent.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export class PlugResponse extends Schema.Class<PlugResponse>("PlugResponse")({
+  outputDir: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export class MergeRequest extends Schema.Class<MergeRequest>("MergeRequest")({
+  fromDirs: Schema.Array(Schema.String),
+  toDir: Schema.String
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export class MergeResponse extends Schema.Class<MergeResponse>("MergeResponse")({
+  status: Schema.Literal("ok"),
+  files: Schema.Number,
+  conflicts: Schema.Array(Schema.String)
+}) {}
