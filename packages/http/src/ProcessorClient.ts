@@ -4,7 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Context, type Duration, type Effect } from "effect"
+import type { HttpClient } from "@effect/platform"
+import { Context, type Duration, type Effect, Layer } from "effect"
+import * as internal from "./internal/processorClient.js"
+import * as internalTest from "./internal/testClient.js"
 import type * as ProcessorError from "./ProcessorError.js"
 import type * as Protocol from "./Protocol.js"
 
@@ -92,3 +95,88 @@ export class ProcessorClient extends Context.Tag("@armada/http/ProcessorClient")
   ProcessorClient,
   ProcessorClient.Service
 >() {}
+
+/**
+ * Settings of the live client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** A 2xx body larger than this is a `BadResponse`, found without reading it all; default 1 MiB. */
+  readonly maxResponseBytes?: number | undefined
+  /** The timeout of `process`, `plug` and `merge` when the call gives none; default 5 minutes. */
+  readonly callTimeout?: Duration.DurationInput | undefined
+  /** Each readiness probe gives up after this long (and counts as "not yet"); default 2 seconds. */
+  readonly probeTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * The live client over whatever `HttpClient` the application provides. Connections are reused
+ * when that client keeps them alive: provide `NodeHttpClient.layerUndici` (keep-alive by default);
+ * `NodeHttpClient.layer` opens a new connection per request unless given a keep-alive agent.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options?: Options
+) => Effect.Effect<ProcessorClient.Service, never, HttpClient.HttpClient> = internal.make
+
+/**
+ * The live client with the default `Options`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ProcessorClient, never, HttpClient.HttpClient> = Layer.effect(
+  ProcessorClient,
+  internal.make()
+)
+
+/**
+ * In-memory behaviour of one endpoint for `layerTest`. A missing handler behaves like a healthy
+ * container: `waitReady` is ready at once (or fails with `Exited` when `isAlive` says so),
+ * `process` answers `{ outputDir: writeDir }`, `plug` an empty body, `merge` zero files.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestHandlers {
+  readonly waitReady?: (
+    endpoint: ProcessorError.Endpoint,
+    options: WaitOptions | undefined
+  ) => Effect.Effect<Ready, ProcessorError.ReadyError>
+  readonly process?: (
+    request: Protocol.ProcessRequest,
+    endpoint: ProcessorError.Endpoint
+  ) => Effect.Effect<Protocol.ProcessResponse, ProcessorError.CallError>
+  readonly plug?: (
+    request: Protocol.PlugRequest,
+    endpoint: ProcessorError.Endpoint
+  ) => Effect.Effect<Protocol.PlugResponse, ProcessorError.CallError>
+  readonly merge?: (
+    request: Protocol.MergeRequest,
+    sessionId: string,
+    endpoint: ProcessorError.Endpoint
+  ) => Effect.Effect<Protocol.MergeResponse, ProcessorError.CallError>
+}
+
+/**
+ * Handlers by endpoint name; the key `"*"` serves every endpoint not named.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TestRoutes = { readonly [endpointName: string]: TestHandlers }
+
+/**
+ * An in-memory client for unit tests. It applies the live client's rules to what the handlers
+ * return (an `outputDir` outside `/workspace/area` is a `BadResponse`, the call timeout gives
+ * `Timeout`, the ready deadline `NotReady`), so a test sees what the real client would report.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (routes?: TestRoutes): Layer.Layer<ProcessorClient> =>
+  Layer.sync(ProcessorClient, () => internalTest.make(routes))

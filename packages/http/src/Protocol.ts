@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { posix } from "node:path"
+import { Option, Schema } from "effect"
 
 /**
  * The ports each role listens on.
@@ -29,6 +30,20 @@ export const templateDir = "/workspace/cyanprint"
  * @category constants
  */
 export const areaDir = "/workspace/area"
+
+/**
+ * The normalised form of `path` (`..` and `.` resolved, POSIX rules) when it lies strictly below
+ * `areaDir`; `None` for anything else: relative paths, `/workspace/area` itself, or paths that
+ * climb out of it (`/workspace/area/x/../../etc`).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const insideArea = (path: string): Option.Option<string> => {
+  if (!posix.isAbsolute(path)) return Option.none()
+  const normalised = posix.normalize(path).replace(/\/+$/, "")
+  return normalised.startsWith(`${areaDir}/`) ? Option.some(normalised) : Option.none()
+}
 
 /**
  * @since 0.1.0

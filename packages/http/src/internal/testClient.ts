@@ -1,0 +1,73 @@
+/**
+ * The in-memory `ProcessorClient` for unit tests.
+ *
+ * @internal
+ */
+import { Duration, Effect } from "effect"
+import type { ProcessorClient, Ready, TestHandlers, TestRoutes, WaitOptions } from "../ProcessorClient.js"
+import { type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
+import * as Protocol from "../Protocol.js"
+import { checkPlugResponse, checkProcessResponse, defaults, withCallTimeout } from "./checks.js"
+
+const ready: Ready = { attempts: 1, elapsedMillis: 0 }
+
+/** Like the live client: a container that has exited fails at once, any other is ready. */
+const defaultWaitReady = (endpoint: Endpoint, options?: WaitOptions): Effect.Effect<Ready, ReadyError> =>
+  options?.isAlive === undefined
+    ? Effect.succeed(ready)
+    : Effect.flatMap(options.isAlive, (liveness) =>
+        liveness._tag === "Exited"
+          ? Effect.fail(new Exited({ endpoint, exitCode: liveness.exitCode, logTail: liveness.logTail }))
+          : Effect.succeed(ready)
+      )
+
+/** @internal */
+export const make = (routes: TestRoutes = {}): ProcessorClient.Service => {
+  const handlers = (endpoint: Endpoint): TestHandlers => routes[endpoint.name] ?? routes["*"] ?? {}
+  return {
+    waitReady: (endpoint, options) => {
+      const deadline = Duration.decode(options?.deadline ?? defaults.readyDeadline)
+      const handler = handlers(endpoint).waitReady
+      return (handler === undefined ? defaultWaitReady(endpoint, options) : handler(endpoint, options)).pipe(
+        Effect.timeoutFail({
+          duration: deadline,
+          onTimeout: () =>
+            new NotReady({
+              endpoint,
+              attempts: 1,
+              afterMillis: Duration.toMillis(deadline),
+              lastError: "the test handler did not finish"
+            })
+        })
+      )
+    },
+    process: (endpoint, request, options) => {
+      const handler = handlers(endpoint).process
+      return (
+        handler === undefined
+          ? Effect.succeed(Protocol.ProcessResponse.make({ outputDir: request.writeDir }))
+          : handler(request, endpoint)
+      ).pipe(
+        Effect.flatMap((response) => checkProcessResponse(endpoint, response)),
+        withCallTimeout(endpoint, options?.timeout)
+      )
+    },
+    plug: (endpoint, request, options) => {
+      const handler = handlers(endpoint).plug
+      return (
+        handler === undefined ? Effect.succeed(Protocol.PlugResponse.make({})) : handler(request, endpoint)
+      ).pipe(
+        Effect.flatMap((response) => checkPlugResponse(endpoint, response)),
+        withCallTimeout(endpoint, options?.timeout)
+      )
+    },
+    merge: (endpoint, sessionId, request, options) => {
+      const handler = handlers(endpoint).merge
+      return (
+        handler === undefined
+          ? Effect.succeed(Protocol.MergeResponse.make({ status: "ok", files: 0, conflicts: [] }))
+          : handler(request, sessionId, endpoint)
+      ).pipe(withCallTimeout(endpoint, options?.timeout))
+    }
+  }
+}
