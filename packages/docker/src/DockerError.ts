@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { InputError } from "@armada/core"
 import { Schema } from "effect"
 
 /**
@@ -140,10 +141,37 @@ export class EngineError extends Schema.TaggedError<EngineError>("@armada/docker
 }
 
 /**
+ * A tar archive that could not be packed, read or extracted: an entry that would land outside
+ * the target (`UnsafeEntry`), an archive that is not valid tar (`Malformed`), or a host I/O
+ * failure (`Io`). `path` is the entry or host path it is about.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ArchiveError extends Schema.TaggedError<ArchiveError>("@armada/docker/ArchiveError")(
+  "ArchiveError",
+  {
+    reason: Schema.Literal("UnsafeEntry", "Malformed", "Io"),
+    path: Schema.String,
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    if (this.reason === "UnsafeEntry") return `refused archive entry ${this.path}: ${this.detail}`
+    if (this.reason === "Malformed") return `not a valid tar archive (${this.path}): ${this.detail}`
+    return `${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * Every error of the `DockerEngine` service. `InputError` (from `@armada/core`) is how every
+ * implementation refuses a bad name, image reference, path or option before it reaches an engine.
+ *
  * @since 0.1.0
  * @category errors
  */
 export type DockerError =
+  | InputError
   | EngineUnreachable
   | ImageNotFound
   | PullFailed
@@ -159,6 +187,7 @@ export type DockerError =
  * @category schemas
  */
 export const DockerError = Schema.Union(
+  InputError,
   EngineUnreachable,
   ImageNotFound,
   PullFailed,
