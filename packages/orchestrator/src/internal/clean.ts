@@ -1,0 +1,22 @@
+/** @internal */
+import { type InputError, Names, Parallel } from "@armada/core"
+import type { DockerEngine, DockerError } from "@armada/docker"
+import { Effect } from "effect"
+import type * as Orchestrator from "../Orchestrator.js"
+import * as resources from "./resources.js"
+
+/** @internal */
+export const clean = (
+  target: { readonly session: Names.Id } | { readonly all: true },
+  options: Orchestrator.CleanOptions = {}
+): Effect.Effect<Orchestrator.CleanOutcome, DockerError.DockerError | InputError, DockerEngine> =>
+  Effect.gen(function* () {
+    const prefix = options.prefix ?? Names.defaultPrefix
+    const concurrency = yield* Parallel.resolveConcurrency(options.concurrency)
+    const session = "session" in target ? target.session : undefined
+    const found = yield* resources.find({ prefix, session })
+    return yield* resources.remove(found, { prefix, concurrency, label: { session } })
+  }).pipe(
+    Effect.withSpan("Orchestrator.clean", { attributes: { target } }),
+    Effect.annotateLogs("session", "session" in target ? target.session : "*")
+  )

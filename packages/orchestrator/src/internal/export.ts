@@ -1,0 +1,87 @@
+/** @internal */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import * as posix from "node:path/posix"
+import { Archive, DockerEngine, DockerError } from "@armada/docker"
+import { Effect } from "effect"
+import type * as Orchestrator from "../Orchestrator.js"
+import * as Progress from "../Progress.js"
+import * as stage from "./stage.js"
+
+const isTarGz = (output: string) => /\.(tar\.gz|tgz)$/i.test(output)
+
+/** A directory export goes to a directory that is missing or empty: nothing of the user's is overwritten. */
+const ensureEmpty = (dir: string) =>
+  Effect.tryPromise({
+    try: () =>
+      fs
+        .readdir(dir)
+        .catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? [] : Promise.reject(error))),
+    catch: (error) =>
+      new DockerError.ArchiveError({
+        reason: "Io",
+        path: dir,
+        detail: error instanceof Error ? error.message : String(error)
+      })
+  }).pipe(
+    Effect.filterOrFail(
+      (entries) => entries.length === 0,
+      () =>
+        new DockerError.ArchiveError({
+          reason: "Io",
+          path: dir,
+          detail: "the output directory exists and is not empty"
+        })
+    )
+  )
+
+/** @internal */
+export const exportTo = (
+  started: Orchestrator.Started,
+  result: Orchestrator.RunResult,
+  options: Orchestrator.ExportOptions
+) =>
+  Effect.gen(function* () {
+    const engine = yield* DockerEngine
+    const output = path.resolve(options.output)
+    const format = isTarGz(output) ? ("tar.gz" as const) : ("directory" as const)
+    const { spec } = started.session
+    const work = Effect.gen(function* () {
+      if (format === "directory") yield* ensureEmpty(output)
+      // The merger mounts the session area; its archive of the merge dir has entries under the dir's name.
+      const tree = yield* Archive.fromTar(
+        engine.getArchive({ _tag: "Container", container: started.merger.containerId }, result.mergeDir)
+      )
+      const merged = Archive.subtree(tree, posix.basename(result.mergeDir))
+      const files = [...merged.entries()]
+        .filter(([, node]) => node._tag !== "Directory")
+        .map(([name]) => name)
+        .sort()
+      if (format === "directory") yield* Archive.extractToDirectory(Archive.toTar(merged), output)
+      else {
+        yield* Effect.tryPromise({
+          try: () => fs.mkdir(path.dirname(output), { recursive: true }),
+          catch: (error) =>
+            new DockerError.ArchiveError({
+              reason: "Io",
+              path: output,
+              detail: error instanceof Error ? error.message : String(error)
+            })
+        })
+        yield* Archive.writeFile(Archive.gzip(Archive.toTar(merged)), output)
+      }
+      yield* Progress.emit(Progress.Exported.make({ output, format, files: files.length }))
+      const exported: Orchestrator.Exported = { output, format, files }
+      return exported
+    }).pipe(
+      Effect.catchAll((cause) =>
+        stage.fail(spec.session, "export", [
+          stage.failure("export", { kind: "volume", id: started.session.sessionVolume }, cause)
+        ])
+      )
+    )
+    return yield* stage.run(spec.session, "export", 1, work)
+  }).pipe(
+    Effect.map(({ value }) => value),
+    Effect.annotateLogs("session", started.session.spec.session)
+  )

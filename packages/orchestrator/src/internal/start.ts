@@ -1,0 +1,201 @@
+/** @internal */
+import { type ImageRef, Names } from "@armada/core"
+import { type ContainerSpec, DockerEngine, DockerError, type Mount } from "@armada/docker"
+import { type Liveness, ProcessorClient, type ProcessorError, Protocol } from "@armada/http"
+import { Effect } from "effect"
+import type * as Orchestrator from "../Orchestrator.js"
+import type { Cause } from "../OrchestratorError.js"
+import * as Progress from "../Progress.js"
+import type { Spec } from "../Spec.js"
+import * as stage from "./stage.js"
+
+/** One container to run. */
+interface Plan {
+  readonly role: Names.Role
+  readonly id: Names.Id
+  readonly image: ImageRef.ImageRef
+  readonly container: ContainerSpec
+}
+
+/** How many log lines an `Exited` failure carries. */
+const logTailLines = 20
+
+const mergerId = Names.Id.make("merger")
+
+/** The container specs of a session, per PROTOCOL.md: env, labels, mounts, network, port, limits. */
+const plans = (session: Orchestrator.Session): ReadonlyArray<Plan> => {
+  const { spec } = session
+  const { prefix, limits } = spec.options
+  const template: Mount = { volume: session.templateVolume, target: Protocol.templateDir, readOnly: true }
+  const area: Mount = { volume: session.sessionVolume, target: Protocol.areaDir, readOnly: false }
+  const plan = (
+    role: Names.Role,
+    item: {
+      readonly id: Names.Id
+      readonly image: ImageRef.ImageRef
+      readonly env: Spec["processors"][number]["env"]
+    }
+  ): Plan => ({
+    role,
+    id: item.id,
+    image: item.image,
+    container: {
+      name: Names.containerName(prefix, role, item.id, spec.session),
+      image: item.image,
+      // The role is armada's to set: an item's env cannot change what the container is.
+      env: { ...item.env, ARMADA_ROLE: role },
+      labels: Names.labels(prefix, { session: spec.session, role }),
+      mounts: role === "plugin" ? [area] : [template, area],
+      network: session.network,
+      publish: Protocol.ports[role],
+      limits: {
+        ...(limits.memory === undefined ? {} : { memoryBytes: limits.memory }),
+        ...(limits.cpus === undefined ? {} : { nanoCpus: Math.round(limits.cpus * 1e9) }),
+        ...(limits.pids === undefined ? {} : { pids: limits.pids })
+      }
+    }
+  })
+  return [
+    ...spec.processors.map((p) => plan("processor", p)),
+    ...spec.plugins.map((p) => plan("plugin", p)),
+    plan("merger", { id: mergerId, image: spec.merger.image, env: {} })
+  ]
+}
+
+interface Launched {
+  readonly plan: Plan
+  readonly containerId: string
+  readonly endpoint: ProcessorError.Endpoint
+}
+
+/** @internal */
+export const start = (session: Orchestrator.Session) =>
+  Effect.gen(function* () {
+    const engine = yield* DockerEngine
+    const client = yield* ProcessorClient
+    const { spec } = session
+    const all = plans(session)
+    const described = (plan: Plan) => ({ role: plan.role, id: plan.id, name: plan.container.name })
+    const reportFailure = (plan: Plan) => (cause: Cause) =>
+      Progress.emit(Progress.ContainerFailed.make({ ...described(plan), cause }))
+
+    // Create and start, under the limit.
+    const launch = (plan: Plan) =>
+      Effect.gen(function* () {
+        const containerId = yield* session.ledger.acquire(engine.createContainer(plan.container), (ref) => ({
+          kind: "container",
+          name: plan.container.name,
+          ref
+        }))
+        yield* Progress.emit(Progress.ContainerCreated.make(described(plan)))
+        yield* engine.startContainer(containerId)
+        yield* Progress.emit(Progress.ContainerStarted.make(described(plan)))
+        const info = yield* engine.inspectContainer(containerId)
+        const port = Protocol.ports[plan.role]
+        const binding = info.ports.find((p) => p.containerPort === port)
+        if (binding === undefined) {
+          return yield* new DockerError.EngineError({
+            operation: "inspect",
+            resource: plan.container.name,
+            detail: `port ${port} is not published`
+          })
+        }
+        const launched: Launched = {
+          plan,
+          containerId,
+          endpoint: { name: plan.container.name, url: `http://127.0.0.1:${binding.hostPort}` }
+        }
+        return launched
+      }).pipe(
+        Effect.tapError(reportFailure(plan)),
+        Effect.withSpan("armada.start.container", { attributes: described(plan) })
+      )
+
+    // The engine says whether a container that is not answering yet has exited.
+    const isAlive = (containerId: string): Effect.Effect<Liveness> =>
+      engine.inspectContainer(containerId).pipe(
+        Effect.flatMap((info) =>
+          info.state === "exited" || info.state === "dead"
+            ? Effect.map(
+                engine.logs(containerId, { tail: logTailLines }).pipe(Effect.orElseSucceed(() => "")),
+                (logTail): Liveness => ({ _tag: "Exited", exitCode: info.exitCode ?? -1, logTail })
+              )
+            : Effect.succeed<Liveness>({ _tag: "Alive" })
+        ),
+        Effect.catchTag("ContainerNotFound", () =>
+          Effect.succeed<Liveness>({
+            _tag: "Exited",
+            exitCode: -1,
+            logTail: "the container no longer exists"
+          })
+        ),
+        // Any other engine trouble: cannot tell, keep polling until the deadline.
+        Effect.orElseSucceed((): Liveness => ({ _tag: "Alive" }))
+      )
+
+    // Then wait for every one of them at once: the waits only poll.
+    const ready = (launched: Launched) =>
+      client
+        .waitReady(launched.endpoint, {
+          deadline: spec.options.timeouts.ready,
+          isAlive: isAlive(launched.containerId)
+        })
+        .pipe(
+          Effect.tap((r) =>
+            Progress.emit(
+              Progress.ContainerReady.make({
+                ...described(launched.plan),
+                url: launched.endpoint.url,
+                attempts: r.attempts,
+                elapsedMillis: r.elapsedMillis
+              })
+            )
+          ),
+          Effect.map(
+            (r): Orchestrator.Container => ({
+              role: launched.plan.role,
+              id: launched.plan.id,
+              image: launched.plan.image,
+              name: launched.plan.container.name,
+              containerId: launched.containerId,
+              endpoint: launched.endpoint,
+              readyMillis: r.elapsedMillis
+            })
+          ),
+          Effect.tapError(reportFailure(launched.plan)),
+          Effect.withSpan("armada.ready", { attributes: described(launched.plan) })
+        )
+
+    const { value } = yield* stage.run(
+      spec.session,
+      "start",
+      all.length,
+      Effect.gen(function* () {
+        const launchedOutcome = yield* stage.forEach(all, launch, spec.options.concurrency)
+        const launched = launchedOutcome.successes.map((s) => s.value)
+        const readyOutcome = yield* stage.forEach(launched, ready, Math.max(1, launched.length))
+        const failures = [
+          ...launchedOutcome.failures.map((f) => ({ plan: f.item, cause: f.cause })),
+          ...readyOutcome.failures.map((f) => ({ plan: f.item.plan, cause: f.cause }))
+        ]
+          .sort((a, b) => all.indexOf(a.plan) - all.indexOf(b.plan))
+          .map((f) =>
+            stage.failure(
+              "start",
+              { kind: f.plan.role, id: f.plan.id, image: f.plan.image },
+              stage.causeOf(f.cause)
+            )
+          )
+        yield* stage.check(spec.session, "start", failures)
+        const containers = readyOutcome.successes.map((s) => s.value)
+        const started: Orchestrator.Started = {
+          session,
+          processors: containers.filter((c) => c.role === "processor"),
+          plugins: containers.filter((c) => c.role === "plugin"),
+          merger: containers.find((c) => c.role === "merger")!
+        }
+        return started
+      })
+    )
+    return value
+  }).pipe(Effect.annotateLogs("session", session.spec.session))
