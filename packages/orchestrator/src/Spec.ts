@@ -402,10 +402,16 @@ export const load = (file: string): Effect.Effect<Spec, SpecError, FileSystem.Fi
       source,
       format: source.endsWith(".json") ? "json" : "yaml"
     })
-    const info = yield* fs.stat(spec.template).pipe(Effect.option)
-    if (info._tag === "None" || info.value.type !== "Directory") {
-      return yield* specError("template", `expected a directory, got ${JSON.stringify(spec.template)}`)
-    }
+    yield* fs
+      .readDirectory(spec.template)
+      .pipe(
+        Effect.mapError((error) =>
+          specError(
+            "template",
+            `expected a readable directory, got ${JSON.stringify(spec.template)} (${error.message})`
+          )
+        )
+      )
     return spec
   }).pipe(Effect.withSpan("Spec.load", { attributes: { file } }))
 

@@ -21,7 +21,7 @@ const walk = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>): 
     case "Unexpected":
       return at(issue.message ?? "is not a known field")
     case "Missing":
-      return at(issue.message ?? `is missing (expected ${describe(issue.ast.type)})`)
+      return at(issue.message ?? "is missing")
     case "Forbidden":
       return at(issue.message ?? "cannot be decoded synchronously")
     case "Type":
