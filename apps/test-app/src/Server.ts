@@ -1,0 +1,175 @@
+/**
+ * The HTTP side of the test app: `GET /` answers 200 as soon as the server listens, and the
+ * role's work call (PROTOCOL.md) does the work for real, unless a fault knob says otherwise.
+ * Every request is logged as one line on stdout.
+ *
+ * @since 0.1.0
+ */
+import { createServer } from "node:http"
+import { Protocol } from "@armada/http"
+import {
+  HttpMiddleware,
+  HttpRouter,
+  HttpServer,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Console, Effect, Exit, Layer, type Schema, Stream } from "effect"
+import * as Merger from "./Merger.js"
+import * as Plugin from "./Plugin.js"
+import * as Processor from "./Processor.js"
+import type { Faults, Settings } from "./Settings.js"
+import * as Workspace from "./Workspace.js"
+
+const now = () => performance.timeOrigin + performance.now()
+
+/** A JSON answer, padded with a `padding` field to `bytes` when `ARMADA_FAULT_BIG_RESPONSE` asks. */
+const answer = (
+  value: Readonly<Record<string, unknown>>,
+  faults: Faults
+): HttpServerResponse.HttpServerResponse => {
+  const bytes = faults.bigResponseBytes
+  if (bytes === undefined) return HttpServerResponse.unsafeJson(value)
+  const room = bytes - Buffer.byteLength(JSON.stringify({ ...value, padding: "" }))
+  return HttpServerResponse.text(JSON.stringify({ ...value, padding: "x".repeat(Math.max(0, room)) }), {
+    contentType: "application/json"
+  })
+}
+
+const problem = (status: number, message: string) =>
+  Effect.succeed(HttpServerResponse.unsafeJson({ error: message }, { status }))
+
+/**
+ * A work call: the fault knobs first, then the request body decoded with `schema` and `handle`d.
+ * A bad body or request is a 400, a failed file operation a 500, each with `{ error }`.
+ */
+const work =
+  <A, I>(faults: Faults, schema: Schema.Schema<A, I>) =>
+  (
+    handle: (
+      body: A
+    ) => Effect.Effect<HttpServerResponse.HttpServerResponse, Workspace.FileError | Workspace.RequestProblem>
+  ) =>
+    Effect.gen(function* () {
+      if (faults.hang) return yield* Effect.never
+      if (faults.status !== undefined) {
+        return HttpServerResponse.text(`fault: status ${faults.status}`, { status: faults.status })
+      }
+      if (faults.malformed)
+        return HttpServerResponse.text('{"outputDir": ', { contentType: "application/json" })
+      if (faults.streamForever) {
+        const space = new Uint8Array([32])
+        return HttpServerResponse.stream(Stream.repeatEffect(Effect.as(Effect.sleep("100 millis"), space)), {
+          contentType: "application/json"
+        })
+      }
+      return yield* Effect.flatMap(HttpServerRequest.schemaBodyJson(schema), handle)
+    }).pipe(
+      Effect.catchTags({
+        ParseError: (error) => problem(400, `bad request body: ${error.message}`),
+        RequestError: (error) => problem(400, `bad request: ${error.message}`),
+        RequestProblem: (error) => problem(400, error.message),
+        FileError: (error) => problem(500, error.message)
+      })
+    )
+
+/**
+ * The router of one role.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const router = (settings: Settings) => {
+  const { faults } = settings
+  const workspace = Workspace.make(settings.workspaceRoot)
+  const health = HttpRouter.empty.pipe(HttpRouter.get("/", Effect.succeed(HttpServerResponse.text("ok"))))
+  switch (settings.role) {
+    case "processor":
+      return HttpRouter.post(
+        health,
+        "/api/process",
+        work(
+          faults,
+          Protocol.ProcessRequest
+        )((request) =>
+          Effect.gen(function* () {
+            if (faults.writeTemplate) {
+              const complaint = yield* Processor.probeTemplateWrite(workspace, request)
+              if (complaint !== undefined) return HttpServerResponse.text(complaint, { status: 500 })
+            }
+            yield* Processor.run(workspace, request)
+            return answer({ outputDir: faults.outsideArea ? "/etc" : request.writeDir }, faults)
+          })
+        )
+      )
+    case "plugin":
+      return HttpRouter.post(
+        health,
+        "/api/plug",
+        work(
+          faults,
+          Protocol.PlugRequest
+        )((request) =>
+          Effect.as(Plugin.run(workspace, request), answer({ outputDir: request.directory }, faults))
+        )
+      )
+    case "merger":
+      return HttpRouter.post(
+        health,
+        "/merge/:sessionId",
+        work(
+          faults,
+          Protocol.MergeRequest
+        )((request) => Effect.map(Merger.run(workspace, request), (merged) => answer({ ...merged }, faults)))
+      )
+  }
+}
+
+/** One line per request: time, role, method, URL, status (or how it ended) and duration. */
+const logRequests = (settings: Settings) =>
+  HttpMiddleware.make((app) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const started = now()
+      return Effect.onExit(app, (exit) => {
+        const outcome = Exit.isSuccess(exit)
+          ? String(exit.value.status)
+          : Exit.isInterrupted(exit)
+            ? "aborted"
+            : "failed"
+        return Console.log(
+          `${new Date().toISOString()} ${settings.role} ${request.method} ${request.url} ${outcome} ${(now() - started).toFixed(1)}ms`
+        )
+      })
+    })
+  )
+
+/**
+ * Serves the role on the provided `HttpServer`, then prints
+ * `test-app <role> listening on <address> (t=<epoch ms>)`, the moment benchmarks measure from.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (settings: Settings): Layer.Layer<never, never, HttpServer.HttpServer> =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      yield* HttpServer.serveEffect(logRequests(settings))(router(settings))
+      const address = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      yield* Console.log(`test-app ${settings.role} listening on ${address} (t=${now().toFixed(3)})`)
+    })
+  )
+
+/**
+ * The role on a Node HTTP server at `settings.host`:`settings.port`; the `HttpServer` stays in
+ * the output so tests can read the port it got.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNode = (settings: Settings) =>
+  layer(settings).pipe(
+    Layer.provideMerge(
+      NodeHttpServer.layer(() => createServer(), { port: settings.port, host: settings.host })
+    )
+  )
