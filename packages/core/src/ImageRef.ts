@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Option, Schema } from "effect"
+import { Option, type ParseResult, Schema } from "effect"
+import { describe } from "./internal/describe.js"
 
 const component = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 const registry =
@@ -14,16 +15,18 @@ const pattern = new RegExp(
   `^(?:(${registry})/)?(${component}(?:/${component})*)(?::(${tag}))?(?:@(${digest}))?$`
 )
 
+function message(issue: ParseResult.ParseIssue): string {
+  return `expected an image reference, got ${describe(issue.actual)}`
+}
+
 /**
  * An image reference, validated; the string itself is what the engine receives.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const ImageRef = Schema.String.pipe(
-  Schema.filter((s) => s.length <= 255 && isImageRef(s), {
-    message: (issue) => `expected an image reference, got ${JSON.stringify(issue.actual)}`
-  }),
+export const ImageRef = Schema.String.annotations({ message }).pipe(
+  Schema.filter((s) => s.length <= 255 && isImageRef(s), { message }),
   Schema.brand("@armada/core/ImageRef"),
   Schema.annotations({ identifier: "ImageRef" })
 )

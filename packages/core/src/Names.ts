@@ -7,25 +7,33 @@
  */
 import { Effect, ParseResult, Schema } from "effect"
 import { InputError } from "./InputError.js"
+import { describe } from "./internal/describe.js"
 
 const idPattern = /^[a-z0-9][a-z0-9_.-]{0,62}$/
 
 /**
- * A processor, plugin, template or session id, or a name prefix: lower-cased, then 1 to 63
+ * Only A-Z are lower-cased: Unicode case mapping would turn some non-ASCII letters into ASCII
+ * ones (the Kelvin sign into `k`), so two different ids could name the same container.
+ */
+const lowerAscii = (s: string): string => s.replace(/[A-Z]+/g, (upper) => upper.toLowerCase())
+
+function idMessage(issue: ParseResult.ParseIssue): string {
+  return `expected an id of 1-63 characters [a-z0-9_.-] starting with a letter or digit, got ${describe(issue.actual)}`
+}
+
+/**
+ * A processor, plugin, template or session id, or a name prefix: lower-cased (A-Z only), then 1 to 63
  * characters of `a-z 0-9 _ . -`, starting with a letter or digit.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Id = Schema.transform(Schema.String, Schema.String, {
+export const Id = Schema.transform(Schema.String.annotations({ message: idMessage }), Schema.String, {
   strict: true,
-  decode: (s) => s.toLowerCase(),
+  decode: lowerAscii,
   encode: (s) => s
 }).pipe(
-  Schema.filter((s) => idPattern.test(s), {
-    message: (issue) =>
-      `expected an id of 1-63 characters [a-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(issue.actual)}`
-  }),
+  Schema.filter((s) => idPattern.test(s), { message: idMessage }),
   Schema.brand("@armada/core/Id"),
   Schema.annotations({ identifier: "Id" })
 )
@@ -87,8 +95,7 @@ export const decodeAs = <A, I>(schema: Schema.Schema<A, I>, field: string, value
  * @category constructors
  */
 export const sanitizeId = (raw: string): Id | undefined => {
-  const cleaned = raw
-    .toLowerCase()
+  const cleaned = lowerAscii(raw)
     .replace(/[^a-z0-9_.-]+/g, "-")
     .replace(/^[^a-z0-9]+/, "")
     .slice(0, 63)

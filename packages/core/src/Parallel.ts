@@ -7,7 +7,7 @@
  */
 
 import { availableParallelism } from "node:os"
-import { Data, Duration, Effect, Exit, type Schedule } from "effect"
+import { type Cause, Duration, Effect, type Schedule, Schema } from "effect"
 import { InputError } from "./InputError.js"
 import * as Outcome from "./Outcome.js"
 
@@ -20,7 +20,9 @@ import * as Outcome from "./Outcome.js"
 export type Concurrency = number | "cpus"
 
 /**
- * What happened to one item, with the running totals, for a progress display.
+ * What happened to one item, with the running totals, for a progress display. Each item yields
+ * `Started` and then exactly one of `Succeeded` or `Failed` (retries happen between the two);
+ * an item interrupted with its batch yields no second event.
  *
  * @since 0.1.0
  * @category models
@@ -37,6 +39,8 @@ export type ProgressEvent<I, E> =
     }
 
 /**
+ * The totals right after an event: `running` items have started and not finished yet.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -54,39 +58,46 @@ export interface Counts {
 export interface Options<I, E> {
   /** At most this many items in flight; default `"cpus"`. */
   readonly concurrency?: Concurrency | undefined
-  /** Each attempt of an item fails with `ItemTimeout` after this long. */
+  /** Each attempt of an item fails with `ItemTimeout` after this long (the attempt is interrupted). */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Retries a failed item (its typed error, or `ItemTimeout`) on this schedule. */
+  /**
+   * Retries an item whose attempt failed with a typed error (its own, or `ItemTimeout`) on this
+   * schedule; a defect is never retried. Each attempt calls `f` anew.
+   */
   readonly retry?: Schedule.Schedule<unknown, E | ItemTimeout> | undefined
-  /** Called as each item starts, succeeds or fails; the batch waits for it. */
+  /**
+   * Called as each item starts, succeeds or fails, in the order these happen; the item's worker
+   * waits for it, so a slow observer slows the batch down. A defect in it is a defect of the batch.
+   */
   readonly onEvent?: ((event: ProgressEvent<I, E | ItemTimeout>) => Effect.Effect<void>) | undefined
 }
 
 /**
- * The typed failure of an item that ran longer than `options.timeout`.
+ * The typed failure of an item whose attempt ran longer than `options.timeout`.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ItemTimeout extends Data.TaggedError("ItemTimeout")<{
-  readonly index: number
-  readonly after: Duration.Duration
-}> {
+export class ItemTimeout extends Schema.TaggedError<ItemTimeout>("@armada/core/ItemTimeout")("ItemTimeout", {
+  index: Schema.Number,
+  after: Schema.Duration
+}) {
   override get message(): string {
     return `item ${this.index} did not finish within ${Duration.format(this.after)}`
   }
 }
 
 /**
- * The error type of an item under `options`: `ItemTimeout` joins it only when a timeout is set.
+ * The error type of an item under options `O`: `ItemTimeout` joins `E` unless `O` surely sets no
+ * timeout (a literal options object without one, or no options at all).
  *
  * @since 0.1.0
  * @category models
  */
-export type ItemError<E, O> = O extends { readonly timeout: Duration.DurationInput } ? E | ItemTimeout : E
+export type ItemError<E, O> = O extends { readonly timeout?: undefined } ? E : E | ItemTimeout
 
 /**
- * Validates a concurrency setting: a positive integer, or `"cpus"`.
+ * Validates a concurrency setting: a positive integer, or `"cpus"` (also the default).
  *
  * @since 0.1.0
  * @category constructors
@@ -95,24 +106,17 @@ export const resolveConcurrency = (
   concurrency: Concurrency | undefined
 ): Effect.Effect<number, InputError> => {
   if (concurrency === undefined || concurrency === "cpus") return Effect.succeed(availableParallelism())
-  if (typeof concurrency === "number" && Number.isSafeInteger(concurrency) && concurrency >= 1) {
-    return Effect.succeed(concurrency)
-  }
-  return Effect.fail(
-    new InputError({
-      field: "concurrency",
-      value: concurrency,
-      reason: 'expected a positive integer or "cpus"'
-    })
-  )
+  if (Number.isSafeInteger(concurrency) && concurrency >= 1) return Effect.succeed(concurrency)
+  return Effect.fail(InputError.expected("concurrency", concurrency, 'expected a positive integer or "cpus"'))
 }
 
 /**
  * Runs `f` on every item with at most `concurrency` in flight, waits for all of them and returns
- * an `Outcome` with every success and every failure (typed errors and defects alike), each tagged
- * with its item and index, in input order. Zero items return at once; one item runs without
- * waiting on the limit. Interrupting the batch interrupts the running items (their finalizers
- * run) and starts no new one.
+ * an `Outcome` with every success and every failure (typed errors and defects alike, a thrown
+ * exception included), each tagged with its item and index, in input order. Zero items return at
+ * once; one item runs in the caller's fiber without waiting on the limit. Interrupting the batch
+ * interrupts the running items (their finalizers run before the interruption completes) and
+ * starts no new one. An invalid `concurrency` fails with `InputError` before any item runs.
  *
  * @since 0.1.0
  * @category combinators
@@ -122,35 +126,33 @@ export const forEachCollect = <I, A, E, R, const O extends Options<I, E> = {}>(
   f: (item: I, index: number) => Effect.Effect<A, E, R>,
   options?: O
 ): Effect.Effect<Outcome.Outcome<I, A, ItemError<E, O>>, InputError, R> =>
-  Effect.flatMap(resolveConcurrency(options?.concurrency), (concurrency) =>
-    Effect.suspend(() => {
-      const input = Array.from(items)
-      const exits = new Array<Exit.Exit<A, ItemError<E, O>>>(input.length)
-      const attempt = prepare(f, options) as (item: I, index: number) => Effect.Effect<A, ItemError<E, O>, R>
-      const reporter = makeReporter(input, options?.onEvent)
-      return pool(input.length, concurrency, (index) => {
-        const item = input[index]!
-        const run = Effect.exit(attempt(item, index))
-        if (reporter === undefined) {
-          return Effect.map(run, (exit) => {
-            exits[index] = exit
-          })
-        }
-        return Effect.zipRight(
-          reporter.started(index),
-          Effect.flatMap(run, (exit) => {
-            exits[index] = exit
-            return reporter.finished(index, exit)
-          })
-        )
-      }).pipe(Effect.map(() => Outcome.fromExits(input, exits)))
-    })
-  )
+  run("Parallel.forEachCollect", items, f, options, (input) => {
+    // One slot per item, so successes land in input order whatever the completion order.
+    const successes = new Array<Outcome.Success<I, A>>(input.length)
+    const failures: Array<Outcome.Failure<I, ItemError<E, O>>> = []
+    return {
+      succeed: (index, value) => {
+        successes[index] = { index, item: input[index]!, value }
+      },
+      fail: (index, cause) => {
+        failures.push({ index, item: input[index]!, cause: cause as Outcome.ItemCause<ItemError<E, O>> })
+        return Effect.void
+      },
+      done: () =>
+        failures.length === 0
+          ? { successes, failures }
+          : {
+              // `filter` skips the failed items' empty slots.
+              successes: successes.filter(() => true),
+              failures: failures.sort(byIndex)
+            }
+    }
+  })
 
 /**
- * Like `forEachCollect`, but stops at the first failure: the other running items are
- * interrupted, no new one starts, and the failure names its item. On success the values come
- * back in input order.
+ * Like `forEachCollect`, but stops at the first failure: no new item starts, the other running
+ * items are interrupted, and the failure names its item. On success the values come back in
+ * input order.
  *
  * @since 0.1.0
  * @category combinators
@@ -160,98 +162,141 @@ export const forEachFailFast = <I, A, E, R, const O extends Options<I, E> = {}>(
   f: (item: I, index: number) => Effect.Effect<A, E, R>,
   options?: O
 ): Effect.Effect<Array<A>, Outcome.Failure<I, ItemError<E, O>> | InputError, R> =>
+  run("Parallel.forEachFailFast", items, f, options, (input, stop) => {
+    const values = new Array<A>(input.length)
+    return {
+      succeed: (index, value) => {
+        values[index] = value
+      },
+      fail: (index, cause) => {
+        stop()
+        return Effect.fail({ index, item: input[index]!, cause: cause as Outcome.ItemCause<ItemError<E, O>> })
+      },
+      done: () => values
+    }
+  })
+
+/** Where the results of one batch go; `fail` may fail the batch (fail-fast) or not (collect). */
+interface Collector<A, E, X, B> {
+  readonly succeed: (index: number, value: A) => void
+  readonly fail: (index: number, cause: Outcome.ItemCause<E>) => Effect.Effect<void, X>
+  readonly done: () => B
+}
+
+/**
+ * The worker pool behind both variants: `min(concurrency, items)` workers each take the next
+ * index until none is left (or `stop` was called), so the per-item cost is one `matchCauseEffect`
+ * and no fiber; a single worker runs in the caller's fiber.
+ */
+const run = <I, A, E, R, X, B>(
+  name: string,
+  items: Iterable<I>,
+  f: (item: I, index: number) => Effect.Effect<A, E, R>,
+  options: Options<I, E> | undefined,
+  makeCollector: (input: ReadonlyArray<I>, stop: () => void) => Collector<A, E | ItemTimeout, X, B>
+): Effect.Effect<B, X | InputError, R> =>
   Effect.flatMap(resolveConcurrency(options?.concurrency), (concurrency) =>
     Effect.suspend(() => {
       const input = Array.from(items)
-      const values = new Array<A>(input.length)
-      const attempt = prepare(f, options) as (item: I, index: number) => Effect.Effect<A, ItemError<E, O>, R>
-      const reporter = makeReporter(input, options?.onEvent)
-      return pool(input.length, concurrency, (index) => {
-        const item = input[index]!
-        const run = Effect.flatMap(Effect.exit(attempt(item, index)), (exit) => {
-          const report = reporter === undefined ? Effect.void : reporter.finished(index, exit)
-          if (Exit.isFailure(exit)) {
-            return Effect.zipRight(report, Effect.fail({ index, item, cause: Outcome.itemCause(exit.cause) }))
+      const total = input.length
+      let next = 0
+      const collector = makeCollector(input, () => {
+        next = total
+      })
+      if (total === 0) return Effect.succeed(collector.done())
+      const attempt = prepare(f, options)
+      const reporter = options?.onEvent === undefined ? undefined : makeReporter(input, options.onEvent)
+      // A worker settles one item at a time, so its handlers can read the item's index from the
+      // worker rather than be allocated again for every item.
+      const makeWorker = (): Effect.Effect<void, X, R> => {
+        let index = 0
+        const handlers = {
+          onSuccess: (value: A) => {
+            collector.succeed(index, value)
+            return reporter === undefined ? Effect.void : reporter.succeeded(index)
+          },
+          onFailure: (cause: Cause.Cause<E | ItemTimeout>) => {
+            const itemCause = Outcome.itemCause(cause)
+            return reporter === undefined
+              ? collector.fail(index, itemCause)
+              : Effect.zipRight(reporter.failed(index, itemCause), collector.fail(index, itemCause))
           }
-          values[index] = exit.value
-          return report
-        })
-        return reporter === undefined ? run : Effect.zipRight(reporter.started(index), run)
-      }).pipe(Effect.as(values))
-    })
+        }
+        const settle = (): Effect.Effect<void, X, R> => {
+          index = next++
+          const settled = Effect.matchCauseEffect(attempt(input[index]!, index), handlers)
+          return reporter === undefined ? settled : Effect.zipRight(reporter.started(index), settled)
+        }
+        return Effect.whileLoop({ while: () => next < total, body: settle, step: noop })
+      }
+      const workers = Math.min(concurrency, total)
+      const pool =
+        workers === 1
+          ? makeWorker()
+          : Effect.all(Array.from({ length: workers }, makeWorker), {
+              concurrency: "unbounded",
+              discard: true
+            })
+      return Effect.map(pool, collector.done)
+    }).pipe(Effect.withSpan(name, { attributes: { concurrency } }))
   )
 
-/**
- * `concurrency` workers take the next index until none is left. One fiber per worker rather than
- * per item keeps the per-item cost to a single `Effect.exit`; a single worker runs in the
- * caller's fiber.
- */
-const pool = <X, R>(
-  total: number,
-  concurrency: number,
-  runIndex: (index: number) => Effect.Effect<void, X, R>
-): Effect.Effect<void, X, R> => {
-  if (total === 0) return Effect.void
-  let next = 0
-  const worker = Effect.whileLoop({
-    while: () => next < total,
-    body: () => runIndex(next++),
-    step: () => {}
-  })
-  const workers = Math.min(concurrency, total)
-  if (workers === 1) return worker
-  return Effect.all(
-    Array.from({ length: workers }, () => worker),
-    { concurrency: "unbounded", discard: true }
-  )
-}
+const noop = (): void => {}
 
+const byIndex = (a: { readonly index: number }, b: { readonly index: number }): number => a.index - b.index
+
+/** `f` with its options applied, and a synchronous throw turned into a defect of that item. */
 const prepare = <I, A, E, R>(
   f: (item: I, index: number) => Effect.Effect<A, E, R>,
   options: Options<I, E> | undefined
 ): ((item: I, index: number) => Effect.Effect<A, E | ItemTimeout, R>) => {
+  const call = (item: I, index: number): Effect.Effect<A, E, R> => {
+    try {
+      return f(item, index)
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+  }
   const timeout = options?.timeout === undefined ? undefined : Duration.decode(options.timeout)
   const retry = options?.retry
-  if (timeout === undefined && retry === undefined) return f
+  if (timeout === undefined && retry === undefined) return call
   return (item, index) => {
-    const once: Effect.Effect<A, E | ItemTimeout, R> =
+    // Suspended so that each retried attempt calls `f` again.
+    const once = Effect.suspend(() => call(item, index))
+    const timed: Effect.Effect<A, E | ItemTimeout, R> =
       timeout === undefined
-        ? f(item, index)
-        : Effect.timeoutFail(f(item, index), {
+        ? once
+        : Effect.timeoutFail(once, {
             duration: timeout,
             onTimeout: () => new ItemTimeout({ index, after: timeout })
           })
-    return retry === undefined ? once : Effect.retry(once, retry)
+    return retry === undefined ? timed : Effect.retry(timed, retry)
   }
 }
 
 const makeReporter = <I, E>(
   input: ReadonlyArray<I>,
-  onEvent: ((event: ProgressEvent<I, E>) => Effect.Effect<void>) | undefined
+  onEvent: (event: ProgressEvent<I, E>) => Effect.Effect<void>
 ) => {
-  if (onEvent === undefined) return undefined
   const counts = { total: input.length, running: 0, succeeded: 0, failed: 0 }
+  const snapshot = (): Counts => ({ ...counts })
   return {
     started: (index: number) =>
       Effect.suspend(() => {
         counts.running++
-        return onEvent({ _tag: "Started", index, item: input[index]!, counts: { ...counts } })
+        return onEvent({ _tag: "Started", index, item: input[index]!, counts: snapshot() })
       }),
-    finished: <A>(index: number, exit: Exit.Exit<A, E>) =>
+    succeeded: (index: number) =>
       Effect.suspend(() => {
         counts.running--
-        if (Exit.isSuccess(exit)) {
-          counts.succeeded++
-          return onEvent({ _tag: "Succeeded", index, item: input[index]!, counts: { ...counts } })
-        }
+        counts.succeeded++
+        return onEvent({ _tag: "Succeeded", index, item: input[index]!, counts: snapshot() })
+      }),
+    failed: (index: number, cause: Outcome.ItemCause<E>) =>
+      Effect.suspend(() => {
+        counts.running--
         counts.failed++
-        return onEvent({
-          _tag: "Failed",
-          index,
-          item: input[index]!,
-          cause: Outcome.itemCause(exit.cause),
-          counts: { ...counts }
-        })
+        return onEvent({ _tag: "Failed", index, item: input[index]!, cause, counts: snapshot() })
       })
   }
 }
