@@ -1,0 +1,65 @@
+/**
+ * Ctrl-C during a run. The first press interrupts the run (NodeRuntime.runMain does that), and the
+ * CLI says that it is cleaning up; the scopes then remove what the run created and the command
+ * exits with 130. A second press exits at once, saying what may be left and how to remove it.
+ *
+ * @since 0.1.0
+ */
+import { writeSync } from "node:fs"
+import { Effect, Runtime, type Scope } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Handlers {
+  /** Runs on the first Ctrl-C, while the run is being interrupted. */
+  readonly onFirst: Effect.Effect<void>
+  /** What to print on the second Ctrl-C, just before exiting with 130. */
+  readonly onSecond: Effect.Effect<{ readonly stream: "stdout" | "stderr"; readonly text: string }>
+}
+
+/**
+ * The exit of a second Ctrl-C: print synchronously (the process ends right after), show the
+ * cursor again in case the live view hid it, and exit.
+ */
+const exitNow = (
+  message: { readonly stream: "stdout" | "stderr"; readonly text: string },
+  exit: (code: number) => void
+) => {
+  try {
+    if (process.stdout.isTTY) writeSync(process.stdout.fd, "\x1b[?25h\n")
+    writeSync(message.stream === "stdout" ? process.stdout.fd : process.stderr.fd, message.text)
+  } finally {
+    exit(130)
+  }
+}
+
+/**
+ * Listens to SIGINT for the scope's lifetime.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const install = (
+  handlers: Handlers,
+  options: {
+    readonly signals?: NodeJS.EventEmitter | undefined
+    readonly exit?: ((code: number) => void) | undefined
+  } = {}
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const signals = options.signals ?? process
+    const exit = options.exit ?? ((code: number) => process.exit(code))
+    let presses = 0
+    const listener = () => {
+      presses++
+      if (presses === 1) Runtime.runFork(runtime)(handlers.onFirst)
+      else exitNow(Runtime.runSync(runtime)(handlers.onSecond), exit)
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => signals.on("SIGINT", listener)),
+      () => Effect.sync(() => signals.removeListener("SIGINT", listener))
+    )
+  })

@@ -1,0 +1,93 @@
+/**
+ * Where the CLI writes: stdout (results, progress) and stderr (errors outside a run), with what
+ * it needs to know about the terminal. `layer` is the process's own streams; `layerTest` captures
+ * everything so commands can be tested in-process.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Ref } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace Output {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** True when stdout is a terminal (and `NO_COLOR`/`TERM=dumb` do not say otherwise). */
+    readonly isTTY: boolean
+    /** The terminal's size now (it changes when the window is resized). */
+    readonly size: Effect.Effect<{ readonly columns: number; readonly rows: number }>
+    readonly stdout: (text: string) => Effect.Effect<void>
+    readonly stderr: (text: string) => Effect.Effect<void>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Output extends Context.Tag("@armada/cli/Output")<Output, Output.Service>() {}
+
+const write = (stream: NodeJS.WriteStream) => (text: string) =>
+  Effect.async<void>((resume) => {
+    // Waiting for the write keeps output ordered and lets the process exit only once it is flushed.
+    stream.write(text, () => resume(Effect.void))
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Output> = Layer.sync(Output, () => ({
+  isTTY:
+    process.stdout.isTTY === true &&
+    process.env.TERM !== "dumb" &&
+    (process.env.NO_COLOR === undefined || process.env.NO_COLOR === ""),
+  size: Effect.sync(() => ({ columns: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 })),
+  stdout: write(process.stdout),
+  stderr: write(process.stderr)
+}))
+
+/**
+ * What a test layer captured.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Captured {
+  readonly stdout: Ref.Ref<string>
+  readonly stderr: Ref.Ref<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class CapturedOutput extends Context.Tag("@armada/cli/CapturedOutput")<CapturedOutput, Captured>() {}
+
+/**
+ * Captures stdout and stderr (read them through `CapturedOutput`); `isTTY` and the size are fixed.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (
+  options: { readonly isTTY?: boolean; readonly columns?: number; readonly rows?: number } = {}
+): Layer.Layer<Output | CapturedOutput> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const stdout = yield* Ref.make("")
+      const stderr = yield* Ref.make("")
+      const size = { columns: options.columns ?? 100, rows: options.rows ?? 40 }
+      return Context.make(Output, {
+        isTTY: options.isTTY ?? false,
+        size: Effect.succeed(size),
+        stdout: (text) => Ref.update(stdout, (all) => all + text),
+        stderr: (text) => Ref.update(stderr, (all) => all + text)
+      }).pipe(Context.add(CapturedOutput, { stdout, stderr }))
+    })
+  )

@@ -1,0 +1,227 @@
+/**
+ * Translates the orchestrator's progress events and typed failures into the CLI's events: one
+ * item per image to pull, per container to start, per processor, the merge, per plugin, the export
+ * and the cleanup. Pure, so the translation is tested without running anything.
+ *
+ * @since 0.1.0
+ */
+import type { OrchestratorError, Progress } from "@armada/orchestrator"
+import type * as Event from "./Event.js"
+import * as Failures from "./Failures.js"
+
+/**
+ * What the translation needs to know about the run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Context {
+  readonly session: string
+  readonly prefix: string
+  /** Processor ids, in declared order. */
+  readonly processors: ReadonlyArray<string>
+  /** Plugin ids, in declared order: they run one after another. */
+  readonly plugins: ReadonlyArray<string>
+  /** The export target as the user gave it; the export stage's item. */
+  readonly output: string
+}
+
+/**
+ * The item a failure is shown as: the id in the call stages, `<kind>/<id>` in the others (a
+ * processor and a plugin may share an id), the output in the export stage.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const itemName = (context: Context, stage: Event.Stage, kind: string, id: string): string => {
+  switch (stage) {
+    case "process":
+    case "plug":
+      return id
+    case "merge":
+      return "merger"
+    case "export":
+      return context.output
+    case "clean":
+      return context.session
+    case "warm":
+    case "start":
+      return kind === id ? id : `${kind}/${id}`
+  }
+}
+
+/**
+ * A failure as the CLI prints it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const failureInfo = (context: Context, failure: OrchestratorError.ItemFailure): Event.FailureInfo => ({
+  stage: failure.stage,
+  item: itemName(context, failure.stage, failure.kind, failure.id),
+  ...(failure.image === undefined ? {} : { image: failure.image }),
+  ...Failures.describe(failure.cause, context),
+  cause: Failures.toJson(failure.cause)
+})
+
+const failed = (
+  context: Context,
+  stage: Event.Stage,
+  kind: string,
+  id: string,
+  cause: unknown
+): Event.UnstampedOf<"ItemFailed"> => ({
+  _tag: "ItemFailed",
+  failure: {
+    stage,
+    item: itemName(context, stage, kind, id),
+    ...Failures.describe(cause, context),
+    cause: Failures.toJson(cause)
+  }
+})
+
+const stageStarted = (context: Context, stage: Event.Stage): Array<Event.Unstamped> => {
+  switch (stage) {
+    case "process":
+      return context.processors.map((item) => ({ _tag: "ItemStarted", stage, item, detail: "processing" }))
+    case "merge":
+      return [{ _tag: "ItemStarted", stage, item: "merger", detail: "merging" }]
+    case "plug":
+      return context.plugins.length === 0
+        ? []
+        : [{ _tag: "ItemStarted", stage, item: context.plugins[0]!, detail: "plugging" }]
+    case "export":
+      return [{ _tag: "ItemStarted", stage, item: context.output, detail: "exporting" }]
+    case "warm":
+    case "start":
+    case "clean":
+      // Their items start with their own events (pulls, containers, the cleanup).
+      return []
+  }
+}
+
+/**
+ * The CLI events of one orchestrator event.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const translate = (context: Context, event: Progress.Event): Array<Event.Unstamped> => {
+  switch (event._tag) {
+    case "StageStarted":
+      return stageStarted(context, event.stage)
+    case "StageDone":
+      return []
+    case "ImagePresent":
+      return [{ _tag: "ItemSucceeded", stage: "warm", item: event.image, detail: "present" }]
+    case "PullProgress":
+      return [
+        {
+          _tag: "PullProgress",
+          image: event.image,
+          status: event.status,
+          ...(event.layer === undefined ? {} : { layer: event.layer }),
+          ...(event.current === undefined ? {} : { current: event.current }),
+          ...(event.total === undefined ? {} : { total: event.total })
+        }
+      ]
+    case "ImagePulled":
+      return [{ _tag: "ItemSucceeded", stage: "warm", item: event.image, detail: "pulled" }]
+    case "ContainerCreated":
+      return [
+        {
+          _tag: "ItemStarted",
+          stage: "start",
+          item: itemName(context, "start", event.role, event.id),
+          detail: "created"
+        }
+      ]
+    case "ContainerStarted":
+      return [
+        {
+          _tag: "ItemStatus",
+          stage: "start",
+          item: itemName(context, "start", event.role, event.id),
+          detail: "started, waiting until ready"
+        }
+      ]
+    case "ContainerReady":
+      return [
+        {
+          _tag: "ItemSucceeded",
+          stage: "start",
+          item: itemName(context, "start", event.role, event.id),
+          detail: `ready (${event.attempts} probe${event.attempts === 1 ? "" : "s"})`
+        }
+      ]
+    case "ContainerFailed":
+      return [failed(context, "start", event.role, event.id, event.cause)]
+    case "ProcessorDone":
+      return [{ _tag: "ItemSucceeded", stage: "process", item: event.id, durationMs: event.durationMillis }]
+    case "ProcessorFailed":
+      return [
+        {
+          ...failed(context, "process", "processor", event.id, event.cause),
+          durationMs: event.durationMillis
+        }
+      ]
+    case "MergeDone": {
+      const conflicts = event.conflicts.length
+      return [
+        {
+          _tag: "ItemSucceeded",
+          stage: "merge",
+          item: "merger",
+          detail: `${event.files} files${conflicts === 0 ? "" : `, ${conflicts} conflicts (last write wins)`}`,
+          durationMs: event.durationMillis
+        }
+      ]
+    }
+    case "PluginDone": {
+      const next = context.plugins[context.plugins.indexOf(event.id) + 1]
+      return [
+        { _tag: "ItemSucceeded", stage: "plug", item: event.id, durationMs: event.durationMillis },
+        ...(next === undefined
+          ? []
+          : [{ _tag: "ItemStarted" as const, stage: "plug" as const, item: next, detail: "plugging" }])
+      ]
+    }
+    case "PluginFailed":
+      return [
+        { ...failed(context, "plug", "plugin", event.id, event.cause), durationMs: event.durationMillis }
+      ]
+    case "Exported":
+      return [
+        {
+          _tag: "ItemSucceeded",
+          stage: "export",
+          item: context.output,
+          detail: `${event.files} files written (${event.format})`
+        }
+      ]
+    case "CleanupStarted": {
+      const what = `removing ${event.containers} containers, ${event.volumes} volumes`
+      return [{ _tag: "ItemStarted", stage: "clean", item: event.session ?? context.session, detail: what }]
+    }
+    case "CleanupDone": {
+      const item = event.session ?? context.session
+      if (event.kept) {
+        return [
+          { _tag: "ItemSucceeded", stage: "clean", item, detail: "kept (--keep): armada clean removes it" }
+        ]
+      }
+      if (event.failed === 0) {
+        return [{ _tag: "ItemSucceeded", stage: "clean", item, detail: `removed ${event.removed}` }]
+      }
+      return [
+        failed(
+          context,
+          "clean",
+          "session",
+          item,
+          `${event.failed} resources could not be removed (${event.removed} were)`
+        )
+      ]
+    }
+  }
+}

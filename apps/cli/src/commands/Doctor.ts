@@ -1,0 +1,169 @@
+/**
+ * `armada doctor [spec]`: is there an engine, where, which version, which one `--engine` would
+ * take and why, and (given a spec) which of its images are present.
+ *
+ * @since 0.1.0
+ */
+import { existsSync } from "node:fs"
+import { Parallel } from "@armada/core"
+import { DockerEngine } from "@armada/docker"
+import { Spec } from "@armada/orchestrator"
+import { Array as Arr, Clock, Context, Effect, Option } from "effect"
+import * as Engine from "../Engine.js"
+import type { EngineInfo } from "../Event.js"
+import { ExitCode, Reported } from "../ExitCode.js"
+import * as Failures from "../Failures.js"
+import { Output } from "../Output.js"
+import * as Format from "../render/Format.js"
+import { failEarly } from "./Pipeline.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Flags {
+  readonly spec: Option.Option<string>
+  readonly engine: Engine.Choice
+  readonly json: boolean
+}
+
+/**
+ * What the doctor found; `--json` prints it as is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Findings {
+  readonly docker:
+    | {
+        readonly reachable: true
+        readonly address: string
+        readonly millis: number
+        readonly version: string
+      }
+    | { readonly reachable: false; readonly reason: string; readonly hint?: string | undefined }
+  readonly local: { readonly testAppBundle: string; readonly present: boolean }
+  readonly engine: EngineInfo | { readonly kind: "none"; readonly reason: string }
+  readonly images: ReadonlyArray<{
+    readonly image: string
+    readonly present: boolean
+    readonly detail?: string
+  }>
+  readonly exitCode: number
+}
+
+/**
+ * The report for people.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const lines = (findings: Findings, spec: string | undefined): Array<string> => {
+  const { docker, local, engine } = findings
+  const rows: Array<Array<string>> = []
+  if (docker.reachable) {
+    rows.push(["docker", `${docker.address}: reachable (answered in ${docker.millis} ms)`])
+    rows.push(["", docker.version])
+  } else {
+    rows.push(["docker", `unreachable: ${docker.reason}`])
+    if (docker.hint !== undefined) rows.push(["", `hint: ${docker.hint}`])
+  }
+  rows.push([
+    "local",
+    `test app bundle ${local.testAppBundle}: ${local.present ? "present" : "missing (build it: pnpm build)"}`
+  ])
+  rows.push([
+    "engine",
+    engine.kind === "none"
+      ? `none: ${engine.reason}`
+      : `${engine.kind} at ${engine.address} (${engine.reason})`
+  ])
+  if (spec !== undefined) {
+    rows.push(["images", `of ${spec}:`])
+    for (const image of findings.images) {
+      const detail = image.detail === undefined ? "" : ` (${image.detail})`
+      rows.push(["", `${image.present ? "✔ present" : "✖ missing"}  ${image.image}${detail}`])
+    }
+  }
+  return Format.table(rows)
+}
+
+const versionText = (engine: DockerEngine.Service) =>
+  engine.version.pipe(
+    Effect.map((v) => `${v.engine} ${v.version} (API ${v.apiVersion}, ${v.os}/${v.arch})`),
+    Effect.catchAll((error) => Effect.succeed(`version unknown: ${error.message}`))
+  )
+
+/**
+ * @since 0.1.0
+ * @category handlers
+ */
+export const handler = (flags: Flags) =>
+  Effect.gen(function* () {
+    const startedAt = yield* Clock.currentTimeMillis
+    const specPath = Option.getOrUndefined(flags.spec)
+    const displayFlags = { json: flags.json, quiet: false, verbose: false }
+    let spec: Spec.Spec | undefined
+    if (specPath !== undefined) {
+      const loaded = yield* Effect.either(Spec.load(specPath))
+      if (loaded._tag === "Left") {
+        return yield* failEarly(displayFlags, "doctor", specPath, startedAt, "bad-input", loaded.left)
+      }
+      spec = loaded.right
+    }
+
+    const probe = yield* Engine.probeDocker
+    const docker: Findings["docker"] = probe.reachable
+      ? {
+          reachable: true,
+          address: probe.address,
+          millis: probe.millis,
+          version: yield* versionText(Context.get(probe.context, DockerEngine))
+        }
+      : { reachable: false, ...Failures.describe(probe.error) }
+    const local = { testAppBundle: Engine.testAppBundle, present: existsSync(Engine.testAppBundle) }
+
+    const selected = yield* Effect.either(Engine.select(flags.engine, spec?.local))
+    const engine: Findings["engine"] =
+      selected._tag === "Right" ? selected.right.info : { kind: "none", reason: selected.left.message }
+
+    const images =
+      spec === undefined || selected._tag === "Left"
+        ? []
+        : yield* imagesOf(spec, Context.get(selected.right.context, DockerEngine))
+    const exitCode =
+      selected._tag === "Left"
+        ? selected.left._tag === "EngineUnreachable"
+          ? ExitCode.engineUnreachable
+          : ExitCode.itemsFailed
+        : images.every((image) => image.present)
+          ? ExitCode.success
+          : ExitCode.itemsFailed
+    const findings: Findings = { docker, local, engine, images, exitCode }
+    const output = yield* Output
+    yield* flags.json
+      ? output.stdout(`${JSON.stringify({ _tag: "Doctor", ...findings })}\n`)
+      : output.stdout(`${lines(findings, specPath).join("\n")}\n`)
+    if (exitCode !== ExitCode.success) return yield* new Reported({ code: exitCode })
+  }).pipe(Effect.scoped)
+
+/** Every image the spec runs, once, with whether the engine has it. */
+const imagesOf = (spec: Spec.Spec, engine: DockerEngine.Service) =>
+  Effect.gen(function* () {
+    const images = Arr.dedupe([
+      ...spec.processors.map((p) => p.image),
+      ...spec.plugins.map((p) => p.image),
+      spec.merger.image
+    ])
+    const outcome = yield* Parallel.forEachCollect(images, (image) => engine.imageExists(image)).pipe(
+      Effect.orDie
+    )
+    return [
+      ...outcome.successes.map((success) => ({ image: success.item, present: success.value })),
+      ...outcome.failures.map((failure) => ({
+        image: failure.item,
+        present: false,
+        detail: failure.cause._tag === "Fail" ? failure.cause.error.message : String(failure.cause.defect)
+      }))
+    ].sort((a, b) => images.indexOf(a.image) - images.indexOf(b.image))
+  })

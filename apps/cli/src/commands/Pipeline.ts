@@ -1,0 +1,237 @@
+/**
+ * `armada run` and `armada warm`: load the spec, pick the engine, show the progress, and end with
+ * a summary (or a JSON document) and the exit code that says how it went.
+ *
+ * @since 0.1.0
+ */
+import { existsSync, readdirSync, statSync } from "node:fs"
+import { resolve } from "node:path"
+import type { Names, Parallel } from "@armada/core"
+import type { DockerEngine } from "@armada/docker"
+import type { ProcessorClient } from "@armada/http"
+import { Orchestrator, type OrchestratorError, Progress, Spec } from "@armada/orchestrator"
+import type { FileSystem } from "@effect/platform"
+import { Clock, Effect, Option } from "effect"
+import * as Display from "../Display.js"
+import * as Engine from "../Engine.js"
+import { Reported } from "../ExitCode.js"
+import * as Failures from "../Failures.js"
+import * as Interrupt from "../Interrupt.js"
+import { Output } from "../Output.js"
+import * as CliProgress from "../Progress.js"
+import * as Report from "../Report.js"
+
+/**
+ * The flags of `run` and `warm`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Flags extends Display.Flags {
+  readonly spec: string
+  readonly engine: Engine.Choice
+  readonly concurrency: Option.Option<Parallel.Concurrency>
+  readonly prefix: Option.Option<Names.Id>
+  readonly keep: boolean
+}
+
+/**
+ * A command that ends before anything ran (bad input, no engine): say why, in the chosen format,
+ * then exit with the outcome's code.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const failEarly = (
+  flags: Display.Flags,
+  command: string,
+  spec: string | undefined,
+  startedAt: number,
+  outcome: Report.Outcome,
+  cause: unknown,
+  context: Failures.Context = {}
+): Effect.Effect<never, Reported, Output> =>
+  Effect.gen(function* () {
+    const output = yield* Output
+    const finishedAt = yield* Clock.currentTimeMillis
+    const error = { ...Failures.describe(cause, context), cause: Failures.toJson(cause) }
+    const document = Report.early(command, spec, startedAt, { outcome, finishedAt, error })
+    if (flags.json) yield* output.stdout(Display.jsonDocument(document))
+    else {
+      const hint = error.hint === undefined ? "" : `hint: ${error.hint}\n`
+      yield* output.stderr(`error: ${error.reason}\n${hint}`)
+    }
+    return yield* new Reported({ code: document.exitCode })
+  })
+
+/** The flags win over the spec's options. */
+const withFlags = (spec: Spec.Spec, flags: Flags): Spec.Spec => ({
+  ...spec,
+  options: {
+    ...spec.options,
+    ...Option.match(flags.concurrency, { onNone: () => ({}), onSome: (concurrency) => ({ concurrency }) }),
+    ...Option.match(flags.prefix, { onNone: () => ({}), onSome: (prefix) => ({ prefix }) }),
+    ...(flags.keep ? { keep: true } : {})
+  }
+})
+
+/** An existing, non-empty output directory would fail the export at the very end: refuse it now. */
+const outputProblem = (output: string): string | undefined => {
+  if (!existsSync(output)) return undefined
+  if (output.endsWith(".tar.gz") || output.endsWith(".tgz")) return `${output} already exists`
+  if (!statSync(output).isDirectory()) return `${output} exists and is not a directory`
+  return readdirSync(output).length === 0 ? undefined : `${output} exists and is not empty`
+}
+
+const cleanCommand = (spec: Spec.Spec) =>
+  `armada clean --session ${spec.session}${spec.options.prefix === "armada" ? "" : ` --prefix ${spec.options.prefix}`}`
+
+/**
+ * The outcome of a failed stage: `engine-unreachable` when the engine went away, else `failed`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const outcomeOf = (error: OrchestratorError.StageFailed): Report.Outcome =>
+  error.failures.every((failure) => failure.cause._tag === "EngineUnreachable")
+    ? "engine-unreachable"
+    : "failed"
+
+interface Work<A> {
+  readonly command: "run" | "warm"
+  /** Where `run` exports to (the export stage's item). */
+  readonly output: string
+  readonly effect: (
+    spec: Spec.Spec
+  ) => Effect.Effect<A, OrchestratorError.StageFailed, DockerEngine | ProcessorClient>
+  readonly ending: (value: A) => Omit<Report.Ending, "finishedAt" | "outcome">
+}
+
+const execute = <A>(flags: Flags, work: Work<A>) =>
+  Effect.gen(function* () {
+    const startedAt = yield* Clock.currentTimeMillis
+    const early = (outcome: Report.Outcome, cause: unknown, context?: Failures.Context) =>
+      failEarly(flags, work.command, flags.spec, startedAt, outcome, cause, context)
+
+    const loaded = yield* Effect.either(Spec.load(flags.spec))
+    if (loaded._tag === "Left") return yield* early("bad-input", loaded.left)
+    const spec = withFlags(loaded.right, flags)
+    const context = { session: spec.session, prefix: spec.options.prefix }
+    if (work.command === "run") {
+      const problem = outputProblem(work.output)
+      if (problem !== undefined) {
+        return yield* early("bad-input", `--output: ${problem}; choose another path or remove it first`)
+      }
+    }
+
+    const selected = yield* Effect.either(Engine.select(flags.engine, spec.local))
+    if (selected._tag === "Left") {
+      const outcome = selected.left._tag === "EngineUnreachable" ? "engine-unreachable" : "failed"
+      return yield* early(outcome, selected.left, context)
+    }
+    const display = yield* Display.make(flags, {
+      _tag: "RunStarted",
+      command: work.command,
+      spec: flags.spec,
+      session: spec.session,
+      prefix: spec.options.prefix,
+      engine: selected.right.info
+    })
+    const progressContext: CliProgress.Context = {
+      ...context,
+      processors: spec.processors.map((p) => p.id),
+      plugins: spec.plugins.map((p) => p.id),
+      output: work.output
+    }
+    yield* Interrupt.install({
+      onFirst: display.emit({ _tag: "Interrupting", session: spec.session }),
+      onSecond: Effect.map(display.state, (state) => {
+        const cleanup = cleanCommand(spec)
+        if (display.mode === "json") {
+          const document = Report.fromState(state, {
+            outcome: "interrupted",
+            finishedAt: Date.now(),
+            cleanupCommand: cleanup
+          })
+          return { stream: "stdout" as const, text: Display.jsonDocument(document) }
+        }
+        return {
+          stream: "stderr" as const,
+          text: `Exiting at once: the cleanup did not finish. Containers, volumes and the network labelled ${spec.options.prefix}.session=${spec.session} may be left.\nRemove them with: ${cleanup}\n`
+        }
+      })
+    })
+
+    const onEvent = (event: Progress.Event) =>
+      Effect.forEach(CliProgress.translate(progressContext, event), display.emit, { discard: true })
+    const result = yield* work.effect(spec).pipe(
+      Effect.provide(Progress.layer(onEvent)),
+      Effect.provide(selected.right.context),
+      Effect.either,
+      Effect.onInterrupt(() => display.finish({ outcome: "interrupted" }))
+    )
+    if (result._tag === "Right") {
+      yield* display.finish({ outcome: "success", ...work.ending(result.right) })
+      return
+    }
+    const reported = (yield* display.state).failures
+    for (const failure of result.left.failures) {
+      const info = CliProgress.failureInfo(progressContext, failure)
+      if (!reported.some((known) => known.stage === info.stage && known.item === info.item)) {
+        yield* display.emit({ _tag: "ItemFailed", failure: info })
+      }
+    }
+    const document = yield* display.finish({
+      outcome: outcomeOf(result.left),
+      ...(spec.options.keep ? { cleanupCommand: cleanCommand(spec) } : {})
+    })
+    return yield* new Reported({ code: document.exitCode })
+  }).pipe(Effect.scoped)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunFlags extends Flags {
+  readonly output: Option.Option<string>
+}
+
+/**
+ * `armada run`: warm, start, run, export, clean.
+ *
+ * @since 0.1.0
+ * @category handlers
+ */
+export const run = (flags: RunFlags) => {
+  const output = resolve(Option.getOrElse(flags.output, () => "out"))
+  return execute(flags, {
+    command: "run",
+    output,
+    effect: (spec) => Orchestrator.pipeline(spec, { output }),
+    ending: (summary) => ({
+      output: { path: summary.output, files: summary.files.length, conflicts: summary.conflicts }
+    })
+  })
+}
+
+/**
+ * `armada warm`: pull what is missing and load the template, then clean up (the images stay).
+ *
+ * @since 0.1.0
+ * @category handlers
+ */
+export const warm = (flags: Flags) =>
+  execute(flags, {
+    command: "warm",
+    output: "",
+    effect: (spec) => Effect.scoped(Effect.asVoid(Orchestrator.warm(spec))),
+    ending: () => ({})
+  })
+
+/**
+ * What `run` and `warm` need from the application.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements = Engine.Engines | ProcessorClient | Output | FileSystem.FileSystem
