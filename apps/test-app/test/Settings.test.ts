@@ -1,0 +1,76 @@
+import { Settings } from "@armada/test-app"
+import { assert, describe, it } from "@effect/vitest"
+import { Either } from "effect"
+
+const read = (env: Record<string, string>, argv: ReadonlyArray<string> = []) => Settings.fromEnv(env, argv)
+const ok = (env: Record<string, string>, argv: ReadonlyArray<string> = []) => {
+  const result = read(env, argv)
+  if (Either.isLeft(result)) throw new Error(result.left)
+  return result.right
+}
+const problem = (env: Record<string, string>, argv: ReadonlyArray<string> = []) => {
+  const result = read(env, argv)
+  if (Either.isRight(result)) throw new Error("expected a problem")
+  return result.left
+}
+
+describe("Settings.fromEnv", () => {
+  it("defaults to a processor on 0.0.0.0:5551 with no faults and no workspace root", () => {
+    assert.deepStrictEqual(ok({}), {
+      role: "processor",
+      host: "0.0.0.0",
+      port: 5551,
+      workspaceRoot: undefined,
+      faults: Settings.noFaults
+    })
+  })
+
+  it("gives each role its port, and --role wins over ARMADA_ROLE", () => {
+    assert.strictEqual(ok({ ARMADA_ROLE: "plugin" }).port, 5552)
+    assert.strictEqual(ok({ ARMADA_ROLE: "merger" }).port, 9000)
+    assert.strictEqual(ok({ ARMADA_ROLE: "plugin" }, ["--role", "merger"]).role, "merger")
+    assert.strictEqual(ok({}, ["--role=plugin"]).role, "plugin")
+    assert.strictEqual(ok({ ARMADA_ROLE: "merger", ARMADA_LISTEN_PORT: "7000" }).port, 7000)
+  })
+
+  it("reads the host, the workspace root and every fault knob", () => {
+    const settings = ok({
+      ARMADA_LISTEN_HOST: "127.0.0.1",
+      ARMADA_WORKSPACE_ROOT: "/tmp/c1",
+      ARMADA_FAULT_START_DELAY_MS: "250",
+      ARMADA_FAULT_EXIT: "3",
+      ARMADA_FAULT_STATUS: "503",
+      ARMADA_FAULT_HANG: "1",
+      ARMADA_FAULT_MALFORMED: "1",
+      ARMADA_FAULT_OUTSIDE_AREA: "1",
+      ARMADA_FAULT_WRITE_TEMPLATE: "1",
+      ARMADA_FAULT_BIG_RESPONSE: "2000000",
+      ARMADA_FAULT_STREAM_FOREVER: "1"
+    })
+    assert.strictEqual(settings.host, "127.0.0.1")
+    assert.strictEqual(settings.workspaceRoot, "/tmp/c1")
+    assert.deepStrictEqual(settings.faults, {
+      startDelayMillis: 250,
+      exitCode: 3,
+      status: 503,
+      hang: true,
+      malformed: true,
+      outsideArea: true,
+      writeTemplate: true,
+      bigResponseBytes: 2_000_000,
+      streamForever: true
+    })
+    assert.isFalse(ok({ ARMADA_FAULT_HANG: "0" }).faults.hang)
+  })
+
+  it("names the variable and the value of a bad setting", () => {
+    assert.include(problem({ ARMADA_ROLE: "painter" }), '"painter"')
+    assert.include(
+      problem({ ARMADA_LISTEN_PORT: "70000" }),
+      "ARMADA_LISTEN_PORT must be an integer from 0 to 65535"
+    )
+    assert.include(problem({ ARMADA_FAULT_STATUS: "abc" }), "ARMADA_FAULT_STATUS")
+    assert.include(problem({ ARMADA_FAULT_HANG: "yes" }), "ARMADA_FAULT_HANG must be 1 or 0")
+    assert.include(problem({}, ["--verbose"]), 'unknown argument "--verbose"')
+  })
+})

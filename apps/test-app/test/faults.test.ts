@@ -1,0 +1,185 @@
+import { spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import { join } from "node:path"
+import { type Liveness, ProcessorClient, Protocol } from "@armada/http"
+import { TestImage } from "@armada/testkit"
+import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { clientLayer, freePort, read, serve, tempDir, writeTree } from "./helpers.js"
+
+const request = Protocol.ProcessRequest.make({
+  readDir: "/workspace/cyanprint",
+  writeDir: "/workspace/area/p1",
+  globs: [Protocol.Glob.make({ glob: "**", exclude: [], type: "template" })],
+  config: { vars: { name: "x" } }
+})
+
+/** A processor with `faults`, over a template of one file. */
+const faulty = (faults: Parameters<typeof serve>[2]) =>
+  Effect.gen(function* () {
+    const root = yield* tempDir
+    yield* writeTree(root, { "workspace/cyanprint/a.txt": "{{name}}" })
+    return { root, endpoint: yield* serve("processor", root, faults) }
+  })
+
+describe("fault knobs, in process", () => {
+  it.scopedLive("ARMADA_FAULT_STATUS: work calls answer that status; GET / stays 200", () =>
+    Effect.gen(function* () {
+      const { endpoint } = yield* faulty({ status: 503 })
+      const client = yield* ProcessorClient
+      yield* client.waitReady(endpoint)
+      const error = yield* Effect.flip(client.process(endpoint, request))
+      assert.strictEqual(error._tag, "BadStatus")
+      if (error._tag === "BadStatus") {
+        assert.strictEqual(error.status, 503)
+        assert.strictEqual(error.body, "fault: status 503")
+      }
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_HANG: work calls never answer", () =>
+    Effect.gen(function* () {
+      const { endpoint } = yield* faulty({ hang: true })
+      const client = yield* ProcessorClient
+      const error = yield* Effect.flip(client.process(endpoint, request, { timeout: "300 millis" }))
+      assert.strictEqual(error._tag, "Timeout")
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_MALFORMED: 200 with malformed JSON", () =>
+    Effect.gen(function* () {
+      const { endpoint } = yield* faulty({ malformed: true })
+      const client = yield* ProcessorClient
+      const error = yield* Effect.flip(client.process(endpoint, request))
+      assert.strictEqual(error._tag, "BadResponse")
+      assert.include(error.message, "malformed JSON")
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_OUTSIDE_AREA: the processor answers /etc", () =>
+    Effect.gen(function* () {
+      const { endpoint } = yield* faulty({ outsideArea: true })
+      const client = yield* ProcessorClient
+      const error = yield* Effect.flip(client.process(endpoint, request))
+      assert.strictEqual(error._tag, "BadResponse")
+      assert.include(error.message, '"/etc" is not inside /workspace/area')
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_WRITE_TEMPLATE on a writable template: 500, and the probe is cleaned up", () =>
+    Effect.gen(function* () {
+      const { endpoint, root } = yield* faulty({ writeTemplate: true })
+      const client = yield* ProcessorClient
+      const error = yield* Effect.flip(client.process(endpoint, request))
+      assert.strictEqual(error._tag, "BadStatus")
+      if (error._tag === "BadStatus") {
+        assert.strictEqual(error.status, 500)
+        assert.strictEqual(error.body, "template volume is writable")
+      }
+      const probe = yield* Effect.promise(() => fs.readdir(join(root, "workspace/cyanprint")))
+      assert.deepStrictEqual(probe, ["a.txt"])
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_BIG_RESPONSE: a padded answer, refused above the client's limit", () =>
+    Effect.gen(function* () {
+      const client = yield* ProcessorClient
+      const small = yield* faulty({ bigResponseBytes: 10_000 })
+      assert.strictEqual((yield* client.process(small.endpoint, request)).outputDir, "/workspace/area/p1")
+      assert.strictEqual(yield* read(join(small.root, "workspace/area/p1/a.txt")), "x")
+      const big = yield* faulty({ bigResponseBytes: 2 * 1024 * 1024 })
+      const error = yield* Effect.flip(client.process(big.endpoint, request))
+      assert.strictEqual(error._tag, "BadResponse")
+      assert.include(error.message, "larger than 1048576 bytes")
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_STREAM_FOREVER: 200 and bytes forever end in Timeout", () =>
+    Effect.gen(function* () {
+      const { endpoint } = yield* faulty({ streamForever: true })
+      const client = yield* ProcessorClient
+      const error = yield* Effect.flip(client.process(endpoint, request, { timeout: "500 millis" }))
+      assert.strictEqual(error._tag, "Timeout")
+    }).pipe(Effect.provide(clientLayer))
+  )
+})
+
+/** The bundled app as a child process on 127.0.0.1:`port`, killed with the scope. */
+const child = (bundle: string, port: number, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const proc = spawn(process.execPath, [bundle], {
+        env: { ...process.env, ARMADA_LISTEN_HOST: "127.0.0.1", ARMADA_LISTEN_PORT: String(port), ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      proc.stdout.on("data", (data) => {
+        output += String(data)
+      })
+      proc.stderr.on("data", (data) => {
+        output += String(data)
+      })
+      const isAlive: Effect.Effect<Liveness> = Effect.sync(() =>
+        proc.exitCode === null
+          ? { _tag: "Alive" }
+          : {
+              _tag: "Exited",
+              exitCode: proc.exitCode,
+              logTail: output.trim().split("\n").slice(-5).join("\n")
+            }
+      )
+      return { proc, isAlive, output: () => output }
+    }),
+    ({ proc }) => Effect.sync(() => proc.exitCode === null && proc.kill())
+  )
+
+describe("fault knobs at start, on the bundled app", () => {
+  let bundle = ""
+  beforeAll(() => {
+    bundle = TestImage.ensureTestAppBundle()
+  }, 120_000)
+
+  it.scopedLive(
+    "ARMADA_FAULT_EXIT: prints a line and exits; waitReady reports Exited with code and log",
+    () =>
+      Effect.gen(function* () {
+        const port = yield* freePort
+        const app = yield* child(bundle, port, { ARMADA_FAULT_EXIT: "3" })
+        const client = yield* ProcessorClient
+        const error = yield* Effect.flip(
+          client.waitReady({ name: "dies", url: `http://127.0.0.1:${port}` }, { isAlive: app.isAlive })
+        )
+        assert.strictEqual(error._tag, "Exited")
+        if (error._tag !== "Exited") return
+        assert.strictEqual(error.exitCode, 3)
+        assert.include(error.logTail, "ARMADA_FAULT_EXIT=3")
+      }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_START_DELAY_MS: listens only after the delay", () =>
+    Effect.gen(function* () {
+      const port = yield* freePort
+      const app = yield* child(bundle, port, { ARMADA_FAULT_START_DELAY_MS: "600" })
+      const client = yield* ProcessorClient
+      const ready = yield* client.waitReady(
+        { name: "slow", url: `http://127.0.0.1:${port}` },
+        { isAlive: app.isAlive }
+      )
+      assert.isAtLeast(ready.elapsedMillis, 600)
+      assert.isAbove(ready.attempts, 5)
+      assert.include(app.output(), `listening on http://127.0.0.1:${port}`)
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("a bad setting is a clear message and exit code 2", () =>
+    Effect.gen(function* () {
+      const port = yield* freePort
+      const app = yield* child(bundle, port, { ARMADA_ROLE: "painter" })
+      const code = yield* Effect.async<number | null>((resume) => {
+        app.proc.on("exit", (exitCode) => resume(Effect.succeed(exitCode)))
+      })
+      assert.strictEqual(code, 2)
+      assert.include(app.output(), 'the role must be one of processor, plugin, merger, got "painter"')
+    })
+  )
+})
