@@ -5,11 +5,11 @@
  *
  * ```
  * <stateDir>/armada-local-<pid>-<random>/
- *   volumes/<name>/                      a volume's files
- *   containers/<id>/                     a container's root (ARMADA_WORKSPACE_ROOT, cwd, HOME)
- *     tmp/                               its TMPDIR
- *     workspace/area -> ../../../volumes/<name>   a read-write mount: a symbolic link
- *     workspace/cyanprint/               a read-only mount: a copy made at start, write bits off
+ *   volumes/<name>/              a volume's files
+ *   containers/<id>/             a container's root: ARMADA_WORKSPACE_ROOT, cwd and HOME
+ *     tmp/                       its TMPDIR
+ *     workspace/area -> <state>/volumes/<name>    a read-write mount: a symbolic link
+ *     workspace/cyanprint/       a read-only mount: a copy made at start, write bits off
  * ```
  *
  * @internal
@@ -18,9 +18,10 @@ import { createHash, randomBytes } from "node:crypto"
 import { rmSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { dirname, join, posix } from "node:path"
+import { dirname, join } from "node:path"
 import { ImageRef, InputError, Parallel } from "@armada/core"
 import {
+  type ArchiveTarget,
   type ContainerInfo,
   type ContainerSpec,
   type ContainerState,
@@ -30,9 +31,12 @@ import {
   type Labels,
   type Mount,
   type NetworkInfo,
+  Archive as TarArchive,
+  Validation,
   type VolumeInfo
 } from "@armada/docker"
-import { type Duration, Effect, type Scope, Stream } from "effect"
+import { type Duration, Effect, Option, type Scope, Stream } from "effect"
+import * as Archive from "./archive.js"
 import { hostError } from "./error.js"
 import { guard } from "./exitGuard.js"
 import { copyReadOnly, makeDir, removeTree, symlink } from "./files.js"
@@ -68,12 +72,11 @@ interface Network {
 
 interface Container {
   readonly id: string
-  readonly name: string
   readonly spec: ContainerSpec
+  readonly image: string
   readonly entry: CatalogEntry
   readonly createdAt: Date
   readonly root: string
-  readonly mounts: ReadonlyArray<Mount>
   /** Start and remove take it, so neither runs twice at once on one container. */
   readonly lock: Effect.Semaphore
   removing: boolean
@@ -83,14 +86,13 @@ interface Container {
   startFailure: number | undefined
 }
 
-/** Docker's own rules for names, which also keep every name a single path component. */
-const containerNamePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/
-const volumeNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/
-
 const randomId = () => randomBytes(32).toString("hex")
 
 const matches = (labels: Labels, filter: Labels | undefined): boolean =>
   filter === undefined || Object.entries(filter).every(([key, value]) => labels[key] === value)
+
+/** A container path relative to its root: `/workspace/area` → `workspace/area`. */
+const relative = (absolute: string): string => Option.getOrElse(TarArchive.relativePath(absolute), () => "")
 
 /**
  * What an image without a local command gets told.
@@ -101,9 +103,6 @@ export const catalogHint = (image: string): string =>
   `no local command for ${image}; add one to the pipeline spec's \`local:\` section, e.g. ` +
   `local: { ${JSON.stringify(image)}: { command: ["node", "/path/to/main.mjs"] } }`
 
-const badRequest = (operation: string, resource: string, detail: string) =>
-  new DockerError.EngineError({ operation, resource, status: 400, detail })
-
 /**
  * The catalog with its keys in the form engines list (`repo` → `repo:latest`).
  *
@@ -112,34 +111,21 @@ const badRequest = (operation: string, resource: string, detail: string) =>
 export const normalizeCatalog = (
   catalog: Readonly<Record<string, CatalogEntry>>
 ): Effect.Effect<Map<string, CatalogEntry>, InputError> =>
-  Effect.suspend(() => {
+  Effect.gen(function* () {
     const entries = new Map<string, CatalogEntry>()
     for (const [image, entry] of Object.entries(catalog)) {
-      if (!ImageRef.isImageRef(image)) {
-        return Effect.fail(
-          new InputError({ field: "local", value: image, reason: "expected an image reference as key" })
-        )
-      }
+      const ref = yield* Validation.image(`local[${JSON.stringify(image)}]`, image)
       if (entry.command.length === 0) {
-        return Effect.fail(
-          new InputError({
-            field: `local.${image}.command`,
-            value: entry.command,
-            reason: "expected a command"
-          })
-        )
+        return yield* new InputError({
+          field: `local[${JSON.stringify(image)}].command`,
+          value: entry.command,
+          reason: "expected a command"
+        })
       }
-      entries.set(ImageRef.withDefaultTag(ImageRef.ImageRef.make(image)), entry)
+      entries.set(ImageRef.withDefaultTag(ref), entry)
     }
-    return Effect.succeed(entries)
+    return entries
   })
-
-/** A mount target as an absolute, normalised container path; "/" and relative ones refused. */
-const mountTarget = (target: string): string | undefined => {
-  if (!target.startsWith("/")) return undefined
-  const normal = posix.normalize(target).replace(/\/+$/, "")
-  return normal === "" ? undefined : normal
-}
 
 /** @internal */
 export const make = (
@@ -173,7 +159,7 @@ export const make = (
       try {
         rmSync(state, { recursive: true, force: true })
       } catch {
-        // Best effort at process exit: nothing is left to report to.
+        // Best effort while the process exits: there is no one left to tell.
       }
     })
 
@@ -186,59 +172,61 @@ export const make = (
     })
     yield* Effect.addFinalizer(() => Effect.ignoreLogged(stopAll))
 
+    const conflict = (operation: string, resource: string, detail: string) =>
+      new DockerError.EngineError({ operation, resource, status: 409, detail })
+
+    const engineClosed = (operation: string, resource: string) =>
+      new DockerError.EngineError({ operation, resource, status: 503, detail: "the local engine is closed" })
+
     // ---- images
 
-    const normalImage = (image: ImageRef.ImageRef): string => ImageRef.withDefaultTag(image)
-
-    const imageInfo = (image: string, entry: CatalogEntry): ImageInfo => ({
+    const imageInfo = (tag: string, entry: CatalogEntry): ImageInfo => ({
       id: `sha256:${createHash("sha256").update(JSON.stringify(entry)).digest("hex")}`,
-      tags: [image],
+      tags: [tag],
       labels: {},
       sizeBytes: 0
     })
 
-    const lookupImage = (image: ImageRef.ImageRef): Effect.Effect<CatalogEntry, DockerError.ImageNotFound> =>
+    const requireImage = (image: ImageRef.ImageRef) =>
       Effect.suspend(() => {
-        const key = normalImage(image)
-        const entry = catalog.get(key)
+        const tag = ImageRef.withDefaultTag(image)
+        const entry = catalog.get(tag)
         if (entry === undefined)
           return Effect.fail(new DockerError.ImageNotFound({ image, detail: catalogHint(image) }))
-        if (!present.has(key)) {
+        if (!present.has(tag)) {
           return Effect.fail(
-            new DockerError.ImageNotFound({ image, detail: "removed from the local engine; pull it" })
+            new DockerError.ImageNotFound({ image, detail: "removed from the local engine; pull it again" })
           )
         }
-        return Effect.succeed(entry)
+        return Effect.succeed({ tag, entry })
       })
 
     // ---- lookups
 
-    const findContainer = (ref: string): Effect.Effect<Container, DockerError.ContainerNotFound> =>
-      Effect.suspend(() => {
-        const name = ref.startsWith("/") ? ref.slice(1) : ref
+    const findContainer = (
+      ref: string
+    ): Effect.Effect<Container, DockerError.ContainerNotFound | InputError> =>
+      Effect.flatMap(Validation.name("container", ref), () => {
         const all = [...containers.values()]
+        const byPrefix = all.filter((container) => container.id.startsWith(ref))
         const found =
-          containers.get(ref) ??
-          all.find((container) => container.name === name) ??
-          (() => {
-            const byPrefix = ref.length === 0 ? [] : all.filter((container) => container.id.startsWith(ref))
-            return byPrefix.length === 1 ? byPrefix[0] : undefined
-          })()
+          all.find((container) => container.spec.name === ref) ??
+          (byPrefix.length === 1 ? byPrefix[0] : undefined)
         return found === undefined
           ? Effect.fail(new DockerError.ContainerNotFound({ container: ref }))
           : Effect.succeed(found)
       })
 
-    const findVolume = (name: string): Effect.Effect<Volume, DockerError.VolumeNotFound> =>
-      Effect.suspend(() => {
+    const findVolume = (name: string): Effect.Effect<Volume, DockerError.VolumeNotFound | InputError> =>
+      Effect.flatMap(Validation.name("volume", name), () => {
         const volume = volumes.get(name)
         return volume === undefined
           ? Effect.fail(new DockerError.VolumeNotFound({ volume: name }))
           : Effect.succeed(volume)
       })
 
-    const findNetwork = (ref: string): Network | undefined =>
-      networks.get(ref) ?? [...networks.values()].find((network) => network.name === ref)
+    /** Docker's predefined networks need no creating. */
+    const networkExists = (name: string) => name === "bridge" || name === "none" || networks.has(name)
 
     // ---- containers
 
@@ -260,17 +248,17 @@ export const make = (
       const state = stateOf(container)
       return {
         id: container.id,
-        name: container.name,
+        name: container.spec.name,
         image: container.spec.image,
         labels: container.spec.labels,
         state,
-        exitCode: container.startFailure ?? container.handle?.exitCode(),
+        exitCode: state === "exited" ? (container.startFailure ?? container.handle?.exitCode()) : undefined,
         createdAt: container.createdAt,
         ports:
           state === "running" && container.spec.publish !== undefined && container.port !== undefined
             ? [{ containerPort: container.spec.publish, hostIp: "127.0.0.1", hostPort: container.port }]
             : [],
-        mounts: container.mounts,
+        mounts: container.spec.mounts ?? [],
         // What a local process really gets: none of Docker's confinement applies.
         security: {
           privileged: false,
@@ -285,52 +273,29 @@ export const make = (
       }
     }
 
-    /** Where a mount target lives inside the container's root. */
-    const inRoot = (container: Container, path: string) => join(container.root, ...path.split("/"))
+    /** Where a container path is inside the container's root folder. */
+    const inRoot = (container: Container, absolute: string) =>
+      join(container.root, ...relative(absolute).split("/"))
+
+    const mounts = (container: Container): ReadonlyArray<Mount> => container.spec.mounts ?? []
 
     const createContainer = (spec: ContainerSpec) =>
       Effect.gen(function* () {
-        if (closed) return yield* badRequest("create container", spec.name, "the local engine is closed")
-        if (!containerNamePattern.test(spec.name)) {
-          return yield* badRequest(
-            "create container",
-            spec.name,
-            `invalid name, expected ${containerNamePattern}`
-          )
+        yield* Validation.containerSpec(spec)
+        if (closed) return yield* engineClosed("createContainer", spec.name)
+        if ([...containers.values()].some((container) => container.spec.name === spec.name)) {
+          return yield* new DockerError.NameConflict({ kind: "container", name: spec.name })
         }
-        const name = spec.name.replace(/^\//, "")
-        if ([...containers.values()].some((container) => container.name === name)) {
-          return yield* new DockerError.NameConflict({ kind: "container", name })
-        }
-        const entry = yield* lookupImage(spec.image)
-        if (spec.network !== undefined && findNetwork(spec.network) === undefined) {
-          return yield* new DockerError.NetworkNotFound({ network: spec.network })
-        }
-        const mounts: Array<Mount> = []
-        for (const mount of spec.mounts ?? []) {
-          const target = mountTarget(mount.target)
-          if (target === undefined) {
-            return yield* badRequest(
-              "create container",
-              name,
-              `invalid mount target ${JSON.stringify(mount.target)}`
-            )
-          }
-          if (mounts.some((other) => other.target === target)) {
-            return yield* badRequest("create container", name, `duplicate mount point ${target}`)
-          }
-          yield* findVolume(mount.volume)
-          mounts.push({ volume: mount.volume, target, readOnly: mount.readOnly })
-        }
+        const { entry, tag } = yield* requireImage(spec.image)
+        for (const mount of mounts({ spec } as Container)) yield* findVolume(mount.volume)
         const id = randomId()
         const container: Container = {
           id,
-          name,
           spec,
+          image: tag,
           entry,
           createdAt: new Date(),
           root: join(state, "containers", id),
-          mounts,
           lock: Effect.unsafeMakeSemaphore(1),
           removing: false,
           port: undefined,
@@ -340,11 +305,11 @@ export const make = (
         // Reserved before any I/O, so a concurrent create of the same name sees it.
         containers.set(id, container)
         yield* Effect.gen(function* () {
-          yield* makeDir(join(container.root, "tmp"), name)
-          for (const mount of mounts) {
+          yield* makeDir(join(container.root, "tmp"), spec.name)
+          for (const mount of mounts(container)) {
             if (mount.readOnly) continue
             const at = inRoot(container, mount.target)
-            yield* makeDir(dirname(at), name)
+            yield* makeDir(dirname(at), spec.name)
             yield* symlink(volumes.get(mount.volume)!.dir, at)
           }
         }).pipe(
@@ -375,26 +340,24 @@ export const make = (
         yield* container.lock.withPermits(1)(
           Effect.gen(function* () {
             if (stateOf(container) === "running") return
-            if (container.removing) {
-              return yield* new DockerError.EngineError({
-                operation: "start",
-                resource: container.name,
-                status: 409,
-                detail: "the container is being removed"
-              })
+            if (container.removing)
+              return yield* conflict("startContainer", ref, "the container is being removed")
+            const network = container.spec.network
+            if (network !== undefined && !networkExists(network)) {
+              return yield* new DockerError.NetworkNotFound({ network })
             }
-            for (const mount of container.mounts) {
+            for (const mount of mounts(container)) {
               if (!mount.readOnly) continue
               const at = inRoot(container, mount.target)
-              yield* removeTree(at, container.name)
-              yield* makeDir(dirname(at), container.name)
+              yield* removeTree(at, ref)
+              yield* makeDir(dirname(at), ref)
               yield* copyReadOnly(volumes.get(mount.volume)!.dir, at)
             }
             const port = yield* freePort(usedPorts())
             container.port = port
             container.startFailure = undefined
             const handle = yield* spawnGroup({
-              name: container.name,
+              name: container.spec.name,
               command: [...container.entry.command, ...(container.spec.cmd ?? [])],
               env: environment(container, port),
               cwd: container.root,
@@ -411,7 +374,7 @@ export const make = (
             container.handle = handle
             if (closed) {
               yield* handle.stop(0)
-              return yield* badRequest("start", container.name, "the local engine is closed")
+              return yield* engineClosed("startContainer", ref)
             }
           })
         )
@@ -428,86 +391,57 @@ export const make = (
             container.removing = true
             if (container.handle !== undefined) yield* container.handle.stop(stopGrace)
             containers.delete(container.id)
-            yield* removeTree(container.root, container.name)
+            yield* removeTree(container.root, ref)
           })
         )
       }).pipe(Effect.withSpan("LocalEngine.removeContainer", { attributes: { container: ref } }))
 
     // ---- volumes
 
-    const createVolume = (options: { readonly name: string; readonly labels: Labels }) =>
+    const createVolume = ({ name, labels }: { readonly name: string; readonly labels: Labels }) =>
       Effect.gen(function* () {
-        if (!volumeNamePattern.test(options.name)) {
-          return yield* badRequest(
-            "create volume",
-            options.name,
-            `invalid name, expected ${volumeNamePattern}`
-          )
-        }
-        if (volumes.has(options.name))
-          return yield* new DockerError.NameConflict({ kind: "volume", name: options.name })
-        const volume: Volume = {
-          name: options.name,
-          labels: options.labels,
-          createdAt: new Date(),
-          dir: join(state, "volumes", options.name)
-        }
-        volumes.set(volume.name, volume)
-        yield* makeDir(volume.dir, volume.name).pipe(
-          Effect.tapError(() => Effect.sync(() => volumes.delete(volume.name)))
-        )
-      }).pipe(Effect.withSpan("LocalEngine.createVolume", { attributes: { volume: options.name } }))
+        yield* Validation.name("name", name)
+        yield* Validation.labels("labels", labels)
+        // Docker answers a create of an existing volume with that volume, labels unchanged.
+        if (volumes.has(name)) return
+        const volume: Volume = { name, labels, createdAt: new Date(), dir: join(state, "volumes", name) }
+        volumes.set(name, volume)
+        yield* makeDir(volume.dir, name).pipe(Effect.tapError(() => Effect.sync(() => volumes.delete(name))))
+      }).pipe(Effect.withSpan("LocalEngine.createVolume", { attributes: { volume: name } }))
 
     const removeVolume = (name: string) =>
       Effect.gen(function* () {
         const volume = yield* findVolume(name)
-        if (
-          [...containers.values()].some((container) =>
-            container.mounts.some((mount) => mount.volume === name)
-          )
-        ) {
-          return yield* new DockerError.VolumeInUse({ volume: name })
-        }
+        const inUse = [...containers.values()].some((container) =>
+          mounts(container).some((mount) => mount.volume === name)
+        )
+        if (inUse) return yield* new DockerError.VolumeInUse({ volume: name })
         volumes.delete(name)
         yield* removeTree(volume.dir, name)
       }).pipe(Effect.withSpan("LocalEngine.removeVolume", { attributes: { volume: name } }))
 
-    // ---- networks: bookkeeping only, every process shares the host's loopback
+    // ---- archives
 
-    const ensureNetwork = (options: { readonly name: string; readonly labels: Labels }) =>
-      Effect.sync(() => {
-        const existing = findNetwork(options.name)
-        if (existing !== undefined) return existing
-        const network: Network = { id: randomId(), name: options.name, labels: options.labels }
-        networks.set(network.id, network)
-        return network
-      })
-
-    const removeNetwork = (ref: string) =>
-      Effect.suspend((): Effect.Effect<void, DockerError.NetworkNotFound | DockerError.EngineError> => {
-        const network = findNetwork(ref)
-        if (network === undefined) return Effect.fail(new DockerError.NetworkNotFound({ network: ref }))
-        const attached = [...containers.values()].some(
-          (container) =>
-            stateOf(container) === "running" &&
-            container.spec.network !== undefined &&
-            findNetwork(container.spec.network) === network
-        )
-        if (attached) {
-          return Effect.fail(
-            new DockerError.EngineError({
-              operation: "remove network",
-              resource: network.name,
-              status: 403,
-              detail: "the network has active endpoints"
-            })
-          )
+    const placeOf = (target: ArchiveTarget): Effect.Effect<Archive.Place, DockerError.DockerError> =>
+      Effect.gen(function* () {
+        if (target._tag === "Volume") {
+          const volume = yield* findVolume(target.volume)
+          return { resource: `volume ${volume.name}`, dir: volume.dir, mounts: [] }
         }
-        networks.delete(network.id)
-        return Effect.void
+        const container = yield* findContainer(target.container)
+        return {
+          resource: `container ${container.spec.name}`,
+          dir: container.root,
+          // Straight to the volumes: a read-only mount is read from its volume, not from the copy.
+          mounts: mounts(container).map((mount) => ({
+            target: relative(mount.target),
+            dir: volumes.get(mount.volume)!.dir,
+            readOnly: mount.readOnly
+          }))
+        }
       })
 
-    const networkInfo = (network: Network): NetworkInfo => ({ ...network })
+    // ---- networks: bookkeeping only, every process shares the host's loopback
 
     const service: DockerEngine.Service = {
       address: `local:${state}`,
@@ -521,43 +455,56 @@ export const make = (
       }),
 
       listImages: (labels) =>
-        Effect.sync(() =>
-          [...present].flatMap((image) => {
-            const image_ = imageInfo(image, catalog.get(image)!)
-            return matches(image_.labels, labels) ? [image_] : []
-          })
+        Effect.map(Validation.labels("labels", labels), () =>
+          [...present]
+            .map((tag) => imageInfo(tag, catalog.get(tag)!))
+            .filter((image) => matches(image.labels, labels))
         ),
       inspectImage: (image) =>
-        Effect.map(lookupImage(image), (entry) => imageInfo(normalImage(image), entry)),
-      imageExists: (image) => Effect.sync(() => present.has(normalImage(image))),
+        Effect.gen(function* () {
+          yield* Validation.image("image", image)
+          const { tag, entry } = yield* requireImage(image)
+          return imageInfo(tag, entry)
+        }),
+      imageExists: (image) =>
+        Effect.map(Validation.image("image", image), (ref) => present.has(ImageRef.withDefaultTag(ref))),
       pull: (image) =>
         Stream.fromEffect(
-          Effect.suspend(() => {
-            const key = normalImage(image)
-            if (!catalog.has(key))
-              return Effect.fail(new DockerError.PullFailed({ image, detail: catalogHint(image) }))
-            present.add(key)
-            return Effect.succeed({
+          Effect.gen(function* () {
+            const ref = yield* Validation.image("image", image)
+            const tag = ImageRef.withDefaultTag(ref)
+            if (!catalog.has(tag))
+              return yield* new DockerError.PullFailed({ image, detail: catalogHint(image) })
+            present.add(tag)
+            return {
               image,
               layer: undefined,
-              status: "resolved to a local command",
+              status: `Resolved ${tag} to its local command`,
               current: undefined,
               total: undefined
-            })
+            }
           })
         ),
       removeImage: (image) =>
-        Effect.flatMap(lookupImage(image), () =>
-          Effect.sync(() => {
-            present.delete(normalImage(image))
-          })
-        ),
+        Effect.gen(function* () {
+          yield* Validation.image("image", image)
+          const { tag } = yield* requireImage(image)
+          const user = [...containers.values()].find((container) => container.image === tag)
+          if (user !== undefined) {
+            return yield* conflict(
+              "removeImage",
+              image,
+              `image is being used by container ${user.id.slice(0, 12)}`
+            )
+          }
+          present.delete(tag)
+        }),
 
       createContainer,
       startContainer,
       inspectContainer: (ref) => Effect.map(findContainer(ref), info),
       listContainers: (labels) =>
-        Effect.sync(() =>
+        Effect.map(Validation.labels("labels", labels), () =>
           [...containers.values()].filter((container) => matches(container.spec.labels, labels)).map(info)
         ),
       waitContainer: (ref) =>
@@ -572,7 +519,7 @@ export const make = (
 
       createVolume,
       listVolumes: (labels) =>
-        Effect.sync(() =>
+        Effect.map(Validation.labels("labels", labels), () =>
           [...volumes.values()]
             .filter((volume) => matches(volume.labels, labels))
             .map(
@@ -585,15 +532,53 @@ export const make = (
         ),
       removeVolume,
 
-      ensureNetwork,
+      ensureNetwork: ({ name, labels }) =>
+        Effect.gen(function* () {
+          yield* Validation.name("name", name)
+          yield* Validation.labels("labels", labels)
+          const existing = networks.get(name)
+          if (existing !== undefined) return existing
+          const network: Network = { id: randomId(), name, labels }
+          networks.set(name, network)
+          return network
+        }),
       listNetworks: (labels) =>
-        Effect.sync(() =>
-          [...networks.values()].filter((network) => matches(network.labels, labels)).map(networkInfo)
+        Effect.map(Validation.labels("labels", labels), () =>
+          [...networks.values()]
+            .filter((network) => matches(network.labels, labels))
+            .map((network): NetworkInfo => ({ ...network }))
         ),
-      removeNetwork,
+      removeNetwork: (name) =>
+        Effect.gen(function* () {
+          yield* Validation.name("network", name)
+          if (!networks.has(name)) return yield* new DockerError.NetworkNotFound({ network: name })
+          const active = [...containers.values()].some(
+            (container) => stateOf(container) === "running" && container.spec.network === name
+          )
+          if (active) {
+            return yield* new DockerError.EngineError({
+              operation: "removeNetwork",
+              resource: name,
+              status: 403,
+              detail: `network ${name} has active endpoints`
+            })
+          }
+          networks.delete(name)
+        }),
 
-      putArchive: () => Effect.die("not yet"),
-      getArchive: () => Stream.die("not yet")
+      putArchive: (target, path, tar) =>
+        Effect.gen(function* () {
+          const absolute = yield* Validation.archive(target, path)
+          yield* Archive.put(yield* placeOf(target), absolute, tar)
+        }).pipe(Effect.withSpan("LocalEngine.putArchive", { attributes: { path } })),
+      getArchive: (target, path) =>
+        Stream.unwrap(
+          Effect.gen(function* () {
+            const absolute = yield* Validation.archive(target, path)
+            const place = yield* placeOf(target)
+            return Archive.get(place, absolute, target._tag === "Volume" ? target.volume : "")
+          })
+        )
     }
     return service
   })
