@@ -237,13 +237,20 @@ export declare namespace DockerEngine {
     ) => Effect.Effect<ReadonlyArray<NetworkInfo>, DockerError.DockerError>
     readonly removeNetwork: (network: string) => Effect.Effect<void, DockerError.DockerError>
 
-    /** Extracts a tar stream at `path` inside the target. */
-    readonly putArchive: (
+    /**
+     * Extracts a tar stream into the directory `path` inside the target (it must exist). For a
+     * `Volume` target `path` is relative to the volume's root (`/` is the root). A failure of
+     * `tar` itself fails the operation with that same error.
+     */
+    readonly putArchive: <E = never>(
       target: ArchiveTarget,
       path: string,
-      tar: Stream.Stream<Uint8Array, DockerError.DockerError>
-    ) => Effect.Effect<void, DockerError.DockerError>
-    /** `path` inside the target as a tar stream (its entries are relative to `path`'s parent, as Docker gives them). */
+      tar: Stream.Stream<Uint8Array, E>
+    ) => Effect.Effect<void, DockerError.DockerError | E>
+    /**
+     * `path` inside the target as a tar stream; its entries are relative to `path`'s parent, as
+     * Docker gives them (`/a/b` gives `b/`, `b/…`; a `Volume` root gives `<volume>/…`).
+     */
     readonly getArchive: (
       target: ArchiveTarget,
       path: string

@@ -5,6 +5,9 @@
  * @since 0.1.0
  */
 import { InputError } from "@armada/core"
+
+export type { InputError }
+
 import { Schema } from "effect"
 
 /**

@@ -6,11 +6,19 @@
  * @since 0.1.0
  */
 export * as Archive from "./Archive.js"
+/**
+ * @since 0.1.0
+ */
+export * as Bulk from "./Bulk.js"
 export * from "./DockerEngine.js"
 /**
  * @since 0.1.0
  */
 export * as DockerError from "./DockerError.js"
+/**
+ * @since 0.1.0
+ */
+export * as MemoryEngine from "./MemoryEngine.js"
 /**
  * @since 0.1.0
  */

@@ -1,0 +1,181 @@
+/**
+ * The bulk operations on containers, images and volumes: each is one call of
+ * `Parallel.forEachCollect` and returns an `Outcome` naming every item (its successes and its
+ * failures, in input order). Every item is validated before any reaches the engine: one bad name
+ * or image reference fails the whole call with an `InputError` naming the field
+ * (`specs[2].name`, `images[0]`), and nothing is started.
+ *
+ * @since 0.1.0
+ */
+import { type ImageRef, type InputError, type Outcome, Parallel } from "@armada/core"
+import { Effect, Stream } from "effect"
+import { type ContainerSpec, DockerEngine, type PullProgress } from "./DockerEngine.js"
+import type * as DockerError from "./DockerError.js"
+import * as Validation from "./Validation.js"
+
+/**
+ * Engine operations wait on I/O, not on the CPU: the default is 8 in flight, not the core count.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly concurrency?: Parallel.Concurrency | undefined
+}
+
+/**
+ * `Parallel.ItemError` adds `ItemTimeout` to the item error unless the options visibly set no
+ * timeout (TypeScript's weak-type rule needs the key present), so say `timeout: undefined`.
+ */
+const parallelOptions = (options: Options | undefined) => ({
+  concurrency: options?.concurrency ?? 8,
+  timeout: undefined
+})
+
+const validateAll = <A, B>(
+  items: Iterable<A>,
+  validate: (item: A, index: number) => Effect.Effect<B, InputError>
+): Effect.Effect<Array<B>, InputError> => Effect.forEach(items, validate)
+
+/**
+ * `"present"` when the image was already there (no pull, no registry contacted), `"pulled"`
+ * otherwise.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PullResult = "present" | "pulled"
+
+/**
+ * Makes every image present: those already there are skipped at once, the others are pulled,
+ * their progress going to `onProgress`.
+ *
+ * @since 0.1.0
+ * @category bulk
+ */
+export const pullAll = (
+  images: Iterable<string>,
+  options?: Options & {
+    readonly onProgress?: ((progress: PullProgress) => Effect.Effect<void>) | undefined
+  }
+): Effect.Effect<
+  Outcome.Outcome<ImageRef.ImageRef, PullResult, DockerError.DockerError>,
+  InputError,
+  DockerEngine
+> =>
+  Effect.gen(function* () {
+    const refs = yield* validateAll(images, (image, index) => Validation.image(`images[${index}]`, image))
+    const engine = yield* DockerEngine
+    const onProgress = options?.onProgress
+    const pullOne = (image: ImageRef.ImageRef): Effect.Effect<PullResult, DockerError.DockerError> =>
+      Effect.flatMap(engine.imageExists(image), (present) =>
+        present
+          ? Effect.succeed("present")
+          : Stream.runForEach(engine.pull(image), onProgress ?? (() => Effect.void)).pipe(Effect.as("pulled"))
+      )
+    const outcome = yield* Parallel.forEachCollect(refs, pullOne, parallelOptions(options))
+    return outcome
+  }).pipe(Effect.withSpan("DockerEngine.pullAll"))
+
+/**
+ * A container that was created and started.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Started {
+  readonly id: string
+  readonly name: string
+}
+
+/**
+ * Creates and starts every container. A container that was created but would not start is
+ * removed again, so a failed item leaves nothing behind; the successes are the caller's to
+ * remove (`removeContainers`, or by label).
+ *
+ * @since 0.1.0
+ * @category bulk
+ */
+export const createAndStartAll = (
+  specs: Iterable<ContainerSpec>,
+  options?: Options
+): Effect.Effect<
+  Outcome.Outcome<ContainerSpec, Started, DockerError.DockerError>,
+  InputError,
+  DockerEngine
+> =>
+  Effect.gen(function* () {
+    const valid = yield* validateAll(specs, (spec, index) =>
+      Validation.containerSpec(spec, `specs[${index}]`)
+    )
+    const engine = yield* DockerEngine
+    const createAndStart = (spec: ContainerSpec): Effect.Effect<Started, DockerError.DockerError> =>
+      Effect.flatMap(engine.createContainer(spec), (id) =>
+        engine.startContainer(id).pipe(
+          Effect.tapError(() => Effect.ignore(engine.removeContainer(id))),
+          Effect.as({ id, name: spec.name })
+        )
+      )
+    const outcome = yield* Parallel.forEachCollect(valid, createAndStart, parallelOptions(options))
+    return outcome
+  }).pipe(Effect.withSpan("DockerEngine.createAndStartAll"))
+
+/**
+ * `"absent"` when there was nothing to remove: removal is idempotent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RemoveResult = "removed" | "absent"
+
+/**
+ * Removes every container (killing it first if it runs).
+ *
+ * @since 0.1.0
+ * @category bulk
+ */
+export const removeContainers = (
+  containers: Iterable<string>,
+  options?: Options
+): Effect.Effect<Outcome.Outcome<string, RemoveResult, DockerError.DockerError>, InputError, DockerEngine> =>
+  Effect.gen(function* () {
+    const names = yield* validateAll(containers, (name, index) =>
+      Validation.name(`containers[${index}]`, name)
+    )
+    const engine = yield* DockerEngine
+    const outcome = yield* Parallel.forEachCollect(
+      names,
+      (name) =>
+        engine.removeContainer(name).pipe(
+          Effect.as<RemoveResult>("removed"),
+          Effect.catchTag("ContainerNotFound", () => Effect.succeed<RemoveResult>("absent"))
+        ),
+      parallelOptions(options)
+    )
+    return outcome
+  }).pipe(Effect.withSpan("DockerEngine.removeContainers"))
+
+/**
+ * Removes every volume; one still mounted by a container fails with `VolumeInUse`.
+ *
+ * @since 0.1.0
+ * @category bulk
+ */
+export const removeVolumes = (
+  volumes: Iterable<string>,
+  options?: Options
+): Effect.Effect<Outcome.Outcome<string, RemoveResult, DockerError.DockerError>, InputError, DockerEngine> =>
+  Effect.gen(function* () {
+    const names = yield* validateAll(volumes, (name, index) => Validation.name(`volumes[${index}]`, name))
+    const engine = yield* DockerEngine
+    const outcome = yield* Parallel.forEachCollect(
+      names,
+      (name) =>
+        engine.removeVolume(name).pipe(
+          Effect.as<RemoveResult>("removed"),
+          Effect.catchTag("VolumeNotFound", () => Effect.succeed<RemoveResult>("absent"))
+        ),
+      parallelOptions(options)
+    )
+    return outcome
+  }).pipe(Effect.withSpan("DockerEngine.removeVolumes"))
