@@ -1,15 +1,14 @@
 /**
  * @since 0.1.0
  */
-
-/**
- * @since 0.1.0
- */
 export * as Archive from "./Archive.js"
 /**
  * @since 0.1.0
  */
 export * as Bulk from "./Bulk.js"
+/**
+ * @since 0.1.0
+ */
 export * from "./DockerEngine.js"
 /**
  * @since 0.1.0

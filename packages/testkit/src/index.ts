@@ -1,15 +1,14 @@
 /**
  * @since 0.1.0
  */
-
-/**
- * @since 0.1.0
- */
 export * as Conformance from "./Conformance.js"
 /**
  * @since 0.1.0
  */
 export * as ConformanceFixture from "./ConformanceFixture.js"
+/**
+ * @since 0.1.0
+ */
 export * as Engine from "./Engine.js"
 /**
  * @since 0.1.0
