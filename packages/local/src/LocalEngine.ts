@@ -14,15 +14,16 @@ import * as internal from "./internal/engine.js"
 
 /**
  * How to run one image locally: `command` plays the image's entrypoint (a container's `cmd` is
- * appended to it) and `env` its `ENV`. The process starts in its container's root folder, so give
- * paths in `command` absolute.
+ * appended to it), `env` its `ENV` and `labels` its labels. The process starts in its container's
+ * root folder, so give paths in `command` absolute.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const CatalogEntry = Schema.Struct({
   command: Schema.NonEmptyArray(Schema.String),
-  env: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+  env: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
 })
 
 /**
@@ -56,7 +57,10 @@ export interface Options {
    * roots); default the OS temp dir. Only that folder is removed when the scope closes.
    */
   readonly stateDir?: string | undefined
-  /** How long a container may take to exit after SIGTERM before its group gets SIGKILL; default 3 s. */
+  /**
+   * When the scope closes, how long a container may take to exit after SIGTERM before its group
+   * gets SIGKILL; default 3 s. `removeContainer` kills at once, as `docker rm -f` does.
+   */
   readonly stopGrace?: Duration.DurationInput | undefined
   /** Log lines kept per container; default 10 000. */
   readonly maxLogLines?: number | undefined

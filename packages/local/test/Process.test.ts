@@ -1,3 +1,6 @@
+import { readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { ImageRef } from "@armada/core"
 import { LocalEngine, ProcessGroup } from "@armada/local"
 import { assert, describe, it } from "@effect/vitest"
@@ -8,6 +11,7 @@ import {
   fixture,
   folderExists,
   image,
+  logsWith,
   makeEngine,
   run,
   spec,
@@ -84,29 +88,20 @@ describe("local containers are process groups", () => {
     })
   )
 
-  it.scopedLive("remove kills the whole group, grandchildren included, and waits for it", () =>
+  it.scopedLive("remove kills the whole group at once, grandchildren included, and waits for it", () =>
     Effect.gen(function* () {
       const engine = yield* makeEngine()
       const id = yield* run(engine, spec("family", ["family"]))
       const pids = yield* familyPids(engine, id)
       assert.isTrue(pids.every(ProcessGroup.isAlive))
-      yield* engine.removeContainer(id)
-      assert.isFalse(pids.some(ProcessGroup.isAlive), `still alive: ${pids.filter(ProcessGroup.isAlive)}`)
-      const gone = yield* Effect.exit(engine.inspectContainer(id))
-      assert.isTrue(Exit.isFailure(gone))
-    })
-  )
-
-  it.scopedLive("a group that ignores SIGTERM gets SIGKILL after the grace period", () =>
-    Effect.gen(function* () {
-      const engine = yield* makeEngine({ stopGrace: "200 millis" })
-      const id = yield* run(engine, spec("stubborn", ["family", "stubborn"]))
-      const pids = yield* familyPids(engine, id)
       const waiter = yield* Effect.fork(engine.waitContainer(id))
       yield* Effect.yieldNow()
       yield* engine.removeContainer(id)
+      // SIGKILL, as `docker rm -f`.
       assert.strictEqual(yield* Fiber.join(waiter), 137)
-      assert.isFalse(pids.some(ProcessGroup.isAlive))
+      assert.isFalse(pids.some(ProcessGroup.isAlive), `still alive: ${pids.filter(ProcessGroup.isAlive)}`)
+      const gone = yield* Effect.exit(engine.inspectContainer(id))
+      assert.isTrue(Exit.isFailure(gone))
     })
   )
 
@@ -162,6 +157,27 @@ describe("closing the engine's scope leaves no process and no folder", () => {
       assert.isTrue(folderExists(left.folder))
       yield* Scope.close(scope, Exit.void)
       assertNothingLeft(left)
+    })
+  )
+
+  it.live("closing sends SIGTERM first, and SIGKILL after the grace to a group that ignores it", () =>
+    Effect.gen(function* () {
+      const marker = join(tmpdir(), `armada-local-graceful-${process.pid}-${Date.now()}`)
+      const scope = yield* Scope.make()
+      const left = yield* Scope.extend(
+        Effect.gen(function* () {
+          const engine = yield* makeEngine({ stopGrace: "300 millis" })
+          const graceful = yield* run(engine, spec("graceful", ["graceful", marker]))
+          yield* logsWith(engine, graceful, "waiting")
+          const stubborn = yield* run(engine, spec("stubborn", ["family", "stubborn"]))
+          return { pids: yield* familyPids(engine, stubborn), folder: stateFolder(engine) }
+        }),
+        scope
+      )
+      yield* Scope.close(scope, Exit.void)
+      assertNothingLeft(left)
+      assert.strictEqual(readFileSync(marker, "utf8"), "terminated")
+      rmSync(marker)
     })
   )
 
@@ -231,6 +247,19 @@ describe("the catalog", () => {
       assert.strictEqual((yield* Effect.flip(engine.inspectImage(image)))._tag, "ImageNotFound")
       yield* Stream.runCollect(engine.pull(image))
       assert.isTrue(yield* engine.imageExists(image))
+    })
+  )
+
+  it.scopedLive("catalog labels are the image's labels, and listImages filters on them", () =>
+    Effect.gen(function* () {
+      const engine = yield* LocalEngine.make({
+        catalog: { ...catalog, "local/labelled:1": { ...catalog[image]!, labels: { kind: "fixture" } } }
+      })
+      const listed = yield* engine.listImages({ kind: "fixture" })
+      assert.deepStrictEqual(
+        listed.map((info) => [info.tags, info.labels]),
+        [[["local/labelled:1"], { kind: "fixture" }]]
+      )
     })
   )
 

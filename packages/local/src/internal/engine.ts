@@ -47,6 +47,7 @@ import { type Handle, spawnGroup } from "./process.js"
 export interface CatalogEntry {
   readonly command: ReadonlyArray<string>
   readonly env?: Readonly<Record<string, string>> | undefined
+  readonly labels?: Readonly<Record<string, string>> | undefined
 }
 
 /** @internal */
@@ -183,7 +184,7 @@ export const make = (
     const imageInfo = (tag: string, entry: CatalogEntry): ImageInfo => ({
       id: `sha256:${createHash("sha256").update(JSON.stringify(entry)).digest("hex")}`,
       tags: [tag],
-      labels: {},
+      labels: entry.labels ?? {},
       sizeBytes: 0
     })
 
@@ -373,7 +374,7 @@ export const make = (
             )
             container.handle = handle
             if (closed) {
-              yield* handle.stop(0)
+              yield* handle.kill
               return yield* engineClosed("startContainer", ref)
             }
           })
@@ -389,7 +390,8 @@ export const make = (
             if (!containers.has(container.id))
               return yield* new DockerError.ContainerNotFound({ container: ref })
             container.removing = true
-            if (container.handle !== undefined) yield* container.handle.stop(stopGrace)
+            // As `docker rm -f`: SIGKILL, no grace (the grace is for closing the engine).
+            if (container.handle !== undefined) yield* container.handle.kill
             containers.delete(container.id)
             yield* removeTree(container.root, ref)
           })

@@ -55,8 +55,10 @@ export interface Handle {
   readonly exitCode: () => number | undefined
   /** The exit code, once the process has exited, its output is read and no process of its group is left. */
   readonly exited: Effect.Effect<number>
-  /** SIGTERM to the group, SIGKILL after `grace`, then `exited`. */
+  /** SIGTERM to the group, SIGKILL after `grace`, then `exited` (as `docker stop`). */
   readonly stop: (grace: Duration.DurationInput) => Effect.Effect<number>
+  /** SIGKILL to the group, then `exited` (as `docker rm -f`). */
+  readonly kill: Effect.Effect<number>
   /** SIGKILL to the group, synchronously (for a process `exit` hook, where nothing can wait). */
   readonly killNow: () => void
 }
@@ -135,6 +137,7 @@ export const spawnGroup = (options: SpawnOptions): Effect.Effect<Handle, DockerE
           exitCode: () => exitCode,
           exited,
           killNow,
+          kill: Effect.zipRight(Effect.sync(killNow), exited),
           stop: (grace) =>
             Effect.suspend(() => {
               if (exitCode === undefined) {
