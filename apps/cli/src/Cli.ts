@@ -14,6 +14,7 @@ import * as Ps from "./commands/Ps.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Flags from "./Flags.js"
 import { Output } from "./Output.js"
+import * as Format from "./render/Format.js"
 
 /**
  * @since 0.1.0
@@ -43,7 +44,7 @@ const output = Options.text("output").pipe(
   Options.withPseudoName("DIR|FILE.tar.gz"),
   Options.optional,
   Options.withDescription(
-    "Where the result goes: a directory (created; it must not exist or be empty) or a .tar.gz file. Default: ./out"
+    "Where the result goes: a directory (created; it must not exist or be empty) or a .tar.gz file. Default: out/<session>"
   )
 )
 
@@ -135,7 +136,7 @@ export const cleanCommand = Command.make(
 export const psCommand = Command.make(
   "ps",
   { prefix: Flags.prefix, engine: Flags.engine, json: Flags.json },
-  (flags) => Ps.handler({ prefix: Flags.prefixOrDefault(flags.prefix), json: flags.json })
+  (flags) => Ps.handler({ ...flags, prefix: Flags.prefixOrDefault(flags.prefix) })
 ).pipe(
   Command.withDescription(
     describe(
@@ -198,7 +199,7 @@ const cli = Command.run(command, { name: "armada", version })
  * @category running
  */
 export const run = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
+  withPlainHelp(cli(argv)).pipe(
     Effect.as(ExitCode.ExitCode.success as number),
     Effect.catchAll((error) => {
       if (error instanceof ExitCode.Reported) return Effect.succeed(error.code)
@@ -208,6 +209,24 @@ export const run = (argv: ReadonlyArray<string>) =>
         Effect.as(out.stderr(`error: ${messageOf(error)}\n`), ExitCode.ExitCode.itemsFailed as number)
       )
     })
+  )
+
+/**
+ * @effect/cli colours its help and errors; a pipe or a log gets them without escape codes.
+ */
+const withPlainHelp = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Output> =>
+  Effect.flatMap(Output, (output) =>
+    output.isTTY
+      ? effect
+      : Effect.flatMap(Effect.console, (console) => {
+          const strip = (args: ReadonlyArray<unknown>) =>
+            args.map((arg) => (typeof arg === "string" ? Format.stripAnsi(arg) : arg))
+          return Effect.withConsole(effect, {
+            ...console,
+            log: (...args) => console.log(...strip(args)),
+            error: (...args) => console.error(...strip(args))
+          })
+        })
   )
 
 const messageOf = (error: unknown): string =>

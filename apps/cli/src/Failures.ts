@@ -33,8 +33,15 @@ const cleanCommand = (context: Context) =>
     ? "armada clean --all"
     : `armada clean --session ${context.session}${context.prefix === undefined || context.prefix === "armada" ? "" : ` --prefix ${context.prefix}`}`
 
-const keepHint =
-  "run again with --keep to leave the container in place and read its logs (docker logs <name>)"
+const containerOf = (cause: object): string => {
+  const endpoint = field(cause, "endpoint")
+  return typeof endpoint === "object" && endpoint !== null ? text(field(endpoint, "name")) : ""
+}
+
+const keepHint = (cause: object) => {
+  const name = containerOf(cause)
+  return `run again with --keep to leave the container in place, then read its logs (docker logs ${name === "" ? "<container>" : name})`
+}
 
 /**
  * The hint for a cause, by its tag; undefined when the reason says it all.
@@ -59,13 +66,13 @@ export const hint = (cause: unknown, context: Context = {}): string | undefined 
     case "Exited":
       return "the container exited before it answered its health check; its exit code and last log lines are above"
     case "NotReady":
-      return `it never answered GET / on its port; raise options.timeouts.ready in the spec, or ${keepHint}`
+      return `it never answered GET / on its port; raise options.timeouts.ready in the spec, or ${keepHint(cause)}`
     case "Timeout":
-      return `raise options.timeouts.call in the spec if the work is slow, or ${keepHint}`
+      return `raise options.timeouts.call in the spec if the work is slow, or ${keepHint(cause)}`
     case "Unreachable":
       return "the container runs but its port does not answer; it must listen on 0.0.0.0 at its role's port (docs/protocol.md)"
     case "BadStatus":
-      return keepHint
+      return keepHint(cause)
     case "BadResponse":
     case "OutputOutsideArea":
       return "the container's answer does not follow the container protocol (docs/protocol.md)"

@@ -69,6 +69,7 @@ export const concurrency = Options.text("concurrency").pipe(
  * @category options
  */
 export const prefix = Options.text("prefix").pipe(
+  Options.withPseudoName("ID"),
   Options.mapEffect((text) =>
     Schema.decodeUnknown(Names.Id)(text).pipe(
       Effect.mapError(() =>
@@ -115,6 +116,7 @@ export const verbose = Options.boolean("verbose").pipe(
  * @category options
  */
 export const session = Options.text("session").pipe(
+  Options.withPseudoName("ID"),
   Options.mapEffect((text) =>
     Schema.decodeUnknown(Names.Id)(text).pipe(
       Effect.mapError(() => invalid(`--session: expected a session id, got ${JSON.stringify(text)}`))

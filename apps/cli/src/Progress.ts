@@ -8,6 +8,7 @@
 import type { OrchestratorError, Progress } from "@armada/orchestrator"
 import type * as Event from "./Event.js"
 import * as Failures from "./Failures.js"
+import { plural } from "./render/Summary.js"
 
 /**
  * What the translation needs to know about the run.
@@ -151,7 +152,7 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
           _tag: "ItemSucceeded",
           stage: "start",
           item: itemName(context, "start", event.role, event.id),
-          detail: `ready (${event.attempts} probe${event.attempts === 1 ? "" : "s"})`
+          detail: `ready (${plural(event.attempts, "probe")})`
         }
       ]
     case "ContainerFailed":
@@ -172,7 +173,7 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
           _tag: "ItemSucceeded",
           stage: "merge",
           item: "merger",
-          detail: `${event.files} files${conflicts === 0 ? "" : `, ${conflicts} conflicts (last write wins)`}`,
+          detail: `${plural(event.files, "file")}${conflicts === 0 ? "" : `, ${plural(conflicts, "conflict")} (last write wins)`}`,
           durationMs: event.durationMillis
         }
       ]
@@ -196,7 +197,7 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
           _tag: "ItemSucceeded",
           stage: "export",
           item: context.output,
-          detail: `${event.files} files written (${event.format})`
+          detail: `${plural(event.files, "file")} written (${event.format})`
         }
       ]
     case "CleanupStarted": {

@@ -5,15 +5,16 @@
  * @since 0.1.0
  */
 import { existsSync, readdirSync, statSync } from "node:fs"
-import { resolve } from "node:path"
+import { relative, resolve } from "node:path"
 import type { Names, Parallel } from "@armada/core"
 import type { DockerEngine } from "@armada/docker"
 import type { ProcessorClient } from "@armada/http"
 import { Orchestrator, type OrchestratorError, Progress, Spec } from "@armada/orchestrator"
 import type { FileSystem } from "@effect/platform"
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Logger, LogLevel, Option, Queue } from "effect"
 import * as Display from "../Display.js"
 import * as Engine from "../Engine.js"
+import type * as Event from "../Event.js"
 import { Reported } from "../ExitCode.js"
 import * as Failures from "../Failures.js"
 import * as Interrupt from "../Interrupt.js"
@@ -64,6 +65,12 @@ export const failEarly = (
     return yield* new Reported({ code: document.exitCode })
   })
 
+/** A path as short as it can be shown: relative below the working directory, else absolute. */
+const shown = (path: string): string => {
+  const below = relative(process.cwd(), path)
+  return below === "" ? "." : below.startsWith("..") ? path : below
+}
+
 /** The flags win over the spec's options. */
 const withFlags = (spec: Spec.Spec, flags: Flags): Spec.Spec => ({
   ...spec,
@@ -97,12 +104,28 @@ export const outcomeOf = (error: OrchestratorError.StageFailed): Report.Outcome 
     ? "engine-unreachable"
     : "failed"
 
+/**
+ * The orchestrator's logs go through the display (as `Log` events), so they never tear the live
+ * view; they are shown with `--verbose` and always in `--json`.
+ */
+const logsTo = (display: Display.Display) =>
+  Effect.gen(function* () {
+    const logs = yield* Queue.unbounded<Event.UnstampedOf<"Log">>()
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(logs), display.emit)))
+    const logger = Logger.make(({ logLevel, message }) => {
+      const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+      Queue.unsafeOffer(logs, { _tag: "Log", level: logLevel.label, message: text })
+    })
+    return Logger.replace(Logger.defaultLogger, logger)
+  })
+
 interface Work<A> {
   readonly command: "run" | "warm"
   /** Where `run` exports to (the export stage's item). */
-  readonly output: string
+  readonly output: (spec: Spec.Spec) => string
   readonly effect: (
-    spec: Spec.Spec
+    spec: Spec.Spec,
+    output: string
   ) => Effect.Effect<A, OrchestratorError.StageFailed, DockerEngine | ProcessorClient>
   readonly ending: (value: A) => Omit<Report.Ending, "finishedAt" | "outcome">
 }
@@ -117,8 +140,9 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
     if (loaded._tag === "Left") return yield* early("bad-input", loaded.left)
     const spec = withFlags(loaded.right, flags)
     const context = { session: spec.session, prefix: spec.options.prefix }
+    const output = work.output(spec)
     if (work.command === "run") {
-      const problem = outputProblem(work.output)
+      const problem = outputProblem(output)
       if (problem !== undefined) {
         return yield* early("bad-input", `--output: ${problem}; choose another path or remove it first`)
       }
@@ -141,7 +165,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       ...context,
       processors: spec.processors.map((p) => p.id),
       plugins: spec.plugins.map((p) => p.id),
-      output: work.output
+      output: shown(output)
     }
     yield* Interrupt.install({
       onFirst: display.emit({ _tag: "Interrupting", session: spec.session }),
@@ -164,8 +188,10 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
 
     const onEvent = (event: Progress.Event) =>
       Effect.forEach(CliProgress.translate(progressContext, event), display.emit, { discard: true })
-    const result = yield* work.effect(spec).pipe(
+    const result = yield* work.effect(spec, output).pipe(
       Effect.provide(Progress.layer(onEvent)),
+      Effect.provide(yield* logsTo(display)),
+      Logger.withMinimumLogLevel(flags.verbose ? LogLevel.Debug : LogLevel.Info),
       Effect.provide(selected.right.context),
       Effect.either,
       Effect.onInterrupt(() => display.finish({ outcome: "interrupted" }))
@@ -202,17 +228,15 @@ export interface RunFlags extends Flags {
  * @since 0.1.0
  * @category handlers
  */
-export const run = (flags: RunFlags) => {
-  const output = resolve(Option.getOrElse(flags.output, () => "out"))
-  return execute(flags, {
+export const run = (flags: RunFlags) =>
+  execute(flags, {
     command: "run",
-    output,
-    effect: (spec) => Orchestrator.pipeline(spec, { output }),
+    output: (spec) => resolve(Option.getOrElse(flags.output, () => `out/${spec.session}`)),
+    effect: (spec, output) => Orchestrator.pipeline(spec, { output }),
     ending: (summary) => ({
       output: { path: summary.output, files: summary.files.length, conflicts: summary.conflicts }
     })
   })
-}
 
 /**
  * `armada warm`: pull what is missing and load the template, then clean up (the images stay).
@@ -223,7 +247,7 @@ export const run = (flags: RunFlags) => {
 export const warm = (flags: Flags) =>
   execute(flags, {
     command: "warm",
-    output: "",
+    output: () => "",
     effect: (spec) => Effect.scoped(Effect.asVoid(Orchestrator.warm(spec))),
     ending: () => ({})
   })

@@ -6,9 +6,12 @@
  */
 import { Names } from "@armada/core"
 import { type ContainerInfo, DockerEngine, type VolumeInfo } from "@armada/docker"
-import { Clock, Effect } from "effect"
+import { Clock, Context, Effect } from "effect"
+import * as Engine from "../Engine.js"
+import type { Reported } from "../ExitCode.js"
 import { Output } from "../Output.js"
 import * as Format from "../render/Format.js"
+import { failEarly } from "./Pipeline.js"
 
 /**
  * @since 0.1.0
@@ -128,19 +131,34 @@ export const lines = (prefix: Names.Id, sessions: ReadonlyArray<Session>, now: n
  * @since 0.1.0
  * @category handlers
  */
-export const handler = (options: { readonly prefix: Names.Id; readonly json: boolean }) =>
+export const handler = (options: {
+  readonly prefix: Names.Id
+  readonly engine: Engine.Choice
+  readonly json: boolean
+}): Effect.Effect<void, Reported, Engine.Engines | Output> =>
   Effect.gen(function* () {
-    const engine = yield* DockerEngine
+    const startedAt = yield* Clock.currentTimeMillis
+    const fail = (error: Engine.BuildError) =>
+      failEarly(
+        { json: options.json, quiet: false, verbose: false },
+        "ps",
+        undefined,
+        startedAt,
+        error._tag === "EngineUnreachable" ? "engine-unreachable" : "failed",
+        error
+      )
+    const selected = yield* Effect.either(Engine.select(options.engine))
+    if (selected._tag === "Left") return yield* fail(selected.left)
+    const engine = Context.get(selected.right.context, DockerEngine)
     const output = yield* Output
     const filter = Names.labelFilter(options.prefix)
-    const [containers, volumes] = yield* Effect.all(
-      [engine.listContainers(filter), engine.listVolumes(filter)],
-      {
-        concurrency: 2
-      }
+    const listed = yield* Effect.either(
+      Effect.all([engine.listContainers(filter), engine.listVolumes(filter)], { concurrency: 2 })
     )
+    if (listed._tag === "Left") return yield* fail(listed.left)
+    const [containers, volumes] = listed.right
     const sessions = group(options.prefix, containers, volumes)
     const now = yield* Clock.currentTimeMillis
     if (options.json) return yield* output.stdout(`${JSON.stringify({ prefix: options.prefix, sessions })}\n`)
     yield* output.stdout(`${lines(options.prefix, sessions, now).join("\n")}\n`)
-  })
+  }).pipe(Effect.scoped)

@@ -16,14 +16,18 @@ const statusText = (style: Style, status: Report.Document["items"][number]["stat
       ? style.red("FAILED")
       : style.yellow("interrupted")
 
+/** `1 item`, `2 items`. */
+export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
+
 const headline = (style: Style, document: Report.Document): string => {
   const took = Format.duration(document.durationMs)
   switch (document.outcome) {
     case "success":
       return style.green(`✔ ${document.command} succeeded in ${took}`)
     case "failed": {
-      const n = document.failures.length
-      return style.red(`✖ ${document.command} failed in ${took}: ${n} item${n === 1 ? "" : "s"} failed`)
+      return style.red(
+        `✖ ${document.command} failed in ${took}: ${plural(document.failures.length, "item")} failed`
+      )
     }
     case "interrupted":
       return style.yellow(`✖ ${document.command} interrupted after ${took}`)
@@ -92,7 +96,7 @@ export const lines = (
         ? ""
         : document.output.conflicts.length === 0
           ? ")"
-          : `, ${document.output.conflicts.length} merge conflicts resolved last-write-wins)`
+          : `, ${plural(document.output.conflicts.length, "merge conflict")} resolved last-write-wins)`
     out.push(`Output: ${style.bold(document.output.path)}${files}${conflicts}`)
   }
   if (document.cleanupCommand !== undefined) {

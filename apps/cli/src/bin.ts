@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * The `armada` executable: provides the application's layers (`MainLive`) and runs the CLI.
+ *
+ * @since 0.1.0
+ */
+import { DockerError } from "@armada/docker"
+import * as Http from "@armada/http"
+import { LocalEngine } from "@armada/local"
+import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Layer } from "effect"
+import * as Cli from "./Cli.js"
+import * as Engine from "./Engine.js"
+import { ExitCode } from "./ExitCode.js"
+import * as Output from "./Output.js"
+
+const HttpLive = Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const EnginesLive = Engine.layer({
+  // TODO(cli): the live dockerode layer of @armada/docker once it lands.
+  docker: Layer.fail(
+    new DockerError.EngineUnreachable({ address: "docker", detail: "the live Docker layer is not built yet" })
+  ),
+  local: (catalog) => LocalEngine.layer({ catalog })
+})
+
+const MainLive = Layer.mergeAll(NodeContext.layer, Output.layer, HttpLive, EnginesLive)
+
+Cli.run(process.argv).pipe(
+  Effect.provide(MainLive),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    disablePrettyLogger: true,
+    teardown: (exit, onExit) =>
+      onExit(
+        Exit.isSuccess(exit)
+          ? typeof exit.value === "number"
+            ? exit.value
+            : ExitCode.success
+          : Cause.isInterruptedOnly(exit.cause)
+            ? ExitCode.interrupted
+            : ExitCode.itemsFailed
+      )
+  })
+)

@@ -1,0 +1,3 @@
+export const greeting = (who = "world"): string => `Hello, ${who}!`
+
+console.log(greeting())

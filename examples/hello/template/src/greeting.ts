@@ -1,0 +1,3 @@
+export const greeting = (who = "{{name}}"): string => `Hello, ${who}!`
+
+console.log(greeting())
