@@ -160,7 +160,7 @@ describe("live view (a terminal)", () => {
       const { stdout } = yield* play(failingRun, plain, { outcome: "failed" }, { isTTY: true })
       assert.include(stdout, "\x1b[?25l", "hides the cursor")
       assert.include(stdout, "\x1b[?25h", "shows it again")
-      assert.match(stdout, /\x1b\[\d+F/, "moves up to redraw")
+      assert.match(stdout, new RegExp(`${"\x1b"}\\[\\d+F`), "moves up to redraw")
       const summary = Format.stripAnsi(stdout.slice(stdout.lastIndexOf("\x1b[?2026l")))
       assert.include(summary, "STAGE")
       assert.include(summary, "✖ run failed")
