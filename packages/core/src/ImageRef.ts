@@ -26,7 +26,7 @@ function message(issue: ParseResult.ParseIssue): string {
  * @category schemas
  */
 export const ImageRef = Schema.String.annotations({ message }).pipe(
-  Schema.filter((s) => s.length <= 255 && isImageRef(s), { message }),
+  Schema.filter((s) => isImageRef(s), { message }),
   Schema.brand("@armada/core/ImageRef"),
   Schema.annotations({ identifier: "ImageRef" })
 )
@@ -48,23 +48,34 @@ export interface ImageRefParts {
   readonly digest: Option.Option<string>
 }
 
-const componentOnly = new RegExp(`^${component}$`)
+/** A name of 255 characters, a tag of 128 and a digest, with their separators. */
+const maxLength = 255 + 1 + 128 + 1 + 71
 
 const split = (s: string): ImageRefParts | undefined => {
+  // The length check first also bounds the work of the regular expression.
+  if (s.length > maxLength) return undefined
   const match = pattern.exec(s)
   if (match === null) return undefined
   const [, matchedHost, matchedRepository, tagPart, digestPart] = match
   let host: string | undefined = matchedHost
   let repository = matchedRepository!
-  // Docker reads the first component as a registry only when it looks like a host.
+  // Docker reads the first component as a registry only when it looks like a host: it has a dot,
+  // a port or an upper-case letter, or is `localhost` (or an IPv6 address in brackets).
   if (
     host !== undefined &&
-    !(host.includes(".") || host.includes(":") || host === "localhost" || host.startsWith("["))
+    !(
+      host.includes(".") ||
+      host.includes(":") ||
+      host === "localhost" ||
+      host.startsWith("[") ||
+      host !== host.toLowerCase()
+    )
   ) {
-    if (!componentOnly.test(host)) return undefined
     repository = `${host}/${repository}`
     host = undefined
   }
+  // Docker's limit is on the name: the registry and the repository.
+  if ((host === undefined ? 0 : host.length + 1) + repository.length > 255) return undefined
   return {
     registry: Option.fromNullable(host),
     repository,

@@ -50,7 +50,13 @@ export type Id = typeof Id.Type
  * @since 0.1.0
  * @category schemas
  */
-export const Role = Schema.Literal("processor", "plugin", "merger")
+export const Role = Schema.Literal("processor", "plugin", "merger").annotations({
+  // `override`: one message for the union rather than one per literal.
+  message: (issue) => ({
+    message: `expected "processor", "plugin" or "merger", got ${describe(issue.actual)}`,
+    override: true
+  })
+})
 
 /**
  * @since 0.1.0
@@ -68,20 +74,23 @@ export const decodeId = (field: string, value: unknown): Effect.Effect<Id, Input
   decodeAs(Id, field, value)
 
 /**
- * Decodes `value` with `schema`, turning a parse error into an `InputError` naming `field`.
+ * Decodes `value` with `schema`, turning a parse error into an `InputError` naming `field` that
+ * lists every issue, each inside `value` prefixed with its path (`field: a.b: ...; c: ...`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const decodeAs = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown) =>
-  Schema.decodeUnknown(schema)(value).pipe(
+  Schema.decodeUnknown(schema, { errors: "all" })(value).pipe(
     Effect.mapError(
       (error) =>
         new InputError({
           field,
           value,
           reason: ParseResult.ArrayFormatter.formatErrorSync(error)
-            .map((issue) => issue.message)
+            .map((issue) =>
+              issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
+            )
             .join("; ")
         })
     )

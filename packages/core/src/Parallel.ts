@@ -94,7 +94,11 @@ export class ItemTimeout extends Schema.TaggedError<ItemTimeout>("@armada/core/I
  * @since 0.1.0
  * @category models
  */
-export type ItemError<E, O> = O extends { readonly timeout?: undefined } ? E : E | ItemTimeout
+export type ItemError<E, O> = "timeout" extends keyof O
+  ? [O["timeout" & keyof O]] extends [undefined]
+    ? E
+    : E | ItemTimeout
+  : E
 
 /**
  * Validates a concurrency setting: a positive integer, or `"cpus"` (also the default).
@@ -124,9 +128,10 @@ export const resolveConcurrency = (
 export const forEachCollect = <I, A, E, R, const O extends Options<I, E> = {}>(
   items: Iterable<I>,
   f: (item: I, index: number) => Effect.Effect<A, E, R>,
-  options?: O
+  // `& Options` keeps the callbacks in the options contextually typed (`onEvent: (event) => ...`).
+  options?: O & Options<I, E>
 ): Effect.Effect<Outcome.Outcome<I, A, ItemError<E, O>>, InputError, R> =>
-  run("Parallel.forEachCollect", items, f, options, (input) => {
+  run(items, f, options, (input) => {
     // One slot per item, so successes land in input order whatever the completion order.
     const successes = new Array<Outcome.Success<I, A>>(input.length)
     const failures: Array<Outcome.Failure<I, ItemError<E, O>>> = []
@@ -160,9 +165,10 @@ export const forEachCollect = <I, A, E, R, const O extends Options<I, E> = {}>(
 export const forEachFailFast = <I, A, E, R, const O extends Options<I, E> = {}>(
   items: Iterable<I>,
   f: (item: I, index: number) => Effect.Effect<A, E, R>,
-  options?: O
+  // `& Options` keeps the callbacks in the options contextually typed (`onEvent: (event) => ...`).
+  options?: O & Options<I, E>
 ): Effect.Effect<Array<A>, Outcome.Failure<I, ItemError<E, O>> | InputError, R> =>
-  run("Parallel.forEachFailFast", items, f, options, (input, stop) => {
+  run(items, f, options, (input, stop) => {
     const values = new Array<A>(input.length)
     return {
       succeed: (index, value) => {
@@ -186,10 +192,11 @@ interface Collector<A, E, X, B> {
 /**
  * The worker pool behind both variants: `min(concurrency, items)` workers each take the next
  * index until none is left (or `stop` was called), so the per-item cost is one `matchCauseEffect`
- * and no fiber; a single worker runs in the caller's fiber.
+ * and no fiber; a single worker runs in the caller's fiber. No span of its own: inside a span,
+ * Effect wraps every error and defect in a proxy, and the items' errors should come back as they
+ * were raised; the operations that call this carry the spans.
  */
 const run = <I, A, E, R, X, B>(
-  name: string,
   items: Iterable<I>,
   f: (item: I, index: number) => Effect.Effect<A, E, R>,
   options: Options<I, E> | undefined,
@@ -238,7 +245,7 @@ const run = <I, A, E, R, X, B>(
               discard: true
             })
       return Effect.map(pool, collector.done)
-    }).pipe(Effect.withSpan(name, { attributes: { concurrency } }))
+    })
   )
 
 const noop = (): void => {}
