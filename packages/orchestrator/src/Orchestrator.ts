@@ -37,11 +37,13 @@ import type { Spec } from "./Spec.js"
  */
 export interface Session {
   readonly spec: Spec
+  /** Unique to this run; everything it creates carries it as the label `<prefix>.run`. */
+  readonly runId: string
   readonly network: string
   readonly templateVolume: string
   readonly sessionVolume: string
   /** @internal */
-  readonly ledger: resources.Ledger
+  readonly labels: resources.RunLabels
 }
 
 /**
@@ -182,7 +184,8 @@ export type CleanOutcome = Outcome.Outcome<Resource, resources.Removal, DockerEr
 /**
  * Ensures the network, pulls the images that are missing (in parallel; present ones are skipped),
  * creates the template volume and loads the template into it, and creates the session volume.
- * What it creates belongs to the returned session and is removed when the scope closes.
+ * Everything the session creates from here on carries its labels, and is removed (found by label,
+ * in parallel) when the scope closes, however it closes, unless `spec.options.keep`.
  *
  * @since 0.1.0
  * @category operations

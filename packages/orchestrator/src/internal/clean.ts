@@ -14,7 +14,10 @@ export const clean = (
     const prefix = options.prefix ?? Names.defaultPrefix
     const concurrency = yield* Parallel.resolveConcurrency(options.concurrency)
     const session = "session" in target ? target.session : undefined
-    const found = yield* resources.find({ prefix, session })
+    const found = yield* resources.find(
+      prefix,
+      session === undefined ? {} : Names.labelFilter(prefix, session)
+    )
     return yield* resources.remove(found, { prefix, concurrency, label: { session } })
   }).pipe(
     Effect.withSpan("Orchestrator.clean", { attributes: { target } }),

@@ -1,7 +1,8 @@
 /** @internal */
+import { randomUUID } from "node:crypto"
 import { Names, type Outcome, type Parallel } from "@armada/core"
-import { DockerEngine, type DockerError } from "@armada/docker"
-import { Effect, Ref, type Scope } from "effect"
+import { Bulk, DockerEngine, type DockerError, type Labels } from "@armada/docker"
+import { Effect, type Scope } from "effect"
 import * as Progress from "../Progress.js"
 import * as stage from "./stage.js"
 
@@ -18,8 +19,8 @@ export interface Resource {
 }
 
 /**
- * What became of one resource in a cleanup. A network still used by another session's containers
- * is left in place.
+ * What became of one resource in a cleanup: `removed`, already `absent`, or (a network that
+ * another session's containers still use) left `in-use`.
  *
  * @internal
  */
@@ -29,56 +30,94 @@ export type Removal = "removed" | "absent" | "in-use"
 export type CleanOutcome = Outcome.Outcome<Resource, Removal, DockerError.DockerError>
 
 /**
- * The resources one session created, in creation order.
+ * The label that marks what one run created, beside the session's: two runs given the same
+ * session id never remove each other's resources.
  *
  * @internal
  */
-export interface Ledger {
-  /**
-   * Runs `create` uninterruptibly and records what it made before anything can interrupt, so a
-   * resource never exists without the session knowing it has to remove it.
-   */
-  readonly acquire: <A, E, R>(
-    create: Effect.Effect<A, E, R>,
-    resource: (created: A) => Resource
-  ) => Effect.Effect<A, E, R>
+export const runLabel = (prefix: Names.Id): string => `${prefix}.run`
+
+/**
+ * The labels of everything one run creates.
+ *
+ * @internal
+ */
+export interface RunLabels {
+  readonly runId: string
+  readonly of: (role: string) => Labels
 }
 
 /**
- * A ledger whose resources are removed when `Scope` closes (success, failure or interruption),
- * in parallel, unless `keep`.
+ * Opens a run of `session`: its labels, and a finalizer on the current scope that removes every
+ * container and volume carrying them (found by label, so even one whose creation was interrupted
+ * half-way is found), in parallel, then the prefix's network once nothing uses it — unless `keep`.
  *
  * @internal
  */
-export const makeLedger = (options: {
+export const acquireRun = (options: {
   readonly prefix: Names.Id
   readonly session: Names.Id
   readonly keep: boolean
   readonly concurrency: Parallel.Concurrency
-}): Effect.Effect<Ledger, never, DockerEngine | Scope.Scope> =>
-  Effect.gen(function* () {
-    const created = yield* Ref.make<ReadonlyArray<Resource>>([])
-    yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Ref.get(created), (resources) =>
-        options.keep
-          ? Progress.emit(
-              Progress.CleanupDone.make({ session: options.session, removed: 0, failed: 0, kept: true })
+}): Effect.Effect<RunLabels, never, DockerEngine | Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync((): RunLabels => {
+      const runId = randomUUID()
+      return {
+        runId,
+        of: (role) => ({
+          ...Names.labels(options.prefix, { session: options.session, role }),
+          [runLabel(options.prefix)]: runId
+        })
+      }
+    }),
+    (labels) =>
+      options.keep
+        ? Progress.emit(
+            Progress.CleanupDone.make({ session: options.session, removed: 0, failed: 0, kept: true })
+          )
+        : find(options.prefix, { [runLabel(options.prefix)]: labels.runId }).pipe(
+            Effect.flatMap((found) => remove(found, { ...options, label: { session: options.session } })),
+            Effect.catchAll((error) =>
+              Effect.logWarning(
+                `could not list what the run created; \`armada clean\` removes it: ${error.message}`
+              )
             )
-          : Effect.asVoid(remove(resources, { ...options, label: { session: options.session } }))
-      )
+          )
+  )
+
+/**
+ * What armada left behind under `prefix` that carries `labels` (besides `<prefix>.managed`): the
+ * containers and volumes, and the prefix's network (removed only when nothing uses it).
+ *
+ * @internal
+ */
+export const find = (
+  prefix: Names.Id,
+  labels: Labels
+): Effect.Effect<ReadonlyArray<Resource>, DockerError.DockerError, DockerEngine> =>
+  Effect.gen(function* () {
+    const engine = yield* DockerEngine
+    const filter = { ...Names.labelFilter(prefix), ...labels }
+    const [containers, volumes, networks] = yield* Effect.all(
+      [
+        engine.listContainers(filter),
+        engine.listVolumes(filter),
+        engine.listNetworks(Names.labelFilter(prefix))
+      ],
+      { concurrency: "unbounded" }
     )
-    return {
-      acquire: (create, resource) =>
-        Effect.uninterruptible(
-          Effect.tap(create, (value) => Ref.update(created, (list) => [...list, resource(value)]))
-        )
-    }
+    return [
+      ...containers.map((c): Resource => ({ kind: "container", name: c.name, ref: c.id })),
+      ...volumes.map((v): Resource => ({ kind: "volume", name: v.name, ref: v.name })),
+      ...networks.map((n): Resource => ({ kind: "network", name: n.name, ref: n.name }))
+    ]
   })
 
 /**
- * Removes `resources`: the containers first, then the volumes they used, then the networks that
- * no container of `prefix` uses any more. Each group is one bulk operation; a resource already
- * gone counts as done. Reports `CleanupStarted`/`CleanupDone` and logs what could not be removed.
+ * Removes `resources`: the containers first (one bulk call), then the volumes they used (one bulk
+ * call), then the networks that no container of `prefix` uses any more. A resource already gone
+ * counts as done. Reports `CleanupStarted`/`CleanupDone` and logs what could not be removed.
  *
  * @internal
  */
@@ -102,31 +141,21 @@ export const remove = (
         networks: of("network").length
       })
     )
-    const bulk = (
-      group: ReadonlyArray<Resource>,
-      removeOne: (resource: Resource) => Effect.Effect<Removal, DockerError.DockerError>
-    ) => stage.forEach(group, removeOne, options.concurrency)
-    const containers = yield* bulk(of("container"), (resource) =>
-      engine.removeContainer(resource.ref).pipe(
-        Effect.as<Removal>("removed"),
-        Effect.catchTag("ContainerNotFound", () => Effect.succeed<Removal>("absent"))
-      )
-    )
-    const volumes = yield* bulk(of("volume"), (resource) =>
-      engine.removeVolume(resource.ref).pipe(
-        Effect.as<Removal>("removed"),
-        Effect.catchTag("VolumeNotFound", () => Effect.succeed<Removal>("absent"))
-      )
-    )
-    const networks = yield* bulk(of("network"), (resource) =>
-      Effect.flatMap(engine.listContainers(Names.labelFilter(options.prefix)), (users) =>
-        users.length > 0
-          ? Effect.succeed<Removal>("in-use")
-          : engine.removeNetwork(resource.ref).pipe(
-              Effect.as<Removal>("removed"),
-              Effect.catchTag("NetworkNotFound", () => Effect.succeed<Removal>("absent"))
-            )
-      )
+    const bulk = { concurrency: options.concurrency }
+    const containers = yield* inGroup(of("container"), (refs) => Bulk.removeContainers(refs, bulk))
+    const volumes = yield* inGroup(of("volume"), (refs) => Bulk.removeVolumes(refs, bulk))
+    const networks = yield* stage.forEach(
+      of("network"),
+      (network) =>
+        Effect.flatMap(engine.listContainers(Names.labelFilter(options.prefix)), (users) =>
+          users.length > 0
+            ? Effect.succeed<Removal>("in-use")
+            : engine.removeNetwork(network.ref).pipe(
+                Effect.as<Removal>("removed"),
+                Effect.catchTag("NetworkNotFound", () => Effect.succeed<Removal>("absent"))
+              )
+        ),
+      options.concurrency
     )
     const outcome = concat([containers, volumes, networks])
     yield* Progress.emit(
@@ -149,8 +178,35 @@ export const remove = (
   }).pipe(Effect.withSpan("armada.cleanup", { attributes: { prefix: options.prefix, ...options.label } }))
 
 /**
- * One outcome for several groups, indices running across them in order.
+ * One bulk removal over a group, its outcome told in terms of the group's resources. A refusal of
+ * the whole call (a name the engine would not take) is every item's failure.
  */
+const inGroup = (
+  group: ReadonlyArray<Resource>,
+  removeAll: (
+    refs: ReadonlyArray<string>
+  ) => Effect.Effect<
+    Outcome.Outcome<string, Removal, DockerError.DockerError>,
+    DockerError.DockerError,
+    DockerEngine
+  >
+): Effect.Effect<CleanOutcome, never, DockerEngine> =>
+  removeAll(group.map((resource) => resource.ref)).pipe(
+    Effect.map(
+      (outcome): CleanOutcome => ({
+        successes: outcome.successes.map((s) => ({ ...s, item: group[s.index]! })),
+        failures: outcome.failures.map((f) => ({ ...f, item: group[f.index]! }))
+      })
+    ),
+    Effect.catchAll((error) =>
+      Effect.succeed<CleanOutcome>({
+        successes: [],
+        failures: group.map((item, index) => ({ index, item, cause: { _tag: "Fail", error } }))
+      })
+    )
+  )
+
+/** One outcome for several groups, indices running across them in order. */
 const concat = <I, A, E>(outcomes: ReadonlyArray<Outcome.Outcome<I, A, E>>): Outcome.Outcome<I, A, E> => {
   let offset = 0
   const successes: Array<Outcome.Success<I, A>> = []
@@ -162,31 +218,3 @@ const concat = <I, A, E>(outcomes: ReadonlyArray<Outcome.Outcome<I, A, E>>): Out
   }
   return { successes, failures }
 }
-
-/**
- * What armada left behind under `prefix`: one session's containers and volumes, or everything
- * (`session` undefined); the prefix's network either way (removed only when nothing uses it).
- *
- * @internal
- */
-export const find = (options: {
-  readonly prefix: Names.Id
-  readonly session?: Names.Id | undefined
-}): Effect.Effect<ReadonlyArray<Resource>, DockerError.DockerError, DockerEngine> =>
-  Effect.gen(function* () {
-    const engine = yield* DockerEngine
-    const filter = Names.labelFilter(options.prefix, options.session)
-    const [containers, volumes, networks] = yield* Effect.all(
-      [
-        engine.listContainers(filter),
-        engine.listVolumes(filter),
-        engine.listNetworks(Names.labelFilter(options.prefix))
-      ],
-      { concurrency: "unbounded" }
-    )
-    return [
-      ...containers.map((c): Resource => ({ kind: "container", name: c.name, ref: c.id })),
-      ...volumes.map((v): Resource => ({ kind: "volume", name: v.name, ref: v.name })),
-      ...networks.map((n): Resource => ({ kind: "network", name: n.name, ref: n.name }))
-    ]
-  })

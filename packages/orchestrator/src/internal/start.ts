@@ -1,8 +1,8 @@
 /** @internal */
 import { type ImageRef, Names } from "@armada/core"
-import { type ContainerSpec, DockerEngine, DockerError, type Mount } from "@armada/docker"
-import { type Liveness, ProcessorClient, type ProcessorError, Protocol } from "@armada/http"
-import { Effect } from "effect"
+import { type ContainerInfo, type ContainerSpec, DockerEngine, DockerError, type Mount } from "@armada/docker"
+import { type Liveness, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
+import { Effect, Option } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import type { Cause } from "../OrchestratorError.js"
 import * as Progress from "../Progress.js"
@@ -44,7 +44,7 @@ const plans = (session: Orchestrator.Session): ReadonlyArray<Plan> => {
       image: item.image,
       // The role is armada's to set: an item's env cannot change what the container is.
       env: { ...item.env, ARMADA_ROLE: role },
-      labels: Names.labels(prefix, { session: spec.session, role }),
+      labels: session.labels.of(role),
       mounts: role === "plugin" ? [area] : [template, area],
       network: session.network,
       publish: Protocol.ports[role],
@@ -79,31 +79,47 @@ export const start = (session: Orchestrator.Session) =>
     const reportFailure = (plan: Plan) => (cause: Cause) =>
       Progress.emit(Progress.ContainerFailed.make({ ...described(plan), cause }))
 
+    /** The exit code and log tail of a container that has stopped. */
+    const exited = (info: ContainerInfo) =>
+      info.state === "exited" || info.state === "dead"
+        ? Effect.map(
+            engine.logs(info.id, { tail: logTailLines }).pipe(Effect.orElseSucceed(() => "")),
+            (logTail) => Option.some({ exitCode: info.exitCode ?? -1, logTail })
+          )
+        : Effect.succeed(Option.none())
+
     // Create and start, under the limit.
     const launch = (plan: Plan) =>
       Effect.gen(function* () {
-        const containerId = yield* session.ledger.acquire(engine.createContainer(plan.container), (ref) => ({
-          kind: "container",
-          name: plan.container.name,
-          ref
-        }))
+        // The session's finalizer finds the container by its labels, even if this fiber is interrupted now.
+        const containerId = yield* engine.createContainer(plan.container)
         yield* Progress.emit(Progress.ContainerCreated.make(described(plan)))
         yield* engine.startContainer(containerId)
         yield* Progress.emit(Progress.ContainerStarted.make(described(plan)))
         const info = yield* engine.inspectContainer(containerId)
-        const port = Protocol.ports[plan.role]
-        const binding = info.ports.find((p) => p.containerPort === port)
-        if (binding === undefined) {
+        const url = Option.map(
+          Option.fromNullable(info.ports.find((p) => p.containerPort === Protocol.ports[plan.role])),
+          (binding) => `http://127.0.0.1:${binding.hostPort}`
+        )
+        // Exited already (a stopped container has no port): that is the answer, no need to wait.
+        const gone = yield* exited(info)
+        if (Option.isSome(gone)) {
+          return yield* new ProcessorError.Exited({
+            endpoint: { name: plan.container.name, url: Option.getOrElse(url, () => "") },
+            ...gone.value
+          })
+        }
+        if (Option.isNone(url)) {
           return yield* new DockerError.EngineError({
             operation: "inspect",
             resource: plan.container.name,
-            detail: `port ${port} is not published`
+            detail: `port ${Protocol.ports[plan.role]} is not published`
           })
         }
         const launched: Launched = {
           plan,
           containerId,
-          endpoint: { name: plan.container.name, url: `http://127.0.0.1:${binding.hostPort}` }
+          endpoint: { name: plan.container.name, url: url.value }
         }
         return launched
       }).pipe(
@@ -114,13 +130,12 @@ export const start = (session: Orchestrator.Session) =>
     // The engine says whether a container that is not answering yet has exited.
     const isAlive = (containerId: string): Effect.Effect<Liveness> =>
       engine.inspectContainer(containerId).pipe(
-        Effect.flatMap((info) =>
-          info.state === "exited" || info.state === "dead"
-            ? Effect.map(
-                engine.logs(containerId, { tail: logTailLines }).pipe(Effect.orElseSucceed(() => "")),
-                (logTail): Liveness => ({ _tag: "Exited", exitCode: info.exitCode ?? -1, logTail })
-              )
-            : Effect.succeed<Liveness>({ _tag: "Alive" })
+        Effect.flatMap(exited),
+        Effect.map(
+          Option.match({
+            onNone: (): Liveness => ({ _tag: "Alive" }),
+            onSome: (gone): Liveness => ({ _tag: "Exited", ...gone })
+          })
         ),
         Effect.catchTag("ContainerNotFound", () =>
           Effect.succeed<Liveness>({

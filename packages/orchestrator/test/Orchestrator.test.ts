@@ -1,0 +1,498 @@
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Names } from "@armada/core"
+import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
+import { ProcessorError, Protocol } from "@armada/http"
+import { Orchestrator, Progress } from "@armada/orchestrator"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import * as harness from "./harness.js"
+
+const template = harness.makeTemplate({ "README.md": "# the template\n", "name.txt": "{{name}}\n" })
+const outputs = harness.makeOutputRoot()
+afterAll(() => {
+  template.remove()
+  outputs.remove()
+})
+
+let outputCount = 0
+/** A fresh output path below the test's temporary root. */
+const freshOutput = (suffix = "") => join(outputs.dir, `out-${++outputCount}${suffix}`)
+
+const recording = () => {
+  const events: Array<Progress.Event> = []
+  return { events, layer: Progress.layer((event) => Effect.sync(() => events.push(event))) }
+}
+
+const processors = (...ids: Array<string>) => ids.map((id) => ({ id, image: harness.image }))
+const plugins = processors
+
+const badStatus = (id: string) =>
+  new ProcessorError.BadStatus({ endpoint: { name: id, url: "memory" }, status: 500, body: `${id} broke` })
+
+const readText = (dir: string, file: string) => readFileSync(join(dir, file), "utf8")
+
+describe("Orchestrator.pipeline", () => {
+  it.effect("runs processors → merge → plugins, exports the merge dir, removes everything", () => {
+    const recorded = recording()
+    return Effect.gen(function* () {
+      const spec = yield* harness.spec({
+        template: template.dir,
+        processors: processors("a", "b", "c"),
+        plugins: plugins("x", "y")
+      })
+      const output = freshOutput()
+      const summary = yield* Orchestrator.pipeline(spec, { output })
+
+      assert.deepStrictEqual(summary.files, ["a.txt", "b.txt", "c.txt", "plugins.log", "shared.txt"])
+      assert.strictEqual(summary.format, "directory")
+      assert.deepStrictEqual(summary.conflicts, ["shared.txt"])
+      // Last write wins in declared order.
+      assert.strictEqual(readText(output, "shared.txt"), "last writer: c\n")
+      assert.strictEqual(readText(output, "b.txt"), "written by b\n")
+      // Plugins ran in declared order, each seeing the one before.
+      assert.strictEqual(readText(output, "plugins.log"), "x\ny\n")
+      assert.deepStrictEqual(
+        summary.items.map((item) => `${item.role}/${item.id}`),
+        ["processor/a", "processor/b", "processor/c", "plugin/x", "plugin/y", "merger/merger"]
+      )
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+
+      const stages = recorded.events.flatMap((e) => (e._tag === "StageStarted" ? [e.stage] : []))
+      assert.deepStrictEqual(stages, ["warm", "start", "process", "merge", "plug", "export"])
+      const ready = recorded.events.filter((e) => e._tag === "ContainerReady")
+      assert.strictEqual(ready.length, 6)
+      const last = recorded.events.at(-1)
+      assert.strictEqual(last?._tag, "CleanupDone")
+      assert.deepStrictEqual(last?._tag === "CleanupDone" ? [last.removed, last.failed, last.kept] : [], [
+        9,
+        0,
+        false
+      ])
+    }).pipe(Effect.provide(Layer.merge(harness.layer(), recorded.layer)))
+  })
+
+  it.effect("k of n processors fail: exactly those are reported, the others' outputs are untouched", () => {
+    const recorded = recording()
+    const behaviour: harness.Behaviour = {
+      process: {
+        p2: () => Effect.fail(badStatus("p2")),
+        // The client refuses an outputDir outside the area: a failure of that processor.
+        p4: () => Effect.succeed(Protocol.ProcessResponse.make({ outputDir: "/etc" })),
+        p5: () => Effect.dieMessage("p5 crashed")
+      },
+      merges: []
+    }
+    return Effect.gen(function* () {
+      const memory = yield* MemoryEngine.MemoryEngine
+      const spec = yield* harness.spec({
+        template: template.dir,
+        processors: processors("p1", "p2", "p3", "p4", "p5", "p6")
+      })
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const session = yield* Orchestrator.warm(spec)
+          const started = yield* Orchestrator.start(session)
+          const error = yield* Effect.flip(Orchestrator.run(started))
+
+          assert.strictEqual(error._tag, "StageFailed")
+          assert.strictEqual(error.stage, "process")
+          assert.deepStrictEqual(
+            error.failures.map((f) => [f.stage, f.kind, f.id, f.image, f.cause._tag]),
+            [
+              ["process", "processor", "p2", harness.image, "BadStatus"],
+              ["process", "processor", "p4", harness.image, "BadResponse"],
+              ["process", "processor", "p5", harness.image, "Defect"]
+            ]
+          )
+          assert.deepStrictEqual(error.skipped, [])
+          const p2 = error.failures[0]!.cause
+          assert.strictEqual(p2._tag === "BadStatus" ? p2.status : 0, 500)
+          assert.match(error.message, /p2.*HTTP 500/)
+          // Stage 2 never ran.
+          assert.deepStrictEqual(behaviour.merges, [])
+
+          // Each successful processor's output dir holds exactly what it wrote, nothing else was written.
+          const area = yield* memory.readVolume(session.sessionVolume)
+          const done = recorded.events.flatMap((e) => (e._tag === "ProcessorDone" ? [e] : []))
+          assert.deepStrictEqual(done.map((e) => e.id).sort(), ["p1", "p3", "p6"])
+          for (const event of done) {
+            const written = Archive.subtree(area, event.outputDir.slice(`${Protocol.areaDir}/`.length))
+            assert.deepStrictEqual(
+              Archive.contents(written),
+              Archive.contents(harness.processorFiles(event.id))
+            )
+          }
+          const topLevel = [...area.keys()].filter((path) => !path.includes("/"))
+          assert.strictEqual(topLevel.length, 3)
+        })
+      )
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(Layer.merge(harness.layer(behaviour), recorded.layer)))
+  })
+
+  it.effect("a container that exits at start is reported at once with its exit code and log tail", () =>
+    Effect.gen(function* () {
+      const memory = yield* MemoryEngine.MemoryEngine
+      // An hour to become ready: the test clock never moves, so only an immediate report ends this.
+      const spec = yield* harness.spec({
+        template: template.dir,
+        processors: processors("ok", "dies"),
+        plugins: plugins("fine"),
+        options: { timeouts: { ready: "1h" } }
+      })
+      yield* memory.exitAfterStart(
+        Names.containerName(harness.prefix, "processor", Names.Id.make("dies"), spec.session),
+        {
+          exitCode: 3,
+          logs: ["starting", "boom: no config"]
+        }
+      )
+      const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))
+      assert.strictEqual(error.stage, "start")
+      assert.deepStrictEqual(
+        error.failures.map((f) => [f.kind, f.id]),
+        [["processor", "dies"]]
+      )
+      const cause = error.failures[0]!.cause
+      assert.strictEqual(cause._tag, "Exited")
+      if (cause._tag === "Exited") {
+        assert.strictEqual(cause.exitCode, 3)
+        assert.include(cause.logTail, "boom: no config")
+      }
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(harness.layer()))
+  )
+
+  it.live("plugins run one after another in declared order even when the first is slow", () => {
+    const recorded = recording()
+    const timeline: Array<string> = []
+    const behaviour: harness.Behaviour = {
+      process: {
+        // The first declared processor finishes last: the merge still takes it first.
+        first: (request) =>
+          Effect.sleep("40 millis").pipe(
+            Effect.as(Protocol.ProcessResponse.make({ outputDir: request.writeDir }))
+          )
+      },
+      plug: {
+        slow: () =>
+          Effect.sync(() => timeline.push("slow:start")).pipe(
+            Effect.zipRight(Effect.sleep("50 millis")),
+            Effect.zipRight(Effect.sync(() => timeline.push("slow:end")))
+          ),
+        fast: () => Effect.sync(() => timeline.push("fast:start"))
+      },
+      merges: []
+    }
+    return Effect.gen(function* () {
+      const spec = yield* harness.spec({
+        template: template.dir,
+        processors: processors("first", "second"),
+        plugins: plugins("slow", "fast")
+      })
+      const output = freshOutput()
+      yield* Orchestrator.pipeline(spec, { output })
+      assert.deepStrictEqual(timeline, ["slow:start", "slow:end", "fast:start"])
+      assert.strictEqual(readText(output, "plugins.log"), "slow\nfast\n")
+      const done = recorded.events.flatMap((e) => (e._tag === "ProcessorDone" ? [e] : []))
+      assert.deepStrictEqual(
+        done.map((e) => e.id),
+        ["second", "first"]
+      )
+      const byId = new Map(done.map((e) => [e.id, e.outputDir]))
+      assert.deepStrictEqual(behaviour.merges?.[0]?.fromDirs, [byId.get("first")!, byId.get("second")!])
+    }).pipe(Effect.provide(Layer.merge(harness.layer(behaviour), recorded.layer)))
+  })
+
+  it.effect("the first plugin failure stops stage 3 and names the plugins skipped", () => {
+    const called: Array<string> = []
+    const behaviour: harness.Behaviour = {
+      plug: {
+        a: () => Effect.sync(() => called.push("a")),
+        b: () =>
+          Effect.zipRight(
+            Effect.sync(() => called.push("b")),
+            Effect.fail(badStatus("b"))
+          ),
+        c: () => Effect.sync(() => called.push("c"))
+      }
+    }
+    return Effect.gen(function* () {
+      const spec = yield* harness.spec({
+        template: template.dir,
+        processors: processors("p"),
+        plugins: plugins("a", "b", "c")
+      })
+      const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))
+      assert.strictEqual(error.stage, "plug")
+      assert.deepStrictEqual(
+        error.failures.map((f) => [f.kind, f.id, f.cause._tag]),
+        [["plugin", "b", "BadStatus"]]
+      )
+      assert.deepStrictEqual(error.skipped, ["c"])
+      assert.deepStrictEqual(called, ["a", "b"])
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(harness.layer(behaviour)))
+  })
+
+  it.effect(
+    "with no processors the merge starts from the template; with no plugins stage 3 is skipped",
+    () => {
+      const recorded = recording()
+      const behaviour: harness.Behaviour = { merges: [] }
+      return Effect.gen(function* () {
+        const spec = yield* harness.spec({ template: template.dir })
+        const output = freshOutput()
+        const summary = yield* Orchestrator.pipeline(spec, { output })
+        assert.deepStrictEqual(
+          behaviour.merges?.map((m) => m.fromDirs),
+          [[Protocol.templateDir]]
+        )
+        assert.deepStrictEqual(summary.files, ["README.md", "name.txt"])
+        assert.strictEqual(readText(output, "name.txt"), "{{name}}\n")
+        const stages = recorded.events.flatMap((e) => (e._tag === "StageStarted" ? [e.stage] : []))
+        assert.deepStrictEqual(stages, ["warm", "start", "process", "merge", "export"])
+        assert.strictEqual(summary.durations.plug, 0)
+      }).pipe(Effect.provide(Layer.merge(harness.layer(behaviour), recorded.layer)))
+    }
+  )
+
+  it.effect(
+    "pulls what is missing, skips what is present, reports a failed pull for every item using it",
+    () => {
+      const recorded = recording()
+      return Effect.gen(function* () {
+        const spec = yield* harness.spec({
+          template: template.dir,
+          processors: [
+            { id: "a", image: "acme/pullable:1" },
+            { id: "b", image: "acme/nowhere:1" },
+            { id: "c", image: harness.image }
+          ],
+          plugins: [{ id: "d", image: "acme/nowhere:1" }]
+        })
+        const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))
+        assert.strictEqual(error.stage, "warm")
+        assert.deepStrictEqual(
+          error.failures.map((f) => [f.kind, f.id, f.image, f.cause._tag]),
+          [
+            ["processor", "b", "acme/nowhere:1", "PullFailed"],
+            ["plugin", "d", "acme/nowhere:1", "PullFailed"]
+          ]
+        )
+        const images = recorded.events.flatMap((e) =>
+          e._tag === "ImagePresent" || e._tag === "ImagePulled" ? [`${e._tag} ${e.image}`] : []
+        )
+        assert.deepStrictEqual(images.sort(), [
+          "ImagePresent armada/test-app:dev",
+          "ImagePulled acme/pullable:1"
+        ])
+        assert.deepStrictEqual(yield* harness.leftovers, [])
+      }).pipe(
+        Effect.provide(
+          Layer.merge(
+            harness.layer({}, { images: [{ ref: harness.image }], catalog: [{ ref: "acme/pullable:1" }] }),
+            recorded.layer
+          )
+        )
+      )
+    }
+  )
+
+  it.effect("a merge failure is a StageFailed of stage merge naming the merger", () =>
+    Effect.gen(function* () {
+      const spec = yield* harness.spec({ template: template.dir, processors: processors("p") })
+      const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))
+      assert.strictEqual(error.stage, "merge")
+      assert.deepStrictEqual(
+        error.failures.map((f) => [f.kind, f.id, f.image, f.cause._tag]),
+        [["merger", "merger", harness.image, "Timeout"]]
+      )
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(
+      Effect.provide(
+        harness.layer({
+          merge: () =>
+            Effect.fail(
+              new ProcessorError.Timeout({ endpoint: { name: "merger", url: "memory" }, afterMillis: 10 })
+            )
+        })
+      )
+    )
+  )
+})
+
+describe("containers, volumes and network", () => {
+  it.effect("each container gets its role, env, labels, mounts, network, port and limits", () => {
+    const envs = new Map<string, Readonly<Record<string, string>>>()
+    const options: MemoryEngine.Options = {
+      images: [
+        {
+          ref: harness.image,
+          run: ({ name, env }) => {
+            envs.set(name, env)
+            return {}
+          }
+        }
+      ]
+    }
+    return Effect.gen(function* () {
+      const engine = yield* DockerEngine
+      const spec = yield* harness.spec({
+        template: template.dir,
+        processors: [{ id: "p", image: harness.image, env: { ARMADA_FAULT_X: "1", ARMADA_ROLE: "plugin" } }],
+        plugins: plugins("q"),
+        options: { limits: { memory: "64m", cpus: 0.5, pids: 100 } }
+      })
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const session = yield* Orchestrator.warm(spec)
+          const started = yield* Orchestrator.start(session)
+          const byName = (role: Names.Role, id: string) =>
+            engine.inspectContainer(
+              Names.containerName(harness.prefix, role, Names.Id.make(id), spec.session)
+            )
+          const processor = yield* byName("processor", "p")
+          const plugin = yield* byName("plugin", "q")
+          const merger = yield* byName("merger", "merger")
+
+          assert.deepStrictEqual(processor.labels, {
+            "armadaunit.managed": "true",
+            "armadaunit.session": "s1",
+            "armadaunit.role": "processor",
+            "armadaunit.run": session.runId
+          })
+          assert.strictEqual(plugin.labels["armadaunit.role"], "plugin")
+          assert.strictEqual(merger.labels["armadaunit.role"], "merger")
+          const template = { volume: "armadaunit-tpl", target: "/workspace/cyanprint", readOnly: true }
+          const area = { volume: "armadaunit-tpl-s1", target: "/workspace/area", readOnly: false }
+          assert.deepStrictEqual(processor.mounts, [template, area])
+          assert.deepStrictEqual(merger.mounts, [template, area])
+          assert.deepStrictEqual(plugin.mounts, [area])
+          assert.deepStrictEqual(
+            [processor, plugin, merger].map((c) => c.ports.map((p) => p.containerPort)),
+            [[5551], [5552], [9000]]
+          )
+          assert.deepStrictEqual(
+            [processor, plugin, merger].map((c) => c.security.networkMode),
+            ["armadaunit", "armadaunit", "armadaunit"]
+          )
+          assert.deepStrictEqual(
+            [processor.security.memoryBytes, processor.security.nanoCpus, processor.security.pidsLimit],
+            [64 * 1024 * 1024, 500_000_000, 100]
+          )
+          // The item's env is passed; the role is armada's to set.
+          assert.deepStrictEqual(envs.get(processor.name), { ARMADA_FAULT_X: "1", ARMADA_ROLE: "processor" })
+          assert.deepStrictEqual(envs.get(plugin.name), { ARMADA_ROLE: "plugin" })
+          assert.deepStrictEqual(envs.get(merger.name), { ARMADA_ROLE: "merger" })
+          assert.strictEqual(started.merger.endpoint.url, `http://127.0.0.1:${merger.ports[0]!.hostPort}`)
+
+          // The template was loaded into its volume.
+          const memory = yield* MemoryEngine.MemoryEngine
+          assert.deepStrictEqual(Archive.contents(yield* memory.readVolume(session.templateVolume)), {
+            "README.md": "# the template\n",
+            "name.txt": "{{name}}\n"
+          })
+          const volumes = yield* engine.listVolumes(Names.labelFilter(harness.prefix, spec.session))
+          assert.deepStrictEqual(volumes.map((v) => [v.name, v.labels["armadaunit.role"]]).sort(), [
+            ["armadaunit-tpl", "template"],
+            ["armadaunit-tpl-s1", "session"]
+          ])
+        })
+      )
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(harness.layer({}, options)))
+  })
+
+  it.effect("keep leaves everything for later; clean finds it by label, by session or all", () =>
+    Effect.gen(function* () {
+      const first = yield* harness.spec({
+        template: template.dir,
+        processors: processors("p"),
+        options: { keep: true }
+      })
+      const second = yield* harness.spec({
+        session: "s2",
+        templateId: "other",
+        template: template.dir,
+        plugins: plugins("q"),
+        options: { keep: true }
+      })
+      yield* Orchestrator.pipeline(first, { output: freshOutput() })
+      yield* Orchestrator.pipeline(second, { output: freshOutput() })
+      assert.strictEqual((yield* harness.leftovers).length, 2 + 2 + 2 + 2 + 1)
+
+      const one = yield* Orchestrator.clean({ session: first.session }, { prefix: harness.prefix })
+      assert.deepStrictEqual(one.failures, [])
+      assert.deepStrictEqual(one.successes.map((s) => `${s.item.kind} ${s.item.name} ${s.value}`).sort(), [
+        "container armadaunit-merger-merger-s1 removed",
+        "container armadaunit-processor-p-s1 removed",
+        "network armadaunit in-use",
+        "volume armadaunit-tpl removed",
+        "volume armadaunit-tpl-s1 removed"
+      ])
+      const all = yield* Orchestrator.clean({ all: true }, { prefix: harness.prefix })
+      assert.deepStrictEqual(all.failures, [])
+      assert.deepStrictEqual(all.successes.map((s) => `${s.item.kind} ${s.value}`).sort(), [
+        "container removed",
+        "container removed",
+        "network removed",
+        "volume removed",
+        "volume removed"
+      ])
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(harness.layer()))
+  )
+
+  it.effect("a volume name already taken is a warm failure, and nothing of the run stays", () =>
+    Effect.gen(function* () {
+      const engine = yield* DockerEngine
+      yield* engine.createVolume({ name: "armadaunit-tpl", labels: {} })
+      const spec = yield* harness.spec({ template: template.dir, processors: processors("p") })
+      const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))
+      assert.strictEqual(error.stage, "warm")
+      assert.deepStrictEqual(
+        error.failures.map((f) => [f.kind, f.id, f.cause._tag]),
+        [["template", "armadaunit-tpl", "NameConflict"]]
+      )
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+      // The volume that was there before is not the run's to remove.
+      assert.deepStrictEqual(
+        (yield* engine.listVolumes()).map((v) => v.name),
+        ["armadaunit-tpl"]
+      )
+    }).pipe(Effect.provide(harness.layer()))
+  )
+})
+
+describe("export", () => {
+  it.effect("a .tar.gz holds the merge dir's files at their paths", () =>
+    Effect.gen(function* () {
+      const spec = yield* harness.spec({ template: template.dir, processors: processors("a", "b") })
+      const output = freshOutput(".tar.gz")
+      const summary = yield* Orchestrator.pipeline(spec, { output })
+      assert.strictEqual(summary.format, "tar.gz")
+      const tree = yield* Archive.fromTar(Archive.gunzip(Stream.make(new Uint8Array(readFileSync(output)))))
+      assert.deepStrictEqual(Archive.contents(tree), {
+        "a.txt": "written by a\n",
+        "b.txt": "written by b\n",
+        "shared.txt": "last writer: b\n"
+      })
+    }).pipe(Effect.provide(harness.layer()))
+  )
+
+  it.effect("refuses to write into a directory that is not empty", () =>
+    Effect.gen(function* () {
+      const spec = yield* harness.spec({ template: template.dir, processors: processors("a") })
+      const occupied = harness.makeOutputRoot()
+      writeFileSync(join(occupied.dir, "mine.txt"), "precious")
+      const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: occupied.dir }))
+      assert.strictEqual(error.stage, "export")
+      assert.strictEqual(error.failures[0]!.cause._tag, "ArchiveError")
+      assert.strictEqual(readText(occupied.dir, "mine.txt"), "precious")
+      occupied.remove()
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(harness.layer()))
+  )
+})

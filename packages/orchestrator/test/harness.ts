@@ -1,0 +1,167 @@
+/**
+ * What the orchestrator's unit tests run on: the in-memory engine, and an in-memory
+ * `ProcessorClient` whose "containers" behave like the test app — processors write into their
+ * write dir, the merger copies the output dirs in order, plugins edit the merge dir — by reading
+ * and writing the memory engine's volumes through each container's mounts.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Names } from "@armada/core"
+import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
+import { layerTest, type ProcessorClient, type ProcessorError, Protocol } from "@armada/http"
+import { Spec } from "@armada/orchestrator"
+import { Effect, Layer, Option } from "effect"
+
+export const prefix = Names.Id.make("armadaunit")
+export const image = "armada/test-app:dev"
+
+/** A template directory on the host, removed by the returned function. */
+export const makeTemplate = (
+  files: Record<string, string>
+): { readonly dir: string; readonly remove: () => void } => {
+  const dir = mkdtempSync(join(tmpdir(), "armada-unit-template-"))
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** A fresh empty directory for an export, removed by the returned function. */
+export const makeOutputRoot = (): { readonly dir: string; readonly remove: () => void } => {
+  const dir = mkdtempSync(join(tmpdir(), "armada-unit-out-"))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+export const spec = (input: Record<string, unknown>): Effect.Effect<Spec.Spec, never> =>
+  Effect.orDie(
+    Spec.decode(
+      {
+        session: "s1",
+        templateId: "tpl",
+        ...input,
+        options: { prefix, concurrency: 4, ...((input.options as object | undefined) ?? {}) }
+      },
+      { baseDir: "/" }
+    )
+  )
+
+/** What a simulated container does, per item id; anything left out behaves like the test app. */
+export interface Behaviour {
+  readonly process?: Record<
+    string,
+    (request: Protocol.ProcessRequest) => Effect.Effect<Protocol.ProcessResponse, ProcessorError.CallError>
+  >
+  readonly plug?: Record<
+    string,
+    (request: Protocol.PlugRequest) => Effect.Effect<void, ProcessorError.CallError>
+  >
+  /** Replaces the merger. */
+  readonly merge?: (
+    request: Protocol.MergeRequest
+  ) => Effect.Effect<Protocol.MergeResponse, ProcessorError.CallError>
+  /** Every merge request, in the order they came. */
+  readonly merges?: Array<Protocol.MergeRequest>
+}
+
+/** Which volume holds `path` in the container `name`, and where inside it. */
+const locate = (engine: DockerEngine.Service, name: string, path: string) =>
+  Effect.map(Effect.orDie(engine.inspectContainer(name)), (info) => {
+    const mount = info.mounts.find((m) => path === m.target || path.startsWith(`${m.target}/`))
+    if (mount === undefined) throw new Error(`${path} is not on a volume of ${name}`)
+    return { volume: mount.volume, rel: path.slice(mount.target.length).replace(/^\//, "") }
+  })
+
+/** The default output of processor `id`: its own file and a file every processor writes. */
+export const processorFiles = (id: string): Archive.Tree =>
+  Archive.make({ [`${id}.txt`]: `written by ${id}\n`, "shared.txt": `last writer: ${id}\n` })
+
+/**
+ * The in-memory client over the memory engine's volumes. Container names are
+ * `<prefix>-<role>-<id>-<session>`; the id is read from them.
+ */
+export const client = (
+  behaviour: Behaviour = {}
+): Layer.Layer<ProcessorClient, never, DockerEngine | MemoryEngine.MemoryEngine> =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const engine = yield* DockerEngine
+      const memory = yield* MemoryEngine.MemoryEngine
+      const idOf = (endpoint: ProcessorError.Endpoint) => endpoint.name.split("-").slice(2, -1).join("-")
+      const read = (name: string, path: string) =>
+        Effect.flatMap(locate(engine, name, path), ({ volume, rel }) =>
+          Effect.map(Effect.orDie(memory.readVolume(volume)), (tree) => Archive.subtree(tree, rel))
+        )
+      const write = (name: string, path: string, tree: Archive.Tree) =>
+        Effect.flatMap(locate(engine, name, path), ({ volume, rel }) =>
+          Effect.orDie(memory.writeVolume(volume, `/${rel}`, tree))
+        )
+      return layerTest({
+        "*": {
+          process: (request, endpoint) => {
+            const custom = behaviour.process?.[idOf(endpoint)]
+            if (custom !== undefined) return custom(request)
+            return Effect.as(
+              write(endpoint.name, request.writeDir, processorFiles(idOf(endpoint))),
+              Protocol.ProcessResponse.make({ outputDir: request.writeDir })
+            )
+          },
+          merge: (request, _session, endpoint) =>
+            Effect.gen(function* () {
+              behaviour.merges?.push(request)
+              if (behaviour.merge !== undefined) return yield* behaviour.merge(request)
+              let merged: Archive.Tree = new Map()
+              const conflicts = new Set<string>()
+              for (const from of request.fromDirs) {
+                const tree = yield* read(endpoint.name, from)
+                for (const [path, node] of tree)
+                  if (node._tag !== "Directory" && merged.has(path)) conflicts.add(path)
+                merged = Archive.put(merged, "", tree)
+              }
+              yield* write(endpoint.name, request.toDir, merged)
+              const files = [...merged.values()].filter((node) => node._tag !== "Directory").length
+              return Protocol.MergeResponse.make({ status: "ok", files, conflicts: [...conflicts].sort() })
+            }),
+          plug: (request, endpoint) =>
+            Effect.gen(function* () {
+              const id = idOf(endpoint)
+              const custom = behaviour.plug?.[id]
+              if (custom !== undefined) yield* custom(request)
+              // Like the test app's appendLine: each plugin adds its line to plugins.log.
+              const tree = yield* read(endpoint.name, request.directory)
+              const before = Option.match(Archive.get(tree, "plugins.log"), {
+                onNone: () => "",
+                onSome: (node) => (node._tag === "File" ? new TextDecoder().decode(node.content) : "")
+              })
+              yield* write(
+                endpoint.name,
+                request.directory,
+                Archive.make({ "plugins.log": `${before}${id}\n` })
+              )
+              return Protocol.PlugResponse.make({})
+            })
+        }
+      })
+    })
+  )
+
+/** The memory engine with the test-app image present, and the simulated client on top. */
+export const layer = (
+  behaviour: Behaviour = {},
+  options: MemoryEngine.Options = { images: [{ ref: image }] }
+): Layer.Layer<DockerEngine | MemoryEngine.MemoryEngine | ProcessorClient> =>
+  Layer.provideMerge(client(behaviour), MemoryEngine.layerMemory(options))
+
+/** Everything labelled with the test prefix that is still on the engine. */
+export const leftovers = Effect.gen(function* () {
+  const engine = yield* DockerEngine
+  const filter = Names.labelFilter(prefix)
+  const [containers, volumes, networks] = yield* Effect.all([
+    engine.listContainers(filter),
+    engine.listVolumes(filter),
+    engine.listNetworks(filter)
+  ])
+  return [
+    ...containers.map((c) => `container ${c.name}`),
+    ...volumes.map((v) => `volume ${v.name}`),
+    ...networks.map((n) => `network ${n.name}`)
+  ]
+}).pipe(Effect.orDie)
