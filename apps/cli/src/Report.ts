@@ -143,7 +143,9 @@ export interface Ending {
  */
 export const fromState = (state: RunState.RunState, ending: Ending): Document => {
   const { header } = state
-  const items = state.items.map((item) => ({
+  // In pipeline order; within a stage, in the order the items appeared.
+  const ordered = Event.stages.flatMap((stage) => state.items.filter((item) => item.stage === stage))
+  const items = ordered.map((item) => ({
     stage: item.stage,
     item: item.item,
     status: item.status === "running" ? ("interrupted" as const) : item.status,

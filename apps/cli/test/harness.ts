@@ -1,0 +1,87 @@
+/**
+ * Runs the CLI in-process: the real command tree and handlers, with the engines, the HTTP client
+ * and the terminal replaced by test layers. Returns the exit code and everything printed.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DockerEngine, DockerError, MemoryEngine } from "@armada/docker"
+import * as Http from "@armada/http"
+import { NodeContext } from "@effect/platform-node"
+import { Context, Effect, Layer, Ref } from "effect"
+import * as Cli from "../src/Cli.js"
+import * as Engine from "../src/Engine.js"
+import * as Output from "../src/Output.js"
+
+export interface Result {
+  readonly code: number
+  /** stdout of the commands and what @effect/cli printed with `Console.log`. */
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface Engines {
+  readonly docker?: Layer.Layer<DockerEngine, Engine.BuildError> | undefined
+  readonly local?: Layer.Layer<DockerEngine, Engine.BuildError> | undefined
+}
+
+/** A memory engine with the test app's image present. */
+export const memoryEngine = (): Layer.Layer<DockerEngine> =>
+  MemoryEngine.layerMemory({ images: [{ ref: "armada/test-app:dev" }] })
+
+/** An engine that never answers. */
+export const unreachableEngine = (address = "tcp://127.0.0.1:1"): Layer.Layer<DockerEngine> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const context = yield* Layer.build(MemoryEngine.layerMemory())
+      const memory = Context.get(context, MemoryEngine.MemoryEngine)
+      yield* memory.fail({
+        operation: "*",
+        error: new DockerError.EngineUnreachable({ address, detail: "connect ECONNREFUSED 127.0.0.1:1" })
+      })
+      return Context.make(DockerEngine, { ...Context.get(context, DockerEngine), address })
+    })
+  ).pipe(Layer.orDie) as Layer.Layer<DockerEngine>
+
+export const run = (
+  args: ReadonlyArray<string>,
+  engines: Engines = {},
+  options: { readonly isTTY?: boolean } = {}
+): Promise<Result> =>
+  Effect.gen(function* () {
+    const console = yield* Effect.console
+    const printed = yield* Ref.make("")
+    const captured = yield* Output.CapturedOutput
+    const output = yield* Output.Output
+    const code = yield* Effect.withConsole(Cli.run(["node", "armada", ...args]), {
+      ...console,
+      log: (...parts) => Ref.update(printed, (all) => `${all}${parts.join(" ")}\n`),
+      error: (...parts) => output.stderr(`${parts.join(" ")}\n`)
+    })
+    return {
+      code,
+      stdout: (yield* Ref.get(printed)) + (yield* Ref.get(captured.stdout)),
+      stderr: yield* Ref.get(captured.stderr)
+    }
+  }).pipe(
+    Effect.provide(
+      Layer.mergeAll(
+        NodeContext.layer,
+        Output.layerTest({ isTTY: options.isTTY ?? false }),
+        Http.layerTest(),
+        Engine.layer({
+          docker: engines.docker ?? memoryEngine(),
+          local: () => engines.local ?? memoryEngine()
+        })
+      )
+    ),
+    Effect.runPromise
+  )
+
+/** Writes a spec (and an empty template dir) into a fresh temp dir; returns the spec's path. */
+export const specFile = (yaml: string, name = "pipeline.yaml"): string => {
+  const dir = mkdtempSync(join(tmpdir(), "armada-cli-test-"))
+  writeFileSync(join(dir, "README.md"), "# {{name}}\n")
+  writeFileSync(join(dir, name), yaml)
+  return join(dir, name)
+}
