@@ -68,16 +68,58 @@ export const isGroupAlive = (pgid: number): boolean => {
 }
 
 /**
- * Sends `signal` to every process of group `pgid`; false when the group is already gone.
+ * Sends `signal` to process `pid`; false when it is already gone.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const signalGroup = (pgid: number, signal: NodeJS.Signals): boolean => {
+export const signal = (pid: number, signal: NodeJS.Signals): boolean => {
   try {
-    process.kill(-pgid, signal)
+    process.kill(pid, signal)
     return true
   } catch {
     return false
   }
 }
+
+/**
+ * Sends `signal` to every process of group `pgid`; false when the group is already gone.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const signalGroup = (pgid: number, signalName: NodeJS.Signals): boolean => signal(-pgid, signalName)
+
+/**
+ * The live processes whose environment has `ARMADA_WORKSPACE_ROOT` below `folder`: every process
+ * a local engine started there (children inherit it), whatever group it ended up in. Linux only
+ * (it reads `/proc`; processes of other users are not readable); elsewhere it finds nothing.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const startedUnder = (folder: string): Array<number> => {
+  if (!hasProc) return []
+  const prefix = `ARMADA_WORKSPACE_ROOT=${folder.endsWith("/") ? folder : `${folder}/`}`
+  const pids: Array<number> = []
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    let environ: string
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, "latin1")
+    } catch {
+      continue
+    }
+    if (environ.split("\0").some((line) => line.startsWith(prefix)) && isAlive(Number(entry)))
+      pids.push(Number(entry))
+  }
+  return pids
+}
+
+/**
+ * The process group of `pid`, when it can be read (Linux).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const groupOf = (pid: number): number | undefined => (hasProc ? readStat(pid)?.pgrp : undefined)

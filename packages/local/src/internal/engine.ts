@@ -42,6 +42,7 @@ import { guard } from "./exitGuard.js"
 import { copyReadOnly, makeDir, removeTree, symlink } from "./files.js"
 import { freePort } from "./ports.js"
 import { type Handle, spawnGroup } from "./process.js"
+import { reapAbandoned } from "./reaper.js"
 
 /** @internal */
 export interface CatalogEntry {
@@ -138,6 +139,7 @@ export const make = (
     const maxLogLines = options.maxLogLines ?? 10_000
     const parent = options.stateDir ?? tmpdir()
 
+    yield* reapAbandoned(parent)
     const state = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => mkdtemp(join(parent, `armada-local-${process.pid}-`)),

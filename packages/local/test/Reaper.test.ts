@@ -1,0 +1,46 @@
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ProcessGroup } from "@armada/local"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schedule } from "effect"
+import { makeEngine } from "./helpers.js"
+
+describe("an engine that never closed (its Node.js was killed) leaves nothing for long", () => {
+  it.scopedLive(
+    "the next engine kills its processes and removes its folder; live engines' folders stay",
+    () =>
+      Effect.gen(function* () {
+        const parent = mkdtempSync(join(tmpdir(), "armada-local-reaper-test-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(parent, { recursive: true, force: true })))
+        // A pid that is certainly gone: a process that has exited and was reaped.
+        const dead = spawnSync(process.execPath, ["-e", ""]).pid!
+        const abandoned = join(parent, `armada-local-${dead}-AbCdEf`)
+        const root = join(abandoned, "containers", "c1")
+        mkdirSync(root, { recursive: true })
+        const leftover = spawn(process.execPath, ["-e", "setInterval(() => {}, 1 << 30)"], {
+          detached: true,
+          stdio: "ignore",
+          env: { ARMADA_WORKSPACE_ROOT: root }
+        })
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => ProcessGroup.signalGroup(leftover.pid!, "SIGKILL"))
+        )
+        const alive = join(parent, `armada-local-${process.ppid}-GhIjKl`)
+        mkdirSync(alive)
+        assert.isTrue(ProcessGroup.isAlive(leftover.pid!))
+
+        yield* makeEngine({ stateDir: parent })
+
+        assert.isFalse(existsSync(abandoned))
+        // SIGKILL was sent; give the kernel a moment to end the process.
+        const gone = yield* Effect.sync(() => ProcessGroup.isAlive(leftover.pid!)).pipe(
+          Effect.repeat({ while: (isAlive) => isAlive, schedule: Schedule.spaced("10 millis"), times: 200 }),
+          Effect.map(() => !ProcessGroup.isAlive(leftover.pid!))
+        )
+        assert.isTrue(gone)
+        assert.isTrue(existsSync(alive), "a folder whose engine still runs is left alone")
+      })
+  )
+})
