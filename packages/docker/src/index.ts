@@ -13,6 +13,10 @@ export * from "./DockerEngine.js"
 /**
  * @since 0.1.0
  */
+export * as DockerEngineLive from "./DockerEngineLive.js"
+/**
+ * @since 0.1.0
+ */
 export * as DockerError from "./DockerError.js"
 /**
  * @since 0.1.0

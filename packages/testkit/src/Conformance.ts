@@ -262,7 +262,7 @@ export const run = <E>(options: Options<E>): void => {
               const response = await fetch(`http://127.0.0.1:${hostPort}/`, { signal })
               if (response.status !== 200) throw new Error(`status ${response.status}`)
               return response.text()
-            })
+            }).pipe(Effect.timeout("2 seconds"))
           )
           assert.include(body, "armada conformance fixture")
         })

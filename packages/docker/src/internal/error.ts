@@ -1,0 +1,131 @@
+/**
+ * The one place where a failure of the Docker SDK (an errno code from the socket, an HTTP status
+ * from the engine) becomes a typed `DockerError`.
+ *
+ * @internal
+ */
+import * as DockerError from "../DockerError.js"
+
+/**
+ * What a request was about: the operation, the resource kind and name, and which error a 409
+ * means for it. `image` names the image for a 404 that turns out to be about the image (a
+ * container create of a missing image).
+ *
+ * @internal
+ */
+export interface RequestContext {
+  readonly address: string
+  readonly operation: string
+  readonly kind: "engine" | "image" | "container" | "volume" | "network" | "archive"
+  readonly name: string
+  readonly image?: string | undefined
+  readonly conflict?: "NameConflict" | "VolumeInUse" | undefined
+}
+
+// Errno codes that mean "no engine answers here".
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "EACCES",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENOTSOCK"
+])
+
+const field = (cause: unknown, key: string): unknown =>
+  typeof cause === "object" && cause !== null && key in cause
+    ? (cause as Record<string, unknown>)[key]
+    : undefined
+
+/**
+ * The engine's own message (`{"message": …}`), else the error's message.
+ *
+ * @internal
+ */
+const messageOf = (cause: unknown): string => {
+  const json = field(cause, "json")
+  const fromJson = field(json, "message")
+  if (typeof fromJson === "string") return fromJson
+  if (json instanceof Uint8Array && json.length > 0) return Buffer.from(json).toString("utf8").trim()
+  const message = cause instanceof Error ? cause.message : String(cause)
+  // For streamed responses the SDK only has "(HTTP code 404) <its own guess> - <engine message>".
+  return message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim()
+}
+
+/** @internal */
+export const statusOf = (cause: unknown): number | undefined => {
+  const status = field(cause, "statusCode")
+  return typeof status === "number" ? status : undefined
+}
+
+const hint = (code: string): string => {
+  switch (code) {
+    case "ENOENT":
+      return "the socket does not exist"
+    case "EACCES":
+      return "permission denied on the socket (is your user in the docker group?)"
+    case "ECONNREFUSED":
+      return "connection refused"
+    default:
+      return code
+  }
+}
+
+/**
+ * Maps any failure of a request to a `DockerError`.
+ *
+ * @internal
+ */
+export const toDockerError =
+  (context: RequestContext) =>
+  (cause: unknown): DockerError.DockerError => {
+    const code = field(cause, "code")
+    const status = statusOf(cause)
+    if (typeof code === "string" && unreachableCodes.has(code) && status === undefined) {
+      return new DockerError.EngineUnreachable({ address: context.address, detail: hint(code) })
+    }
+    const detail = messageOf(cause)
+    switch (status) {
+      case 404: {
+        if (/no such image/i.test(detail)) {
+          return new DockerError.ImageNotFound({ image: context.image ?? context.name, detail })
+        }
+        const network = /network (\S+) not found/i.exec(detail)
+        if (network !== null) return new DockerError.NetworkNotFound({ network: network[1]! })
+        if (/no such container/i.test(detail))
+          return new DockerError.ContainerNotFound({ container: context.name })
+        if (/no such volume/i.test(detail)) return new DockerError.VolumeNotFound({ volume: context.name })
+        switch (context.kind) {
+          case "image":
+            return new DockerError.ImageNotFound({ image: context.name, detail })
+          case "container":
+            return new DockerError.ContainerNotFound({ container: context.name })
+          case "volume":
+            return new DockerError.VolumeNotFound({ volume: context.name })
+          case "network":
+            return new DockerError.NetworkNotFound({ network: context.name })
+        }
+        break
+      }
+      case 409:
+        if (context.conflict === "VolumeInUse") return new DockerError.VolumeInUse({ volume: context.name })
+        if (
+          context.conflict === "NameConflict" &&
+          (context.kind === "container" || context.kind === "network")
+        ) {
+          return new DockerError.NameConflict({ kind: context.kind, name: context.name })
+        }
+        break
+    }
+    return new DockerError.EngineError({
+      operation: context.operation,
+      resource: context.name,
+      ...(status === undefined ? {} : { status }),
+      detail
+    })
+  }

@@ -1,0 +1,622 @@
+/**
+ * The `DockerEngine` over dockerode. The only module that touches the SDK.
+ *
+ * @internal
+ */
+import * as http from "node:http"
+import { PassThrough } from "node:stream"
+import { InputError, Parallel } from "@armada/core"
+import Docker from "dockerode"
+import { Duration, Effect, Option, Schema, Stream } from "effect"
+import type {
+  ArchiveTarget,
+  ContainerInfo,
+  ContainerSpec,
+  ContainerState,
+  DockerEngine,
+  ImageInfo,
+  Labels,
+  NetworkInfo,
+  PullProgress
+} from "../DockerEngine.js"
+import type { Options } from "../DockerEngineLive.js"
+import * as DockerError from "../DockerError.js"
+import * as Validation from "../Validation.js"
+import { type RequestContext, statusOf, toDockerError } from "./error.js"
+import { feed } from "./nodeStream.js"
+
+/** Where a volume is mounted in the helper container that carries its archives. */
+const volumeMountPoint = (volume: string) => `/armada-volumes/${volume}`
+
+const helperLabel = "armada.archive-helper"
+
+interface Address {
+  readonly display: string
+  readonly options: Docker.DockerOptions
+}
+
+/**
+ * Every connection option is set, even to `undefined`, because docker-modem fills anything
+ * missing from the process's own `DOCKER_HOST`, which must not override ours.
+ */
+const parseHost = (host: string): Effect.Effect<Address, InputError> => {
+  const socket = host.startsWith("unix://")
+    ? host.slice("unix://".length)
+    : host.startsWith("/")
+      ? host
+      : undefined
+  const unset = { ca: undefined, cert: undefined, key: undefined, protocol: "http" as const }
+  if (socket !== undefined && socket.length > 0) {
+    return Effect.succeed({
+      display: `unix://${socket}`,
+      options: { ...unset, socketPath: socket, host: undefined, port: undefined }
+    })
+  }
+  const tcp = /^tcp:\/\/([^:/]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\/?$/.exec(host)
+  if (tcp !== null) {
+    return Effect.succeed({
+      display: `tcp://${tcp[1]}:${tcp[2]}`,
+      options: {
+        ...unset,
+        socketPath: undefined,
+        host: tcp[1]!.replace(/^\[|\]$/g, ""),
+        port: Number(tcp[2])
+      }
+    })
+  }
+  return Effect.fail(
+    new InputError({
+      field: "DOCKER_HOST",
+      value: host,
+      reason: "expected unix:///path/to/docker.sock, tcp://host:port or a socket path"
+    })
+  )
+}
+
+const labelFilters = (labels: Labels | undefined) =>
+  JSON.stringify({ label: Object.entries(labels ?? {}).map(([key, value]) => `${key}=${value}`) })
+
+/** Docker's log stream without a TTY: frames of [stream, 0, 0, 0, size (4 bytes BE)] + payload. */
+const demux = (buffer: Buffer): string => {
+  const parts: Array<Buffer> = []
+  let offset = 0
+  while (offset + 8 <= buffer.length) {
+    const kind = buffer[offset]!
+    const size = buffer.readUInt32BE(offset + 4)
+    if (kind > 2 || buffer[offset + 1] !== 0 || offset + 8 + size > buffer.length) {
+      return buffer.toString("utf8") // not multiplexed (a TTY container)
+    }
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size))
+    offset += 8 + size
+  }
+  return Buffer.concat(parts).toString("utf8")
+}
+
+/** One line of `POST /images/create`. */
+const PullLine = Schema.parseJson(
+  Schema.Struct({
+    status: Schema.optional(Schema.String),
+    id: Schema.optional(Schema.String),
+    progressDetail: Schema.optional(
+      Schema.Struct({ current: Schema.optional(Schema.Number), total: Schema.optional(Schema.Number) })
+    ),
+    error: Schema.optional(Schema.String),
+    errorDetail: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
+  })
+)
+const decodePullLine = Schema.decodeUnknownEither(PullLine)
+
+const withSignal = <T extends object>(options: T, signal: AbortSignal): T & { abortSignal: AbortSignal } => ({
+  ...options,
+  abortSignal: signal
+})
+
+/** @internal */
+export const make = (options: Options) =>
+  Effect.gen(function* () {
+    const address = yield* parseHost(options.host ?? "unix:///var/run/docker.sock")
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
+    const agent = yield* Effect.acquireRelease(
+      Effect.sync(() => new http.Agent({ keepAlive: true })),
+      (agent) => Effect.sync(() => agent.destroy())
+    )
+    // `agent` is a docker-modem option its types leave out.
+    const docker = new Docker({ ...address.options, agent } as Docker.DockerOptions)
+    const networkLock = yield* Effect.makeSemaphore(1)
+
+    const context = (
+      operation: string,
+      kind: RequestContext["kind"],
+      name: string,
+      extra: Partial<Pick<RequestContext, "image" | "conflict">> = {}
+    ): RequestContext => ({ address: address.display, operation, kind, name, ...extra })
+
+    const timedOut = (ctx: RequestContext) =>
+      new DockerError.EngineError({
+        operation: ctx.operation,
+        resource: ctx.name,
+        detail: `the engine at ${address.display} did not answer within ${Duration.format(timeout)}`
+      })
+
+    /** One request, aborted on interruption, failing after `timeout`. */
+    const request = <A>(ctx: RequestContext, run: (signal: AbortSignal) => Promise<A>) =>
+      Effect.tryPromise({ try: run, catch: toDockerError(ctx) }).pipe(
+        Effect.timeoutFail({ duration: timeout, onTimeout: () => timedOut(ctx) })
+      )
+
+    /** A response body as a stream, its request aborted when the stream ends early. */
+    const responseStream = (
+      ctx: RequestContext,
+      open: (signal: AbortSignal) => Promise<NodeJS.ReadableStream>
+    ): Stream.Stream<Uint8Array, DockerError.DockerError> =>
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const controller = yield* Effect.acquireRelease(
+            Effect.sync(() => new AbortController()),
+            (controller) => Effect.sync(() => controller.abort())
+          )
+          const body = yield* request(ctx, () => open(controller.signal))
+          return Stream.fromAsyncIterable(body as AsyncIterable<Uint8Array>, toDockerError(ctx)).pipe(
+            Stream.timeoutFail(() => timedOut(ctx), timeout)
+          )
+        })
+      )
+
+    const imageInfo = (info: Docker.ImageInspectInfo | Docker.ImageInfo): ImageInfo => ({
+      id: info.Id,
+      tags: info.RepoTags ?? [],
+      labels: ("Config" in info ? info.Config.Labels : info.Labels) ?? {},
+      sizeBytes: info.Size
+    })
+
+    const inspectImage = (image: string) =>
+      request(context("inspectImage", "image", image), () => docker.getImage(image).inspect()).pipe(
+        Effect.map(imageInfo)
+      )
+
+    const inspectContainer = (ref: string) =>
+      request(context("inspectContainer", "container", ref), (signal) =>
+        docker.getContainer(ref).inspect(withSignal({}, signal))
+      ).pipe(Effect.map(toContainerInfo))
+
+    const inspectVolume = (volume: string) =>
+      request(context("inspectVolume", "volume", volume), (signal) =>
+        docker.getVolume(volume).inspect(withSignal({}, signal))
+      )
+
+    const inspectNetwork = (name: string) =>
+      request(context("ensureNetwork", "network", name), () => docker.getNetwork(name).inspect()).pipe(
+        Effect.map((info: Docker.NetworkInspectInfo): NetworkInfo & { created: string } => ({
+          id: info.Id,
+          name: info.Name,
+          labels: info.Labels ?? {},
+          created: info.Created
+        }))
+      )
+
+    const createBody = (spec: ContainerSpec): Docker.ContainerCreateOptions => {
+      const port = spec.publish === undefined ? undefined : `${spec.publish}/tcp`
+      return {
+        name: spec.name,
+        Image: spec.image,
+        ...(spec.cmd === undefined ? {} : { Cmd: [...spec.cmd] }),
+        Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        Labels: { ...spec.labels },
+        ...(port === undefined ? {} : { ExposedPorts: { [port]: {} } }),
+        HostConfig: {
+          Mounts: (spec.mounts ?? []).map((mount) => ({
+            Type: "volume" as const,
+            Source: mount.volume,
+            Target: mount.target,
+            ReadOnly: mount.readOnly
+          })),
+          ...(port === undefined
+            ? {}
+            : { PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] } }),
+          NetworkMode: spec.network ?? "bridge",
+          Privileged: false,
+          SecurityOpt: ["no-new-privileges"],
+          CapDrop: ["ALL"],
+          CapAdd: [...(spec.capAdd ?? [])],
+          ...(spec.limits?.memoryBytes === undefined ? {} : { Memory: spec.limits.memoryBytes }),
+          ...(spec.limits?.nanoCpus === undefined ? {} : { NanoCpus: spec.limits.nanoCpus }),
+          ...(spec.limits?.pids === undefined ? {} : { PidsLimit: spec.limits.pids })
+        }
+      }
+    }
+
+    /**
+     * A container of `image` that is created but never started, mounting `volume`, removed when the
+     * scope closes: how archives reach a volume on any engine, local or remote.
+     */
+    const archiveHelper = (volume: string, image: string) =>
+      Effect.gen(function* () {
+        const info = yield* inspectVolume(volume)
+        return yield* Effect.acquireRelease(
+          request(context("putArchive", "container", volume, { image }), (signal) =>
+            docker.createContainer(
+              withSignal(
+                {
+                  Image: image,
+                  Labels: { ...(info.Labels ?? {}), [helperLabel]: "true" },
+                  NetworkDisabled: true,
+                  HostConfig: {
+                    NetworkMode: "none",
+                    Privileged: false,
+                    CapDrop: ["ALL"],
+                    SecurityOpt: ["no-new-privileges"],
+                    Mounts: [{ Type: "volume" as const, Source: volume, Target: volumeMountPoint(volume) }]
+                  }
+                },
+                signal
+              )
+            )
+          ),
+          (helper) =>
+            request(context("removeContainer", "container", helper.id), (signal) =>
+              helper.remove(withSignal({ force: true }, signal))
+            ).pipe(Effect.ignore)
+        )
+      })
+
+    const archivePath = (target: ArchiveTarget, path: string) =>
+      target._tag === "Container" ? path : `${volumeMountPoint(target.volume)}${path === "/" ? "" : path}`
+
+    const putInto = <E>(
+      container: Docker.Container,
+      ctx: RequestContext,
+      path: string,
+      tar: Stream.Stream<Uint8Array, E>
+    ): Effect.Effect<void, DockerError.DockerError | E> =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const body = yield* Effect.acquireRelease(
+            Effect.sync(() => new PassThrough()),
+            (body) => Effect.sync(() => body.destroy())
+          )
+          // The body streams while the request runs; either failing stops the other.
+          yield* Effect.all(
+            [
+              feed(tar, body),
+              Effect.tryPromise({
+                try: (signal) => container.putArchive(body, withSignal({ path }, signal)),
+                catch: toDockerError(ctx)
+              })
+            ],
+            { concurrency: 2, discard: true }
+          )
+        })
+      )
+
+    const getFrom = (container: Docker.Container, ctx: RequestContext, path: string) =>
+      responseStream(ctx, (signal) => container.getArchive(withSignal({ path }, signal)))
+
+    const engine: DockerEngine.Service = {
+      address: address.display,
+      ping: request(context("ping", "engine", address.display), () => docker.ping()).pipe(
+        Effect.asVoid,
+        Effect.withSpan("DockerEngine.ping")
+      ),
+      version: request(context("version", "engine", address.display), () => docker.version()).pipe(
+        Effect.map((version) => ({
+          engine: "docker",
+          version: version.Version,
+          apiVersion: version.ApiVersion,
+          os: version.Os,
+          arch: version.Arch
+        })),
+        Effect.withSpan("DockerEngine.version")
+      ),
+
+      listImages: (labels) =>
+        Effect.gen(function* () {
+          yield* Validation.labels("labels", labels)
+          const images = yield* request(context("listImages", "image", "*"), (signal) =>
+            docker.listImages(withSignal({ filters: labelFilters(labels) }, signal))
+          )
+          return images.map(imageInfo)
+        }).pipe(Effect.withSpan("DockerEngine.listImages")),
+      inspectImage: (image) =>
+        Effect.zipRight(Validation.image("image", image), inspectImage(image)).pipe(
+          Effect.withSpan("DockerEngine.inspectImage", { attributes: { image } })
+        ),
+      imageExists: (image) =>
+        Effect.zipRight(Validation.image("image", image), inspectImage(image)).pipe(
+          Effect.as(true),
+          Effect.catchTag("ImageNotFound", () => Effect.succeed(false)),
+          Effect.withSpan("DockerEngine.imageExists", { attributes: { image } })
+        ),
+      pull: (image) => {
+        const ctx = context("pull", "image", image)
+        const failed = (detail: string) => new DockerError.PullFailed({ image, detail })
+        return Stream.unwrap(
+          Effect.map(Validation.image("image", image), () =>
+            responseStream(ctx, (signal) => docker.pull(image, withSignal({}, signal))).pipe(
+              Stream.decodeText(),
+              Stream.splitLines,
+              Stream.filter((line) => line.trim().length > 0),
+              Stream.mapEffect((line) => {
+                const decoded = decodePullLine(line)
+                if (decoded._tag === "Left") return Effect.fail(failed(`unreadable progress line: ${line}`))
+                const event = decoded.right
+                if (event.error !== undefined || event.errorDetail !== undefined) {
+                  return Effect.fail(failed(event.errorDetail?.message ?? event.error ?? "unknown error"))
+                }
+                const progress: PullProgress = {
+                  image,
+                  layer: event.id,
+                  status: event.status ?? "",
+                  current: event.progressDetail?.current,
+                  total: event.progressDetail?.total
+                }
+                return Effect.succeed(progress)
+              }),
+              // Whatever stops a pull but an absent engine is the pull's own failure.
+              Stream.mapError((error) =>
+                error._tag === "EngineUnreachable" || error._tag === "PullFailed"
+                  ? error
+                  : failed(error.message)
+              )
+            )
+          )
+        ).pipe(Stream.withSpan("DockerEngine.pull", { attributes: { image } }))
+      },
+      removeImage: (image) =>
+        Effect.gen(function* () {
+          yield* Validation.image("image", image)
+          yield* request(context("removeImage", "image", image), (signal) =>
+            docker.getImage(image).remove(withSignal({}, signal))
+          )
+        }).pipe(Effect.withSpan("DockerEngine.removeImage", { attributes: { image } })),
+
+      createContainer: (spec) =>
+        Effect.gen(function* () {
+          yield* Validation.containerSpec(spec)
+          // Docker would create a missing named volume on the fly, unlabelled: refuse instead.
+          yield* Effect.forEach(spec.mounts ?? [], (mount) => inspectVolume(mount.volume), {
+            concurrency: "unbounded",
+            discard: true
+          })
+          const ctx = context("createContainer", "container", spec.name, {
+            image: spec.image,
+            conflict: "NameConflict"
+          })
+          const created = yield* request(ctx, (signal) =>
+            docker.createContainer(withSignal(createBody(spec), signal))
+          )
+          return created.id
+        }).pipe(Effect.withSpan("DockerEngine.createContainer", { attributes: { name: spec.name } })),
+      startContainer: (ref) =>
+        Effect.gen(function* () {
+          yield* Validation.name("container", ref)
+          yield* request(context("startContainer", "container", ref), async (signal) => {
+            try {
+              await docker.getContainer(ref).start(withSignal({}, signal))
+            } catch (error) {
+              // 304: already running, which is what was asked.
+              if (statusOf(error) !== 304) throw error
+            }
+          })
+        }).pipe(Effect.withSpan("DockerEngine.startContainer", { attributes: { container: ref } })),
+      inspectContainer: (ref) =>
+        Effect.zipRight(Validation.name("container", ref), inspectContainer(ref)).pipe(
+          Effect.withSpan("DockerEngine.inspectContainer", { attributes: { container: ref } })
+        ),
+      listContainers: (labels) =>
+        Effect.gen(function* () {
+          yield* Validation.labels("labels", labels)
+          const listed = yield* request(context("listContainers", "container", "*"), (signal) =>
+            docker.listContainers(withSignal({ all: true, filters: labelFilters(labels) }, signal))
+          )
+          const outcome = yield* Parallel.forEachCollect(listed, (summary) => inspectContainer(summary.Id), {
+            concurrency: 8,
+            timeout: undefined
+          }).pipe(Effect.orDie)
+          // A container removed between the list and its inspect is simply gone.
+          const failure = outcome.failures.find(
+            (f) => !(f.cause._tag === "Fail" && f.cause.error._tag === "ContainerNotFound")
+          )
+          if (failure !== undefined) {
+            return yield* failure.cause._tag === "Fail"
+              ? Effect.fail(failure.cause.error)
+              : Effect.die(failure.cause.defect)
+          }
+          return outcome.successes.map((success) => success.value)
+        }).pipe(Effect.withSpan("DockerEngine.listContainers")),
+      waitContainer: (ref) =>
+        Effect.gen(function* () {
+          yield* Validation.name("container", ref)
+          const result = yield* Effect.tryPromise({
+            try: (signal) =>
+              docker.getContainer(ref).wait(withSignal({ condition: "not-running" as const }, signal)),
+            catch: toDockerError(context("waitContainer", "container", ref))
+          })
+          const code: unknown = result?.StatusCode
+          return typeof code === "number" ? code : -1
+        }).pipe(Effect.withSpan("DockerEngine.waitContainer", { attributes: { container: ref } })),
+      logs: (ref, { tail }) =>
+        Effect.gen(function* () {
+          yield* Validation.name("container", ref)
+          const raw = yield* request(context("logs", "container", ref), (signal) =>
+            docker
+              .getContainer(ref)
+              .logs(
+                withSignal(
+                  { stdout: true, stderr: true, tail: Math.max(0, tail), follow: false as const },
+                  signal
+                )
+              )
+          )
+          return demux(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
+        }).pipe(Effect.withSpan("DockerEngine.logs", { attributes: { container: ref } })),
+      removeContainer: (ref) =>
+        Effect.gen(function* () {
+          yield* Validation.name("container", ref)
+          yield* request(context("removeContainer", "container", ref), (signal) =>
+            docker.getContainer(ref).remove(withSignal({ force: true }, signal))
+          )
+        }).pipe(Effect.withSpan("DockerEngine.removeContainer", { attributes: { container: ref } })),
+
+      createVolume: ({ name, labels }) =>
+        Effect.gen(function* () {
+          yield* Validation.name("name", name)
+          yield* Validation.labels("labels", labels)
+          yield* request(context("createVolume", "volume", name), (signal) =>
+            docker.createVolume(withSignal({ Name: name, Labels: { ...labels } }, signal))
+          )
+        }).pipe(Effect.withSpan("DockerEngine.createVolume", { attributes: { volume: name } })),
+      listVolumes: (labels) =>
+        Effect.gen(function* () {
+          yield* Validation.labels("labels", labels)
+          const listed = yield* request(context("listVolumes", "volume", "*"), (signal) =>
+            docker.listVolumes(withSignal({ filters: labelFilters(labels) }, signal))
+          )
+          return (listed.Volumes ?? []).map((volume) => ({
+            name: volume.Name,
+            labels: volume.Labels ?? {},
+            createdAt: new Date((volume as { CreatedAt?: string }).CreatedAt ?? 0)
+          }))
+        }).pipe(Effect.withSpan("DockerEngine.listVolumes")),
+      removeVolume: (name) =>
+        Effect.gen(function* () {
+          yield* Validation.name("volume", name)
+          yield* request(context("removeVolume", "volume", name, { conflict: "VolumeInUse" }), (signal) =>
+            docker.getVolume(name).remove(withSignal({}, signal))
+          )
+        }).pipe(Effect.withSpan("DockerEngine.removeVolume", { attributes: { volume: name } })),
+
+      ensureNetwork: ({ name, labels }) =>
+        Effect.gen(function* () {
+          yield* Validation.name("name", name)
+          yield* Validation.labels("labels", labels)
+          // One ensure at a time in this process; create-then-inspect-on-409 and the de-duplication
+          // below cover other processes, since Docker's own duplicate check is best effort.
+          return yield* networkLock.withPermits(1)(
+            Effect.gen(function* () {
+              const existing = yield* inspectNetwork(name).pipe(
+                Effect.map(Option.some),
+                Effect.catchTag("NetworkNotFound", () => Effect.succeed(Option.none()))
+              )
+              if (Option.isSome(existing)) return strip(existing.value)
+              const ctx = context("ensureNetwork", "network", name, { conflict: "NameConflict" })
+              const created = yield* request(ctx, (signal) =>
+                docker.createNetwork(
+                  withSignal(
+                    { Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { ...labels } },
+                    signal
+                  )
+                )
+              ).pipe(
+                Effect.map((network) => Option.some(network.id)),
+                Effect.catchTag("NameConflict", () => Effect.succeed(Option.none<string>()))
+              )
+              const all = yield* request(context("listNetworks", "network", name), (signal) =>
+                docker.listNetworks(withSignal({ filters: JSON.stringify({ name: [name] }) }, signal))
+              )
+              const same = all
+                .filter((network) => network.Name === name)
+                .sort((a, b) =>
+                  a.Created === b.Created ? (a.Id < b.Id ? -1 : 1) : a.Created < b.Created ? -1 : 1
+                )
+              const keeper = same[0]
+              if (keeper === undefined) return strip(yield* inspectNetwork(name))
+              if (Option.isSome(created) && created.value !== keeper.Id) {
+                yield* request(context("removeNetwork", "network", created.value), (signal) =>
+                  docker.getNetwork(created.value).remove(withSignal({}, signal))
+                ).pipe(Effect.ignore)
+              }
+              return { id: keeper.Id, name: keeper.Name, labels: keeper.Labels ?? {} }
+            })
+          )
+        }).pipe(Effect.withSpan("DockerEngine.ensureNetwork", { attributes: { network: name } })),
+      listNetworks: (labels) =>
+        Effect.gen(function* () {
+          yield* Validation.labels("labels", labels)
+          const listed = yield* request(context("listNetworks", "network", "*"), (signal) =>
+            docker.listNetworks(withSignal({ filters: labelFilters(labels) }, signal))
+          )
+          return listed.map((network) => ({
+            id: network.Id,
+            name: network.Name,
+            labels: network.Labels ?? {}
+          }))
+        }).pipe(Effect.withSpan("DockerEngine.listNetworks")),
+      removeNetwork: (name) =>
+        Effect.gen(function* () {
+          yield* Validation.name("network", name)
+          yield* request(context("removeNetwork", "network", name), (signal) =>
+            docker.getNetwork(name).remove(withSignal({}, signal))
+          )
+        }).pipe(Effect.withSpan("DockerEngine.removeNetwork", { attributes: { network: name } })),
+
+      putArchive: (target, path, tar) =>
+        Effect.gen(function* () {
+          const normalised = yield* Validation.archive(target, path)
+          if (target._tag === "Container") {
+            const ctx = context("putArchive", "archive", target.container)
+            return yield* putInto(docker.getContainer(target.container), ctx, normalised, tar)
+          }
+          return yield* Effect.scoped(
+            Effect.gen(function* () {
+              const helper = yield* archiveHelper(target.volume, target.image)
+              const ctx = context("putArchive", "archive", `volume ${target.volume}`)
+              yield* putInto(helper, ctx, archivePath(target, normalised), tar)
+            })
+          )
+        }).pipe(Effect.withSpan("DockerEngine.putArchive", { attributes: { path } })),
+      getArchive: (target, path) =>
+        Stream.unwrapScoped(
+          Effect.gen(function* () {
+            const normalised = yield* Validation.archive(target, path)
+            if (target._tag === "Container") {
+              const ctx = context("getArchive", "archive", target.container)
+              return getFrom(docker.getContainer(target.container), ctx, normalised)
+            }
+            const helper = yield* archiveHelper(target.volume, target.image)
+            const ctx = context("getArchive", "archive", `volume ${target.volume}`)
+            return getFrom(helper, ctx, archivePath(target, normalised))
+          })
+        ).pipe(Stream.withSpan("DockerEngine.getArchive", { attributes: { path } }))
+    }
+    return engine
+  })
+
+const strip = ({ id, name, labels }: NetworkInfo): NetworkInfo => ({ id, name, labels })
+
+const toContainerInfo = (info: Docker.ContainerInspectInfo): ContainerInfo => {
+  const state = info.State.Status as ContainerState
+  const host = info.HostConfig
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ""),
+    image: info.Config.Image,
+    labels: info.Config.Labels ?? {},
+    state,
+    exitCode: state === "exited" || state === "dead" ? info.State.ExitCode : undefined,
+    createdAt: new Date(info.Created),
+    ports: Object.entries(info.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) =>
+      (bindings ?? []).map((binding) => ({
+        containerPort: Number.parseInt(key, 10),
+        hostIp: binding.HostIp,
+        hostPort: Number(binding.HostPort)
+      }))
+    ),
+    mounts: (info.Mounts ?? [])
+      .filter((mount) => mount.Type === "volume" && mount.Name !== undefined)
+      .map((mount) => ({ volume: mount.Name!, target: mount.Destination, readOnly: !mount.RW })),
+    security: {
+      privileged: host.Privileged === true,
+      networkMode: host.NetworkMode ?? "",
+      capDrop: asStrings(host.CapDrop),
+      capAdd: asStrings(host.CapAdd).map((capability) => capability.replace(/^CAP_/, "")),
+      securityOpt: asStrings(host.SecurityOpt),
+      memoryBytes: host.Memory ?? 0,
+      pidsLimit: host.PidsLimit ?? 0,
+      nanoCpus: host.NanoCpus ?? 0
+    }
+  }
+}
+
+// The SDK types some of these as `any`: keep only strings.
+const asStrings = (value: unknown): Array<string> =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : []
