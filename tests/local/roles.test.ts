@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs"
 import { Archive, type ContainerSpec, type DockerEngine } from "@armada/docker"
 import { ProcessorClient, Protocol, layer as processorClientLayer } from "@armada/http"
-import { LocalEngine } from "@armada/local"
+import { LocalEngine, ProcessGroup } from "@armada/local"
 import { TestImage } from "@armada/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope } from "effect"
-import { processesUnder } from "./helpers.js"
 
 const labels = { "armada.managed": "true", "armada.test": "local-roles" }
 const template = { _tag: "Volume", volume: "armada-roles", image: TestImage.testAppImage } as const
@@ -132,7 +131,7 @@ describe("the test app runs on the local engine in every role", () => {
               )
             )
             const folder = engine.address.slice("local:".length)
-            assert.isAtLeast(processesUnder(folder).length, 4)
+            assert.isAtLeast(ProcessGroup.startedUnder(folder).length, 4)
             return { result: Archive.contents(tree), folder }
           }),
           scope
@@ -144,7 +143,7 @@ describe("the test app runs on the local engine in every role", () => {
           "merged/src/b.txt": "b\n"
         })
         yield* Scope.close(scope, Exit.void)
-        assert.deepStrictEqual(processesUnder(folder), [])
+        assert.deepStrictEqual(ProcessGroup.startedUnder(folder), [])
         assert.isFalse(existsSync(folder))
       }).pipe(Effect.provide(clientLayer)),
     60_000
