@@ -28,15 +28,17 @@ import { checkPlugResponse, checkProcessResponse, defaults, withCallTimeout } fr
 import { describeCause, fromHttpClientError } from "./error.js"
 
 /**
- * The delay between readiness probes: 5 ms growing by 5% per probe, capped at 100 ms. With a
+ * The delay between readiness probes: 5 ms growing by 3% per probe, capped at 100 ms. With a
  * factor f each delay is about 5 ms + (f - 1) x the time waited so far, so the lag between a
- * server starting to listen and armada noticing stays near 5% of its start-up time (a server up
- * after 300 ms is seen within ~20 ms), at ~60 probes in the first two seconds and 10 per second
- * after that. A factor of 2 would make the lag up to half the start-up time.
+ * server starting to listen and armada noticing stays near 3% of its start-up time (a server up
+ * after 500 ms is seen within ~20 ms, ~10 ms on average), for ~90 probes in the first two
+ * seconds and 10 per second after the cap (reached at ~3 s). A refused probe on a published
+ * port costs well under a millisecond, so this is cheap; a factor of 2 would make the lag up to
+ * half the start-up time.
  *
  * @internal
  */
-export const readySchedule: Schedule.Schedule<unknown> = Schedule.exponential("5 millis", 1.05).pipe(
+export const readySchedule: Schedule.Schedule<unknown> = Schedule.exponential("5 millis", 1.03).pipe(
   Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.millis(100)))
 )
 

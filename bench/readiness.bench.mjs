@@ -1,0 +1,202 @@
+// `pnpm bench readiness`: ProcessorClient.waitReady (built @armada/http, over
+// NodeHttpClient.layerUndici) against the Go coordinator's algorithm (GET / once a second until
+// 200 or the deadline, no liveness check), side by side in one run, on child processes of the
+// bundled test app listening on 127.0.0.1. Prints one JSON line per case. Options: --runs N
+// (default 9, at least 5).
+//   (a) ready: time from the server's `listen` (the `t=` it prints) to the wait returning, for a
+//       plain start (~0.2-0.4 s of Node start-up). Target: ours median <= 20 ms.
+//   (b) ready-slow: the same for a server that listens 1 s later (ARMADA_FAULT_START_DELAY_MS),
+//       where ours polls less often (informative, no target).
+//   (c) exited: time from spawning a process that exits at start (ARMADA_FAULT_EXIT=3) to the
+//       wait reporting it. Target: ours <= 1000 ms. The baseline never looks at the process, so
+//       it reports only at its deadline: 60 s in the Go coordinator, capped here at 5 s (and
+//       printed as such) to keep the run short.
+import { spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import { createServer } from "node:http"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { ProcessorClient, layer as processorClientLayer } from "@armada/http"
+import { Effect, Either, Layer, ManagedRuntime } from "effect"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const bundle = join(here, "..", "apps", "test-app", "dist", "test-app.mjs")
+if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`pnpm build\` first`)
+
+// The Node HTTP client comes from the test app's dependencies (the bench has no platform-node of
+// its own); its ESM entry, so that it shares `effect` and `@effect/platform` with @armada/http.
+const platformNode = dirname(
+  createRequire(join(here, "..", "apps", "test-app", "package.json")).resolve(
+    "@effect/platform-node/package.json"
+  )
+)
+const { layerUndici } = await import(
+  pathToFileURL(join(platformNode, "dist", "esm", "NodeHttpClient.js")).href
+)
+
+const runsFlag = process.argv.indexOf("--runs")
+const runs = runsFlag === -1 ? 9 : Number(process.argv[runsFlag + 1])
+if (!Number.isInteger(runs) || runs < 5) throw new Error(`--runs: expected an integer >= 5, got ${runs}`)
+
+const baselineDeadlineMillis = 5_000
+const now = () => performance.timeOrigin + performance.now()
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+const round = (x) => Number(x.toFixed(1))
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+/** The test app as a child process; `listenedAt` resolves with the epoch ms it printed. */
+const startApp = async (env) => {
+  const port = await freePort()
+  const spawnedAt = now()
+  const child = spawn(process.execPath, [bundle], {
+    env: { ...process.env, ARMADA_LISTEN_HOST: "127.0.0.1", ARMADA_LISTEN_PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  let exitedAt
+  const listenedAt = new Promise((resolve) => {
+    child.stdout.on("data", (data) => {
+      output += String(data)
+      const match = / listening on .* \(t=([\d.]+)\)/.exec(output)
+      if (match) resolve(Number(match[1]))
+    })
+  })
+  child.stderr.on("data", (data) => {
+    output += String(data)
+  })
+  const exited = new Promise((resolve) => child.on("exit", resolve))
+  child.on("exit", () => {
+    exitedAt = now()
+  })
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spawnedAt,
+    listenedAt,
+    exitedAt: () => exitedAt,
+    liveness: () =>
+      child.exitCode === null
+        ? { _tag: "Alive" }
+        : {
+            _tag: "Exited",
+            exitCode: child.exitCode,
+            logTail: output.trim().split("\n").slice(-5).join("\n")
+          },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill()
+      await exited
+    }
+  }
+}
+
+const runtime = ManagedRuntime.make(processorClientLayer.pipe(Layer.provide(layerUndici)))
+const client = await runtime.runPromise(ProcessorClient)
+
+const contenders = {
+  /** ProcessorClient.waitReady, asking the child process whether it still runs. */
+  ours: async (app) => {
+    const result = await runtime.runPromise(
+      Effect.either(
+        client.waitReady(
+          { name: "bench", url: app.url },
+          { isAlive: Effect.sync(app.liveness), deadline: "60 seconds" }
+        )
+      )
+    )
+    return Either.isRight(result) ? "ready" : `${result.left._tag}: ${result.left.message}`
+  },
+  /** The Go coordinator: GET / every second until 200 or the deadline; no liveness check. */
+  baseline: async (app, deadlineMillis) => {
+    const started = now()
+    for (;;) {
+      try {
+        const response = await fetch(`${app.url}/`, { signal: AbortSignal.timeout(1_000) })
+        await response.arrayBuffer()
+        if (response.status === 200) return "ready"
+      } catch {}
+      if (now() - started + 1_000 > deadlineMillis) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadlineMillis - (now() - started))))
+        return "NotReady"
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+    }
+  }
+}
+const names = Object.keys(contenders)
+const rotated = (run) => names.map((_, i) => names[(i + run) % names.length])
+
+const readyCase = async (label, env, target) => {
+  const samples = { ours: [], baseline: [] }
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotated(run)) {
+      const app = await startApp(env)
+      const outcome = await contenders[name](app, 60_000)
+      const returnedAt = now()
+      const listenedAt = await app.listenedAt
+      await app.stop()
+      if (outcome !== "ready") throw new Error(`${label}/${name}: ${outcome}`)
+      samples[name].push(returnedAt - listenedAt)
+    }
+  }
+  const ours = median(samples.ours)
+  const baseline = median(samples.baseline)
+  console.log(
+    JSON.stringify({
+      case: label,
+      unit: "ms from listen to ready",
+      runs,
+      median: { ours: round(ours), baseline: round(baseline) },
+      max: { ours: round(Math.max(...samples.ours)), baseline: round(Math.max(...samples.baseline)) },
+      ratio: { oursToBaseline: Number((ours / baseline).toFixed(3)) },
+      ...(target === undefined ? {} : { target: `ours median <= ${target} ms`, met: ours <= target })
+    })
+  )
+}
+
+const exitedCase = async (target) => {
+  const samples = { ours: [], baseline: [] }
+  const afterExit = { ours: [], baseline: [] }
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotated(run)) {
+      const app = await startApp({ ARMADA_FAULT_EXIT: "3" })
+      const outcome = await contenders[name](app, baselineDeadlineMillis)
+      const reportedAt = now()
+      await app.stop()
+      const expected = name === "ours" ? "Exited" : "NotReady"
+      if (!outcome.startsWith(expected)) throw new Error(`exited/${name}: ${outcome}, expected ${expected}`)
+      samples[name].push(reportedAt - app.spawnedAt)
+      afterExit[name].push(reportedAt - app.exitedAt())
+    }
+  }
+  const ours = median(samples.ours)
+  console.log(
+    JSON.stringify({
+      case: "exited",
+      unit: "ms from spawn to the failure",
+      runs,
+      median: { ours: round(ours), baseline: round(median(samples.baseline)) },
+      medianAfterExit: { ours: round(median(afterExit.ours)), baseline: round(median(afterExit.baseline)) },
+      baselineDeadlineMillis: baselineDeadlineMillis,
+      note: "the Go coordinator's deadline is 60000 ms; capped here",
+      target: `ours median <= ${target} ms`,
+      met: ours <= target
+    })
+  )
+}
+
+await readyCase("ready", {}, 20)
+await readyCase("ready-slow", { ARMADA_FAULT_START_DELAY_MS: "1000" }, undefined)
+await exitedCase(1_000)
+await runtime.dispose()
