@@ -28,7 +28,13 @@ const field = (cause: object, name: string): unknown => (cause as Record<string,
 
 const text = (value: unknown): string => (typeof value === "string" ? value : "")
 
-const cleanCommand = (context: Context) =>
+/**
+ * The command that removes what a session left.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const cleanCommand = (context: Context): string =>
   context.session === undefined
     ? "armada clean --all"
     : `armada clean --session ${context.session}${context.prefix === undefined || context.prefix === "armada" ? "" : ` --prefix ${context.prefix}`}`

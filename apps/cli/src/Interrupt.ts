@@ -16,22 +16,31 @@ export interface Handlers {
   /** Runs on the first Ctrl-C, while the run is being interrupted. */
   readonly onFirst: Effect.Effect<void>
   /** What to print on the second Ctrl-C, just before exiting with 130. */
-  readonly onSecond: Effect.Effect<{ readonly stream: "stdout" | "stderr"; readonly text: string }>
+  readonly onSecond: Effect.Effect<Message>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Message {
+  readonly stream: "stdout" | "stderr"
+  readonly text: string
 }
 
 /**
  * The exit of a second Ctrl-C: print synchronously (the process ends right after), show the
- * cursor again in case the live view hid it, and exit.
+ * cursor again in case the live view hid it, and exit with 130.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
-const exitNow = (
-  message: { readonly stream: "stdout" | "stderr"; readonly text: string },
-  exit: (code: number) => void
-) => {
+export const exitNow = (message: Message): void => {
   try {
     if (process.stdout.isTTY) writeSync(process.stdout.fd, "\x1b[?25h\n")
     writeSync(message.stream === "stdout" ? process.stdout.fd : process.stderr.fd, message.text)
   } finally {
-    exit(130)
+    process.exit(130)
   }
 }
 
@@ -45,18 +54,18 @@ export const install = (
   handlers: Handlers,
   options: {
     readonly signals?: NodeJS.EventEmitter | undefined
-    readonly exit?: ((code: number) => void) | undefined
+    readonly exit?: ((message: Message) => void) | undefined
   } = {}
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const signals = options.signals ?? process
-    const exit = options.exit ?? ((code: number) => process.exit(code))
+    const exit = options.exit ?? exitNow
     let presses = 0
     const listener = () => {
       presses++
       if (presses === 1) Runtime.runFork(runtime)(handlers.onFirst)
-      else exitNow(Runtime.runSync(runtime)(handlers.onSecond), exit)
+      else exit(Runtime.runSync(runtime)(handlers.onSecond))
     }
     yield* Effect.acquireRelease(
       Effect.sync(() => signals.on("SIGINT", listener)),

@@ -214,14 +214,18 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
       if (event.failed === 0) {
         return [{ _tag: "ItemSucceeded", stage: "clean", item, detail: `removed ${event.removed}` }]
       }
+      const reason = `${plural(event.failed, "resource")} could not be removed (${event.removed} were)`
       return [
-        failed(
-          context,
-          "clean",
-          "session",
-          item,
-          `${event.failed} resources could not be removed (${event.removed} were)`
-        )
+        {
+          _tag: "ItemFailed",
+          failure: {
+            stage: "clean",
+            item,
+            reason,
+            hint: `remove what is left with \`${Failures.cleanCommand(context)}\``,
+            cause: reason
+          }
+        }
       ]
     }
   }

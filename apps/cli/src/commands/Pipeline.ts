@@ -90,9 +90,6 @@ const outputProblem = (output: string): string | undefined => {
   return readdirSync(output).length === 0 ? undefined : `${output} exists and is not empty`
 }
 
-const cleanCommand = (spec: Spec.Spec) =>
-  `armada clean --session ${spec.session}${spec.options.prefix === "armada" ? "" : ` --prefix ${spec.options.prefix}`}`
-
 /**
  * The outcome of a failed stage: `engine-unreachable` when the engine went away, else `failed`.
  *
@@ -170,7 +167,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
     yield* Interrupt.install({
       onFirst: display.emit({ _tag: "Interrupting", session: spec.session }),
       onSecond: Effect.map(display.state, (state) => {
-        const cleanup = cleanCommand(spec)
+        const cleanup = Failures.cleanCommand(context)
         if (display.mode === "json") {
           const document = Report.fromState(state, {
             outcome: "interrupted",
@@ -209,7 +206,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
     }
     const document = yield* display.finish({
       outcome: outcomeOf(result.left),
-      ...(spec.options.keep ? { cleanupCommand: cleanCommand(spec) } : {})
+      ...(spec.options.keep ? { cleanupCommand: Failures.cleanCommand(context) } : {})
     })
     return yield* new Reported({ code: document.exitCode })
   }).pipe(Effect.scoped)
