@@ -77,7 +77,7 @@ export type Output = typeof Output.Type
 export const ItemResult = Schema.Struct({
   stage: Event.Stage,
   item: Schema.String,
-  status: Schema.Literal("done", "failed", "interrupted"),
+  status: Schema.Literal("done", "failed", "unfinished"),
   durationMs: Schema.Number
 })
 
@@ -148,7 +148,7 @@ export const fromState = (state: RunState.RunState, ending: Ending): Document =>
   const items = ordered.map((item) => ({
     stage: item.stage,
     item: item.item,
-    status: item.status === "running" ? ("interrupted" as const) : item.status,
+    status: item.status === "running" ? ("unfinished" as const) : item.status,
     durationMs: RunState.elapsed(item, ending.finishedAt)
   }))
   return {

@@ -14,7 +14,7 @@ const statusText = (style: Style, status: Report.Document["items"][number]["stat
     ? style.green("ok")
     : status === "failed"
       ? style.red("FAILED")
-      : style.yellow("interrupted")
+      : style.yellow("unfinished")
 
 /** `1 item`, `2 items`. */
 export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
