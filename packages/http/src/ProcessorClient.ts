@@ -29,7 +29,10 @@ export type Liveness =
 export interface WaitOptions {
   /** Give up with `NotReady` after this long; default 60 seconds. */
   readonly deadline?: Duration.DurationInput | undefined
-  /** Asked between polls; `Exited` ends the wait at once. */
+  /**
+   * Asked after a failed probe (at most every 100 ms, since it usually costs an engine call);
+   * `Exited` ends the wait at once.
+   */
   readonly isAlive?: Effect.Effect<Liveness> | undefined
 }
 

@@ -1,7 +1,7 @@
 import { ProcessorClient, type ProcessorError, Protocol, layer as processorClientLayer } from "@armada/http"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Either, Fiber, Layer, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Fiber, Layer, TestClock } from "effect"
 import { closedPort, type FakeAnswer, fakeClient, json, realServer } from "./fakes.js"
 
 const endpoint: ProcessorError.Endpoint = { name: "proc-a", url: "http://127.0.0.1:5551" }
@@ -88,7 +88,35 @@ describe("ProcessorClient.waitReady", () => {
       assert.strictEqual(result.exitCode, 3)
       assert.strictEqual(result.logTail, "boom")
       assert.deepStrictEqual(result.endpoint, endpoint)
-      assert.strictEqual(requests.length, 3)
+      assert.strictEqual(asked, 3)
+      assert.isAbove(requests.length, 3, "probes between the liveness checks")
+    })
+  )
+
+  it.effect("asks isAlive after the first failed probe, then at most every 100 ms", () =>
+    Effect.gen(function* () {
+      const asked: Array<number> = []
+      const { requests } = yield* withFake(
+        () => ({ errno: "ECONNREFUSED" }),
+        (client) =>
+          Effect.gen(function* () {
+            const fiber = yield* Effect.fork(
+              client.waitReady(endpoint, {
+                deadline: "1 second",
+                isAlive: Effect.map(Clock.currentTimeMillis, (time) => {
+                  asked.push(time)
+                  return { _tag: "Alive" as const }
+                })
+              })
+            )
+            yield* TestClock.adjust("2 seconds")
+            yield* Effect.either(Fiber.join(fiber))
+          })
+      )
+      assert.strictEqual(asked[0], 0, "right after the first probe")
+      for (let i = 1; i < asked.length; i++) assert.isAtLeast(asked[i]! - asked[i - 1]!, 100)
+      assert.isAbove(asked.length, 5)
+      assert.isAbove(requests.length, 2 * asked.length, "probes stay faster than liveness checks")
     })
   )
 

@@ -42,6 +42,12 @@ export const readySchedule: Schedule.Schedule<unknown> = Schedule.exponential("5
   Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.millis(100)))
 )
 
+/**
+ * `isAlive` is asked after a failed probe, but at most this often: it usually asks the engine
+ * (an inspect call), which should not see ~45 requests a second per starting container.
+ */
+const livenessEveryMillis = 100
+
 const statusBodyBytes = 2048
 const probeBodyBytes = 64 * 1024
 
@@ -184,6 +190,15 @@ export const make = (
       const started = yield* Clock.currentTimeMillis
       let attempts = 0
       let lastError = "no probe finished"
+      let lastAsked = Number.NEGATIVE_INFINITY
+      const stillAlive: Effect.Effect<boolean, Exited> = Effect.gen(function* () {
+        const time = yield* Clock.currentTimeMillis
+        if (time - lastAsked < livenessEveryMillis) return false
+        lastAsked = time
+        const liveness = yield* isAlive
+        if (liveness._tag === "Alive") return false
+        return yield* new Exited({ endpoint, exitCode: liveness.exitCode, logTail: liveness.logTail })
+      })
       const step: Effect.Effect<boolean, Exited> = Effect.suspend(() => {
         attempts++
         return probe(endpoint)
@@ -193,13 +208,7 @@ export const make = (
             onNone: () => Effect.succeed(true),
             onSome: (why) => {
               lastError = why
-              return Effect.flatMap(isAlive, (liveness) =>
-                liveness._tag === "Exited"
-                  ? Effect.fail(
-                      new Exited({ endpoint, exitCode: liveness.exitCode, logTail: liveness.logTail })
-                    )
-                  : Effect.succeed(false)
-              )
+              return stillAlive
             }
           })
         )
