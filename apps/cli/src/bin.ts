@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { DockerError } from "@armada/docker"
+import { DockerEngineLive, DockerError } from "@armada/docker"
 import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
@@ -17,9 +17,12 @@ import * as Output from "./Output.js"
 const HttpLive = Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 const EnginesLive = Engine.layer({
-  // TODO(cli): the live dockerode layer of @armada/docker once it lands.
-  docker: Layer.fail(
-    new DockerError.EngineUnreachable({ address: "docker", detail: "the live Docker layer is not built yet" })
+  docker: DockerEngineLive.layerConfig().pipe(
+    Layer.mapError((error) =>
+      error._tag === "InputError"
+        ? error
+        : new DockerError.EngineUnreachable({ address: process.env.DOCKER_HOST ?? "", detail: error.message })
+    )
   ),
   local: (catalog) => LocalEngine.layer({ catalog })
 })
