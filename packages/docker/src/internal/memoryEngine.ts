@@ -115,13 +115,21 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
 
       const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
-      /** Records the call, then waits for latency and fails with an injected fault, if any. */
+      /**
+       * Records the call, then waits for latency and fails with an injected fault, if any. A rule's
+       * name matches the name given, or for a container also its name or id when given the other.
+       */
       const engineCall = (operation: Operation, name: string | undefined) =>
         Effect.gen(function* () {
           calls.push({ operation, name })
+          const container = name === undefined ? Option.none() : findContainer(name)
+          const names = Option.match(container, {
+            onNone: () => [name],
+            onSome: (found) => [name, found.spec.name, found.id]
+          })
           const hit = (rule: { operation?: Operation | "*" | undefined; name?: string | undefined }) =>
             (rule.operation === undefined || rule.operation === "*" || rule.operation === operation) &&
-            (rule.name === undefined || rule.name === name)
+            (rule.name === undefined || names.includes(rule.name))
           const delay = latencies
             .filter(hit)
             .reduce((sum, rule) => Duration.sum(sum, rule.latency), Duration.zero)
