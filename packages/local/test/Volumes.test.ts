@@ -62,19 +62,24 @@ describe("volumes are folders mounted below the container's root", () => {
     })
   )
 
-  it.scopedLive("a read-only mount is a copy without write bits; writes never reach the volume", () =>
+  it.scopedLive("a read-only mount is a copy with read-only directories; writes never reach the volume", () =>
     Effect.gen(function* () {
       const engine = yield* withVolumes
-      const { id, logs } = yield* runToEnd(engine, "vandal", [
+      // A new file needs a writable directory: refused, except for root, who ignores modes.
+      const { id, logs } = yield* runToEnd(engine, "vandal", ["write", "/workspace/cyanprint/new.txt", "new"])
+      assert.strictEqual(logs, process.getuid?.() === 0 ? "ok\n" : "EACCES\n")
+      // An existing file keeps its mode, so it can be overwritten: in the container's copy only.
+      const overwrite = yield* runToEnd(engine, "overwriter", [
         "write",
         "/workspace/cyanprint/c.txt",
         "changed"
       ])
-      // Root ignores file modes, so as root the write lands in the copy; anyone else is refused.
-      assert.strictEqual(logs, process.getuid?.() === 0 ? "ok\n" : "EACCES\n")
+      assert.strictEqual(overwrite.logs, "ok\n")
       const copy = join(stateFolder(engine), "containers", id, "workspace", "cyanprint")
-      assert.strictEqual(statSync(join(copy, "a", "b.txt")).mode & 0o222, 0)
+      // Directories lose their write bits; files keep their modes, as a Docker read-only mount shows them.
       assert.strictEqual(statSync(join(copy, "a")).mode & 0o222, 0)
+      assert.strictEqual(statSync(copy).mode & 0o222, 0)
+      assert.strictEqual(statSync(join(copy, "a", "b.txt")).mode & 0o777, 0o644)
       assert.deepStrictEqual(yield* filesOf(engine.getArchive(volume("armada-tpl"), "/")), {
         "armada-tpl/a/b.txt": "from the template",
         "armada-tpl/c.txt": "c"

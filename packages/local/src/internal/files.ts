@@ -24,29 +24,35 @@ export const makeDir = (path: string, resource = path) =>
 export const symlink = (target: string, path: string) =>
   attempt("link", path, () => fs.symlink(target, path, "dir"))
 
-/** Applies `mode(current)` to every directory and file below `root` (symbolic links untouched). */
-const chmodTree = async (root: string, mode: (current: number) => number): Promise<void> => {
+/** Applies `mode(current)` to every directory below `root`, and to every file unless `directoriesOnly`. */
+const chmodTree = async (
+  root: string,
+  mode: (current: number) => number,
+  directoriesOnly = false
+): Promise<void> => {
   const stat = await fs.lstat(root)
-  if (stat.isSymbolicLink()) return
+  if (stat.isSymbolicLink() || (directoriesOnly && !stat.isDirectory())) return
   // A directory's own mode first: making it writable must come before touching its entries.
   // Changing a mode needs no write access to the parent, so the read-only case works as well.
   await fs.chmod(root, mode(stat.mode & 0o7777))
   if (stat.isDirectory()) {
-    for (const entry of await fs.readdir(root)) await chmodTree(join(root, entry), mode)
+    for (const entry of await fs.readdir(root)) await chmodTree(join(root, entry), mode, directoriesOnly)
   }
 }
 
 /**
- * Copies `source` to `target` (symbolic links as links) and takes the write bits off everything
- * in the copy. Root ignores file modes: for a process running as root the copy is writable, but
- * its writes still never reach `source`.
+ * Copies `source` to `target` (symbolic links as links) and takes the write bits off the copy's
+ * directories, so no entry can be created, renamed or removed in it. Files keep their modes: a
+ * processor that copies a template file copies its mode, and that must be the mode Docker's
+ * read-only mount shows. Root ignores modes; whatever anyone writes lands in this copy only and
+ * never reaches `source`.
  *
  * @internal
  */
 export const copyReadOnly = (source: string, target: string) =>
   attempt("copy read-only", target, async () => {
     await fs.cp(source, target, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true })
-    await chmodTree(target, (mode) => mode & ~0o222)
+    await chmodTree(target, (mode) => mode & ~0o222, true)
   })
 
 /**
