@@ -1,0 +1,151 @@
+// `pnpm bench docker`: the DockerEngine service against the docker CLI, side by side in one run on
+// the real engine (build first: `cd packages/docker && pnpm tsc -b && cd ../testkit && pnpm tsc -b`).
+//   create+start: 16 containers of the local fixture image at concurrency 8, through
+//                 Bulk.createAndStartAll, against `docker run -d` under `xargs -P 8`;
+//   remove:       the same 16 through Bulk.removeContainers (concurrency 8), against one
+//                 `docker rm -f` naming all 16.
+// Both sides ask for the same containers (labels, no-new-privileges, every capability dropped,
+// bridge network, the fixture's server as the process). The service runs in this process with
+// one layer for all runs, as the orchestrator does; the CLI pays a process per command, which is
+// the point of comparing. Runs alternate which side goes first, after one unmeasured warm-up
+// round each. Prints one JSON line per case: medians (ms), the ratio ours/CLI, and the target.
+// Options: --runs N (default 5, at least 5), --count N (default 16), --concurrency N (default 8).
+// Everything created carries `armada.bench=docker-<run id>` and is removed; the run fails if any
+// remains.
+import { execFileSync, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { availableParallelism, totalmem } from "node:os"
+import { Bulk, DockerEngineLive } from "@armada/docker"
+import { Effect, ManagedRuntime } from "effect"
+import { ensureFixtureImage } from "../packages/testkit/dist/ConformanceFixture.js"
+
+const flag = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`)
+  return at === -1 ? fallback : Number(process.argv[at + 1])
+}
+const runs = flag("runs", 5)
+const count = flag("count", 16)
+const concurrency = flag("concurrency", 8)
+if (!Number.isInteger(runs) || runs < 5) throw new Error(`--runs: expected an integer >= 5, got ${runs}`)
+
+const runId = randomBytes(4).toString("hex")
+const benchLabel = `docker-${runId}`
+const labels = { "armada.managed": "true", "armada.bench": benchLabel }
+const image = ensureFixtureImage()
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+const round = (x) => Number(x.toFixed(1))
+
+const namesFor = (side, round) =>
+  Array.from({ length: count }, (_, i) => `armada-bench-${runId}-${side}-${round}-${i}`)
+
+/** Runs `sh -c script`, resolving with the wall time in ms; rejects on a non-zero exit. */
+const timeShell = (script) =>
+  new Promise((resolve, reject) => {
+    const start = performance.now()
+    const child = spawn("sh", ["-c", script], { stdio: ["ignore", "ignore", "pipe"] })
+    let stderr = ""
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => {
+      const elapsed = performance.now() - start
+      code === 0 ? resolve(elapsed) : reject(new Error(`${script.slice(0, 80)}… exited ${code}: ${stderr}`))
+    })
+  })
+
+const runtime = ManagedRuntime.make(DockerEngineLive.layerConfig())
+
+const ours = {
+  start: async (names) => {
+    const specs = names.map((name) => ({ name, image, labels, env: { ARMADA_LISTEN_PORT: "8080" } }))
+    const begin = performance.now()
+    const outcome = await runtime.runPromise(Bulk.createAndStartAll(specs, { concurrency }))
+    const elapsed = performance.now() - begin
+    if (outcome.failures.length > 0)
+      throw new Error(`ours: ${outcome.failures.length} containers failed to start`)
+    return elapsed
+  },
+  remove: async (names) => {
+    const begin = performance.now()
+    const outcome = await runtime.runPromise(Bulk.removeContainers(names, { concurrency }))
+    const elapsed = performance.now() - begin
+    if (outcome.failures.length > 0 || outcome.successes.some((s) => s.value !== "removed")) {
+      throw new Error("ours: not every container was removed")
+    }
+    return elapsed
+  }
+}
+
+const labelFlags = Object.entries(labels)
+  .map(([key, value]) => `--label ${key}=${value}`)
+  .join(" ")
+const cli = {
+  start: (names) =>
+    timeShell(
+      `printf '%s\\n' ${names.join(" ")} | xargs -P ${concurrency} -I NAME docker run -d --name NAME ${labelFlags} ` +
+        `--cap-drop ALL --security-opt no-new-privileges --network bridge -e ARMADA_LISTEN_PORT=8080 ${image}`
+    ),
+  remove: (names) => timeShell(`docker rm -f ${names.join(" ")}`)
+}
+
+const leftovers = () =>
+  execFileSync("docker", ["ps", "-aq", "--filter", `label=armada.bench=${benchLabel}`], { encoding: "utf8" })
+    .split("\n")
+    .filter((id) => id.length > 0)
+
+const samples = { start: { ours: [], cli: [] }, remove: { ours: [], cli: [] } }
+const contenders = { ours, cli }
+try {
+  for (let round = -1; round < runs; round++) {
+    const order = round % 2 === 0 ? ["ours", "cli"] : ["cli", "ours"]
+    for (const side of order) {
+      const names = namesFor(side, round)
+      const started = await contenders[side].start(names)
+      const removed = await contenders[side].remove(names)
+      if (round >= 0) {
+        samples.start[side].push(started)
+        samples.remove[side].push(removed)
+      }
+    }
+  }
+} finally {
+  const left = leftovers()
+  if (left.length > 0) execFileSync("docker", ["rm", "-f", ...left], { stdio: "ignore" })
+  await runtime.dispose()
+}
+if (leftovers().length > 0) throw new Error("containers labelled by this run remain")
+
+const engineVersion = execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], {
+  encoding: "utf8"
+}).trim()
+for (const [label, key] of [
+  [`create+start ${count} (concurrency ${concurrency})`, "start"],
+  [`remove ${count}`, "remove"]
+]) {
+  const medianOurs = median(samples[key].ours)
+  const medianCli = median(samples[key].cli)
+  console.log(
+    JSON.stringify({
+      case: label,
+      unit: "ms",
+      runs,
+      median: { ours: round(medianOurs), cli: round(medianCli) },
+      samples: { ours: samples[key].ours.map(round), cli: samples[key].cli.map(round) },
+      ratio: Number((medianOurs / medianCli).toFixed(3)),
+      target: "ours/cli <= 1.1",
+      met: medianOurs / medianCli <= 1.1,
+      machine: {
+        cpus: availableParallelism(),
+        memGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        engine: engineVersion
+      }
+    })
+  )
+}
