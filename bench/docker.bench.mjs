@@ -16,7 +16,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { availableParallelism, totalmem } from "node:os"
 import { Bulk, DockerEngineLive } from "@armada/docker"
-import { Effect, ManagedRuntime } from "effect"
+import { ManagedRuntime } from "effect"
 import { ensureFixtureImage } from "../packages/testkit/dist/ConformanceFixture.js"
 
 const flag = (name, fallback) => {
