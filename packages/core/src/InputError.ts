@@ -1,6 +1,6 @@
 /**
  * The error for input that armada refuses before doing any work: a bad flag, name, id, image
- * reference or option. It names the field, and its reason says what was expected and what came.
+ * reference or option. It names the field and the value so the user can fix it.
  *
  * @since 0.1.0
  */
@@ -8,9 +8,9 @@ import { Schema } from "effect"
 import { describe } from "./internal/describe.js"
 
 /**
- * `reason` says what was expected and names the value received (`expected ..., got "x"`), as the
- * messages of armada's schemas do; `InputError.expected` builds such a reason. The message is
- * `<field>: <reason>`.
+ * The message is `<field>: <reason>, got <value>`. A reason that already says what it got, as
+ * schema messages do (`expected an image reference, got "x"`), is printed as it is, so a value
+ * decoded through `Names.decodeAs` is not named twice.
  *
  * @since 0.1.0
  * @category errors
@@ -20,16 +20,9 @@ export class InputError extends Schema.TaggedError<InputError>("@armada/core/Inp
   value: Schema.Unknown,
   reason: Schema.String
 }) {
-  /**
-   * An `InputError` whose reason is `<expectation>, got <value>`.
-   *
-   * @since 0.1.0
-   */
-  static expected(field: string, value: unknown, expectation: string): InputError {
-    return new InputError({ field, value, reason: `${expectation}, got ${describe(value)}` })
-  }
-
   override get message(): string {
-    return `${this.field}: ${this.reason}`
+    return this.reason.includes(", got ")
+      ? `${this.field}: ${this.reason}`
+      : `${this.field}: ${this.reason}, got ${describe(this.value)}`
   }
 }

@@ -89,7 +89,8 @@ export class ItemTimeout extends Schema.TaggedError<ItemTimeout>("@armada/core/I
 
 /**
  * The error type of an item under options `O`: `ItemTimeout` joins `E` unless `O` surely sets no
- * timeout (a literal options object without one, or no options at all).
+ * timeout (no options, or a literal options object without one); options typed as `Options` may
+ * hold one, so they get it too.
  *
  * @since 0.1.0
  * @category models
@@ -111,7 +112,13 @@ export const resolveConcurrency = (
 ): Effect.Effect<number, InputError> => {
   if (concurrency === undefined || concurrency === "cpus") return Effect.succeed(availableParallelism())
   if (Number.isSafeInteger(concurrency) && concurrency >= 1) return Effect.succeed(concurrency)
-  return Effect.fail(InputError.expected("concurrency", concurrency, 'expected a positive integer or "cpus"'))
+  return Effect.fail(
+    new InputError({
+      field: "concurrency",
+      value: concurrency,
+      reason: 'expected a positive integer or "cpus"'
+    })
+  )
 }
 
 /**
@@ -182,7 +189,11 @@ export const forEachFailFast = <I, A, E, R, const O extends Options<I, E> = {}>(
     }
   })
 
-/** Where the results of one batch go; `fail` may fail the batch (fail-fast) or not (collect). */
+/**
+ * Where the results of one batch go; `fail` may fail the batch (fail-fast) or not (collect). The
+ * variants cast the cause to `ItemError<E, O>`: the pool produces `ItemTimeout` only when
+ * `options.timeout` is set, which is what `ItemError` reads off `O`.
+ */
 interface Collector<A, E, X, B> {
   readonly succeed: (index: number, value: A) => void
   readonly fail: (index: number, cause: Outcome.ItemCause<E>) => Effect.Effect<void, X>

@@ -57,22 +57,26 @@ describe("Outcome", () => {
 })
 
 describe("errors", () => {
-  it("InputError: '<field>: <reason>', serialisable; expected() names the value", () => {
-    const error = InputError.expected("concurrency", 1.5, "expected a positive integer")
+  it("InputError: '<field>: <reason>, got <value>', the value named once, serialisable", () => {
+    const error = new InputError({ field: "concurrency", value: 1.5, reason: "expected a positive integer" })
     assert.strictEqual(error.message, "concurrency: expected a positive integer, got 1.5")
     assert.strictEqual(
-      InputError.expected("name", "y".repeat(100), "expected a name").message,
+      new InputError({ field: "name", value: "y".repeat(100), reason: "expected a name" }).message,
       `name: expected a name, got "${"y".repeat(77)}..."`
     )
     assert.strictEqual(
-      InputError.expected("spec", { a: 1 }, "expected a list").message,
+      new InputError({ field: "spec", value: { a: 1 }, reason: "expected a list" }).message,
       "spec: expected a list, got object"
+    )
+    assert.strictEqual(
+      new InputError({ field: "image", value: "X", reason: 'expected an image reference, got "X"' }).message,
+      'image: expected an image reference, got "X"'
     )
     assert.deepStrictEqual(Schema.encodeSync(InputError)(error), {
       _tag: "InputError",
       field: "concurrency",
       value: 1.5,
-      reason: "expected a positive integer, got 1.5"
+      reason: "expected a positive integer"
     })
   })
 

@@ -112,7 +112,8 @@ describe("Parallel.forEachCollect: properties", () => {
         )
         checkOutcome(specs, outcome)
       }),
-    { fastCheck: { numRuns: 200 } }
+    // A bound for a loaded machine, not a timing target.
+    { timeout: 120_000, fastCheck: { numRuns: 200 } }
   )
 
   it.effect.prop(
@@ -138,7 +139,8 @@ describe("Parallel.forEachCollect: properties", () => {
         )
         checkOutcome(specs, outcome)
       }),
-    { fastCheck: { numRuns: 40 } }
+    // A bound for a loaded machine, not a timing target.
+    { timeout: 120_000, fastCheck: { numRuns: 40 } }
   )
 
   it.effect("completion order differs from input order, the outcome does not", () =>
@@ -187,6 +189,7 @@ describe("Parallel.forEachFailFast: properties", () => {
           )
         }
       }),
-    { fastCheck: { numRuns: 200 } }
+    // A bound for a loaded machine, not a timing target.
+    { timeout: 120_000, fastCheck: { numRuns: 200 } }
   )
 })

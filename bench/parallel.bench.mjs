@@ -1,0 +1,89 @@
+// `pnpm bench parallel`: Parallel.forEachCollect against p-map (stopOnError: false), p-limit +
+// Promise.allSettled and Effect.forEach + Effect.either (the design's first sketch), side by side
+// in one run. Prints one JSON line per case with the median of every contender and the ratio
+// ours/other; the targets compare with p-map. Options: --runs N (default 7, at least 5).
+//   (a) 100,000 no-op items of which 10% fail, concurrency 16: wall time
+//   (b) 2,000 items that each wait 1 ms, concurrency 16: wall time
+//   (c) 1,000,000 no-op items, concurrency 16: peak RSS, each run in its own child process
+// The contenders' order rotates from run to run so none always runs first (or last, on a warm
+// heap); (a) and (b) start with unmeasured warm-up runs of each contender, so that every one is
+// measured JIT-compiled rather than in its first, interpreted passes.
+import { execFileSync } from "node:child_process"
+import { availableParallelism, cpus, totalmem } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { contenders, expectedFailures } from "./parallel-contenders.mjs"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const warmups = 3
+const runsFlag = process.argv.indexOf("--runs")
+const runs = runsFlag === -1 ? 7 : Number(process.argv[runsFlag + 1])
+if (!Number.isInteger(runs) || runs < 5) throw new Error(`--runs: expected an integer >= 5, got ${runs}`)
+
+const names = Object.keys(contenders)
+const rotated = (run) => names.map((_, i) => names[(i + run) % names.length])
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+const round = (x, digits) => Number(x.toFixed(digits))
+
+const report = (label, unit, samples, target) => {
+  const medians = Object.fromEntries(names.map((n) => [n, median(samples[n])]))
+  const line = {
+    case: label,
+    unit,
+    runs,
+    median: Object.fromEntries(names.map((n) => [n, round(medians[n], unit === "ms" ? 2 : 0)])),
+    ratio: Object.fromEntries(
+      names
+        .filter((n) => n !== "ours")
+        .map((n) => [`oursTo${n[0].toUpperCase()}${n.slice(1)}`, round(medians.ours / medians[n], 3)])
+    ),
+    target: `ours/pMap <= ${target}`,
+    met: medians.ours / medians.pMap <= target
+  }
+  console.log(JSON.stringify(line))
+}
+
+const timeCase = async (label, count, kind, target) => {
+  const items = Array.from({ length: count }, (_, i) => i)
+  const once = async (name) => {
+    const start = performance.now()
+    const failed = await contenders[name](items, 16, kind)
+    const elapsed = performance.now() - start
+    if (failed !== expectedFailures(count, kind)) throw new Error(`${name}: ${failed} items failed`)
+    return elapsed
+  }
+  for (let run = 0; run < warmups; run++) for (const name of rotated(run)) await once(name)
+  const samples = Object.fromEntries(names.map((n) => [n, []]))
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotated(run)) samples[name].push(await once(name))
+  }
+  report(label, "ms", samples, target)
+}
+
+const rssCase = (label, count, target) => {
+  const samples = Object.fromEntries(names.map((n) => [n, []]))
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotated(run)) {
+      const out = execFileSync(
+        process.execPath,
+        [join(here, "parallel-rss.mjs"), name, String(count), "16"],
+        {
+          encoding: "utf8"
+        }
+      )
+      samples[name].push(JSON.parse(out).maxRssBytes / 2 ** 20)
+    }
+  }
+  report(label, "MiB", samples, target)
+}
+
+console.error(
+  `# ${cpus()[0]?.model ?? "cpu"} x${availableParallelism()}, ${round(totalmem() / 2 ** 30, 1)} GiB, Node.js ${process.version}`
+)
+await timeCase("a: 100,000 no-op items, 10% fail, concurrency 16", 100_000, "tenPercentFail", 1.0)
+await timeCase("b: 2,000 items waiting 1 ms each, concurrency 16", 2_000, "wait1ms", 1.05)
+rssCase("c: peak RSS, 1,000,000 no-op items, concurrency 16, one child process per run", 1_000_000, 1.5)
