@@ -44,26 +44,36 @@ export const describeCause = (cause: unknown): string => {
 }
 
 /**
- * Every failure of the HTTP client itself means no usable answer came: a refused or reset
- * connection, an invalid URL, or a connection lost while the body was read.
+ * What went wrong, for a failure of the HTTP client itself: no usable answer came (a refused or
+ * reset connection, an invalid URL, or a connection lost while the body was read).
+ *
+ * @internal
+ */
+export const describeHttpClientError = (
+  endpoint: Endpoint,
+  error: HttpClientError.HttpClientError
+): string => {
+  const detail = describeCause(error.cause ?? error.description ?? error.reason)
+  switch (error.reason) {
+    case "InvalidUrl":
+      return `invalid URL ${JSON.stringify(endpoint.url)}: ${detail}`
+    case "Encode":
+      return `could not send the request: ${detail}`
+    case "Transport":
+      return detail
+    case "Decode":
+    case "StatusCode":
+    case "EmptyBody":
+      return `connection lost while reading the answer: ${detail}`
+  }
+}
+
+/**
+ * Every failure of the HTTP client itself is `Unreachable`.
  *
  * @internal
  */
 export const fromHttpClientError = (
   endpoint: Endpoint,
   error: HttpClientError.HttpClientError
-): Unreachable => {
-  const detail = describeCause(error.cause ?? error.description ?? error.reason)
-  switch (error.reason) {
-    case "InvalidUrl":
-      return new Unreachable({ endpoint, detail: `invalid URL ${JSON.stringify(endpoint.url)}: ${detail}` })
-    case "Encode":
-      return new Unreachable({ endpoint, detail: `could not send the request: ${detail}` })
-    case "Transport":
-      return new Unreachable({ endpoint, detail })
-    case "Decode":
-    case "StatusCode":
-    case "EmptyBody":
-      return new Unreachable({ endpoint, detail: `connection lost while reading the answer: ${detail}` })
-  }
-}
+): Unreachable => new Unreachable({ endpoint, detail: describeHttpClientError(endpoint, error) })

@@ -25,7 +25,7 @@ import {
 } from "../ProcessorError.js"
 import * as Protocol from "../Protocol.js"
 import { checkPlugResponse, checkProcessResponse, defaults, withCallTimeout } from "./checks.js"
-import { describeCause, fromHttpClientError } from "./error.js"
+import { describeCause, describeHttpClientError, fromHttpClientError } from "./error.js"
 
 /**
  * The delay between readiness probes: 5 ms growing by 3% per probe, capped at 100 ms. With a
@@ -166,7 +166,7 @@ export const make = (
     /** `None` when the endpoint answered 200, otherwise why not. */
     const probe = (endpoint: Endpoint): Effect.Effect<Option.Option<string>> =>
       client.get(join(endpoint, "/")).pipe(
-        Effect.mapError((error) => fromHttpClientError(endpoint, error).detail),
+        Effect.mapError((error) => describeHttpClientError(endpoint, error)),
         Effect.flatMap((response) =>
           // Reading the body to its end lets the connection be reused for the next call.
           Effect.as(
