@@ -19,7 +19,7 @@ import { rmSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { ImageRef, InputError, Parallel } from "@armada/core"
+import { ImageRef, type InputError, Parallel } from "@armada/core"
 import {
   type ArchiveTarget,
   type ContainerInfo,
@@ -35,7 +35,8 @@ import {
   Validation,
   type VolumeInfo
 } from "@armada/docker"
-import { type Duration, Effect, Option, type Scope, Stream } from "effect"
+import { Effect, Option, type Scope, Stream } from "effect"
+import type { CatalogEntry, Options } from "../LocalEngine.js"
 import * as Archive from "./archive.js"
 import { hostError } from "./error.js"
 import { guard } from "./exitGuard.js"
@@ -43,21 +44,6 @@ import { copyReadOnly, makeDir, removeTree, symlink } from "./files.js"
 import { freePort } from "./ports.js"
 import { type Handle, spawnGroup } from "./process.js"
 import { reapAbandoned } from "./reaper.js"
-
-/** @internal */
-export interface CatalogEntry {
-  readonly command: ReadonlyArray<string>
-  readonly env?: Readonly<Record<string, string>> | undefined
-  readonly labels?: Readonly<Record<string, string>> | undefined
-}
-
-/** @internal */
-export interface Options {
-  readonly catalog: Readonly<Record<string, CatalogEntry>>
-  readonly stateDir?: string | undefined
-  readonly stopGrace?: Duration.DurationInput | undefined
-  readonly maxLogLines?: number | undefined
-}
 
 interface Volume {
   readonly name: string
@@ -106,24 +92,16 @@ export const catalogHint = (image: string): string =>
   `local: { ${JSON.stringify(image)}: { command: ["node", "/path/to/main.mjs"] } }`
 
 /**
- * The catalog with its keys in the form engines list (`repo` → `repo:latest`).
- *
- * @internal
+ * The catalog with its keys in the form engines list (`repo` → `repo:latest`); a key that is not
+ * an image reference is an `InputError`.
  */
-export const normalizeCatalog = (
-  catalog: Readonly<Record<string, CatalogEntry>>
+const normalizeCatalog = (
+  catalog: Options["catalog"]
 ): Effect.Effect<Map<string, CatalogEntry>, InputError> =>
   Effect.gen(function* () {
     const entries = new Map<string, CatalogEntry>()
     for (const [image, entry] of Object.entries(catalog)) {
       const ref = yield* Validation.image(`local[${JSON.stringify(image)}]`, image)
-      if (entry.command.length === 0) {
-        return yield* new InputError({
-          field: `local[${JSON.stringify(image)}].command`,
-          value: entry.command,
-          reason: "expected a command"
-        })
-      }
       entries.set(ImageRef.withDefaultTag(ref), entry)
     }
     return entries
@@ -290,7 +268,7 @@ export const make = (
           return yield* new DockerError.NameConflict({ kind: "container", name: spec.name })
         }
         const { entry, tag } = yield* requireImage(spec.image)
-        for (const mount of mounts({ spec } as Container)) yield* findVolume(mount.volume)
+        for (const mount of spec.mounts ?? []) yield* findVolume(mount.volume)
         const id = randomId()
         const container: Container = {
           id,
