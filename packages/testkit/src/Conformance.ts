@@ -289,7 +289,8 @@ export const run = <E>(options: Options<E>): void => {
           yield* container(spec("killed"))
           yield* engine.startContainer(name)
           const waiting = yield* Effect.fork(engine.waitContainer(name))
-          yield* Effect.sleep(Duration.millis(300))
+          // Give the wait time to reach the engine: a wait that arrives after the removal is a 404.
+          yield* Effect.sleep(Duration.seconds(1))
           yield* engine.removeContainer(name)
           assert.strictEqual(yield* Fiber.join(waiting), 137)
         })

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { Duration } from "effect"
 import * as DockerError from "../DockerError.js"
 
 /**
@@ -57,11 +58,47 @@ const messageOf = (cause: unknown): string => {
   return message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim()
 }
 
-/** @internal */
-export const statusOf = (cause: unknown): number | undefined => {
+const statusOf = (cause: unknown): number | undefined => {
   const status = field(cause, "statusCode")
   return typeof status === "number" ? status : undefined
 }
+
+/**
+ * 304 on a start: the container already runs, which is what was asked.
+ *
+ * @internal
+ */
+export const isAlreadyStarted = (cause: unknown): boolean => statusOf(cause) === 304
+
+/**
+ * A request the engine did not answer within `timeout`.
+ *
+ * @internal
+ */
+export const timedOut = (context: RequestContext, timeout: Duration.Duration): DockerError.EngineError =>
+  new DockerError.EngineError({
+    operation: context.operation,
+    resource: context.name,
+    detail: `the engine at ${context.address} did not answer within ${Duration.format(timeout)}`
+  })
+
+/**
+ * @internal
+ */
+export const pullFailed = (image: string, detail: string): DockerError.PullFailed =>
+  new DockerError.PullFailed({ image, detail })
+
+/**
+ * Whatever stops a pull, but an absent engine, is the pull's own failure.
+ *
+ * @internal
+ */
+export const asPullFailure =
+  (image: string) =>
+  (error: DockerError.DockerError): DockerError.DockerError =>
+    error._tag === "EngineUnreachable" || error._tag === "PullFailed"
+      ? error
+      : pullFailed(image, error.message)
 
 const hint = (code: string): string => {
   switch (code) {

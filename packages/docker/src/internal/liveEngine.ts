@@ -20,9 +20,16 @@ import type {
   PullProgress
 } from "../DockerEngine.js"
 import type { Options } from "../DockerEngineLive.js"
-import * as DockerError from "../DockerError.js"
+import type * as DockerError from "../DockerError.js"
 import * as Validation from "../Validation.js"
-import { type RequestContext, statusOf, toDockerError } from "./error.js"
+import {
+  asPullFailure,
+  isAlreadyStarted,
+  pullFailed,
+  type RequestContext,
+  timedOut,
+  toDockerError
+} from "./error.js"
 import { feed } from "./nodeStream.js"
 
 /** Where a volume is mounted in the helper container that carries its archives. */
@@ -131,17 +138,10 @@ export const make = (options: Options) =>
       extra: Partial<Pick<RequestContext, "image" | "conflict">> = {}
     ): RequestContext => ({ address: address.display, operation, kind, name, ...extra })
 
-    const timedOut = (ctx: RequestContext) =>
-      new DockerError.EngineError({
-        operation: ctx.operation,
-        resource: ctx.name,
-        detail: `the engine at ${address.display} did not answer within ${Duration.format(timeout)}`
-      })
-
     /** One request, aborted on interruption, failing after `timeout`. */
     const request = <A>(ctx: RequestContext, run: (signal: AbortSignal) => Promise<A>) =>
       Effect.tryPromise({ try: run, catch: toDockerError(ctx) }).pipe(
-        Effect.timeoutFail({ duration: timeout, onTimeout: () => timedOut(ctx) })
+        Effect.timeoutFail({ duration: timeout, onTimeout: () => timedOut(ctx, timeout) })
       )
 
     /** A response body as a stream, its request aborted when the stream ends early. */
@@ -157,7 +157,7 @@ export const make = (options: Options) =>
           )
           const body = yield* request(ctx, () => open(controller.signal))
           return Stream.fromAsyncIterable(body as AsyncIterable<Uint8Array>, toDockerError(ctx)).pipe(
-            Stream.timeoutFail(() => timedOut(ctx), timeout)
+            Stream.timeoutFail(() => timedOut(ctx, timeout), timeout)
           )
         })
       )
@@ -328,7 +328,6 @@ export const make = (options: Options) =>
         ),
       pull: (image) => {
         const ctx = context("pull", "image", image)
-        const failed = (detail: string) => new DockerError.PullFailed({ image, detail })
         return Stream.unwrap(
           Effect.map(Validation.image("image", image), () =>
             responseStream(ctx, (signal) => docker.pull(image, withSignal({}, signal))).pipe(
@@ -337,10 +336,13 @@ export const make = (options: Options) =>
               Stream.filter((line) => line.trim().length > 0),
               Stream.mapEffect((line) => {
                 const decoded = decodePullLine(line)
-                if (decoded._tag === "Left") return Effect.fail(failed(`unreadable progress line: ${line}`))
+                if (decoded._tag === "Left")
+                  return Effect.fail(pullFailed(image, `unreadable progress line: ${line}`))
                 const event = decoded.right
                 if (event.error !== undefined || event.errorDetail !== undefined) {
-                  return Effect.fail(failed(event.errorDetail?.message ?? event.error ?? "unknown error"))
+                  return Effect.fail(
+                    pullFailed(image, event.errorDetail?.message ?? event.error ?? "unknown error")
+                  )
                 }
                 const progress: PullProgress = {
                   image,
@@ -351,12 +353,7 @@ export const make = (options: Options) =>
                 }
                 return Effect.succeed(progress)
               }),
-              // Whatever stops a pull but an absent engine is the pull's own failure.
-              Stream.mapError((error) =>
-                error._tag === "EngineUnreachable" || error._tag === "PullFailed"
-                  ? error
-                  : failed(error.message)
-              )
+              Stream.mapError(asPullFailure(image))
             )
           )
         ).pipe(Stream.withSpan("DockerEngine.pull", { attributes: { image } }))
@@ -393,8 +390,7 @@ export const make = (options: Options) =>
             try {
               await docker.getContainer(ref).start(withSignal({}, signal))
             } catch (error) {
-              // 304: already running, which is what was asked.
-              if (statusOf(error) !== 304) throw error
+              if (!isAlreadyStarted(error)) throw error
             }
           })
         }).pipe(Effect.withSpan("DockerEngine.startContainer", { attributes: { container: ref } })),
