@@ -2,14 +2,16 @@
 // the real engine (build first: `cd packages/docker && pnpm tsc -b && cd ../testkit && pnpm tsc -b`).
 //   create+start: 16 containers of the local fixture image at concurrency 8, through
 //                 Bulk.createAndStartAll, against `docker run -d` under `xargs -P 8`;
-//   remove:       the same 16 through Bulk.removeContainers (concurrency 8), against one
-//                 `docker rm -f` naming all 16.
+//   remove:       the same 16 through Bulk.removeContainers, against one `docker rm -f` naming
+//                 all 16. The CLI removes the containers it is given in parallel (up to 50 at a
+//                 time), so the service removes them all at once too (--remove-concurrency).
 // Both sides ask for the same containers (labels, no-new-privileges, every capability dropped,
 // bridge network, the fixture's server as the process). The service runs in this process with
 // one layer for all runs, as the orchestrator does; the CLI pays a process per command, which is
 // the point of comparing. Runs alternate which side goes first, after one unmeasured warm-up
 // round each. Prints one JSON line per case: medians (ms), the ratio ours/CLI, and the target.
-// Options: --runs N (default 5, at least 5), --count N (default 16), --concurrency N (default 8).
+// Options: --runs N (default 5, at least 5), --count N (default 16), --concurrency N (default 8),
+// --remove-concurrency N (default: --count).
 // Everything created carries `armada.bench=docker-<run id>` and is removed; the run fails if any
 // remains.
 import { execFileSync, spawn } from "node:child_process"
@@ -26,6 +28,7 @@ const flag = (name, fallback) => {
 const runs = flag("runs", 5)
 const count = flag("count", 16)
 const concurrency = flag("concurrency", 8)
+const removeConcurrency = flag("remove-concurrency", count)
 if (!Number.isInteger(runs) || runs < 5) throw new Error(`--runs: expected an integer >= 5, got ${runs}`)
 
 const runId = randomBytes(4).toString("hex")
@@ -73,7 +76,7 @@ const ours = {
   },
   remove: async (names) => {
     const begin = performance.now()
-    const outcome = await runtime.runPromise(Bulk.removeContainers(names, { concurrency }))
+    const outcome = await runtime.runPromise(Bulk.removeContainers(names, { concurrency: removeConcurrency }))
     const elapsed = performance.now() - begin
     if (outcome.failures.length > 0 || outcome.successes.some((s) => s.value !== "removed")) {
       throw new Error("ours: not every container was removed")
@@ -126,7 +129,7 @@ const engineVersion = execFileSync("docker", ["version", "--format", "{{.Server.
 }).trim()
 for (const [label, key] of [
   [`create+start ${count} (concurrency ${concurrency})`, "start"],
-  [`remove ${count}`, "remove"]
+  [`remove ${count} (concurrency ${removeConcurrency})`, "remove"]
 ]) {
   const medianOurs = median(samples[key].ours)
   const medianCli = median(samples[key].cli)
