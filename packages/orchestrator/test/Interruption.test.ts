@@ -123,52 +123,56 @@ const runOnce = (stopAt: number) =>
   })
 
 describe("interruption", () => {
-  it.effect("at every engine and HTTP call of a run leaves nothing behind", () =>
-    Effect.gen(function* () {
-      // How many calls a whole run makes (the gate never closes).
-      const counting: Gate = { calls: 0, stopAt: 0, reached: yield* Deferred.make<string>() }
-      yield* Effect.gen(function* () {
-        const spec = yield* harness.spec({
-          template: template.dir,
-          processors: [
-            { id: "p1", image: harness.image },
-            { id: "p2", image: harness.image },
-            { id: "p3", image: harness.image }
-          ],
-          plugins: [
-            { id: "q1", image: harness.image },
-            { id: "q2", image: harness.image }
-          ]
-        })
-        yield* Orchestrator.pipeline(spec, { output: `${outputs.dir}/counting` })
-      }).pipe(Effect.provide(layer(counting)))
-      const total = counting.calls
-      assert.isAbove(total, 40)
+  it.effect(
+    "at every engine and HTTP call of a run leaves nothing behind",
+    () =>
+      Effect.gen(function* () {
+        // How many calls a whole run makes (the gate never closes).
+        const counting: Gate = { calls: 0, stopAt: 0, reached: yield* Deferred.make<string>() }
+        yield* Effect.gen(function* () {
+          const spec = yield* harness.spec({
+            template: template.dir,
+            processors: [
+              { id: "p1", image: harness.image },
+              { id: "p2", image: harness.image },
+              { id: "p3", image: harness.image }
+            ],
+            plugins: [
+              { id: "q1", image: harness.image },
+              { id: "q2", image: harness.image }
+            ]
+          })
+          yield* Orchestrator.pipeline(spec, { output: `${outputs.dir}/counting` })
+        }).pipe(Effect.provide(layer(counting)))
+        const total = counting.calls
+        assert.isAbove(total, 40)
 
-      const stops: Array<string> = []
-      for (let stopAt = 1; stopAt <= total; stopAt++) {
-        const result = yield* runOnce(stopAt)
-        stops.push(result.at)
-        assert.deepStrictEqual(result.left, [], `interrupted at call ${stopAt} (${result.at})`)
-      }
-      // The stops covered every kind of step.
-      for (const step of [
-        "createVolume",
-        "putArchive",
-        "createContainer",
-        "startContainer",
-        "waitReady",
-        "process",
-        "merge",
-        "plug",
-        "getArchive",
-        "removeContainer"
-      ]) {
-        assert.isTrue(
-          stops.some((stop) => stop.startsWith(step)),
-          `no stop at ${step}`
-        )
-      }
-    })
+        const stops: Array<string> = []
+        for (let stopAt = 1; stopAt <= total; stopAt++) {
+          const result = yield* runOnce(stopAt)
+          stops.push(result.at)
+          assert.deepStrictEqual(result.left, [], `interrupted at call ${stopAt} (${result.at})`)
+        }
+        // The stops covered every kind of step.
+        for (const step of [
+          "createVolume",
+          "putArchive",
+          "createContainer",
+          "startContainer",
+          "waitReady",
+          "process",
+          "merge",
+          "plug",
+          "getArchive",
+          "removeContainer"
+        ]) {
+          assert.isTrue(
+            stops.some((stop) => stop.startsWith(step)),
+            `no stop at ${step}`
+          )
+        }
+      }),
+    // Dozens of short runs: seconds on a loaded machine.
+    60_000
   )
 })

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Names } from "@armada/core"
 import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
-import { layerTest, type ProcessorClient, type ProcessorError, Protocol } from "@armada/http"
+import { layerTest, type ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Spec } from "@armada/orchestrator"
 import { Effect, Layer, Option } from "effect"
 
@@ -96,6 +96,22 @@ export const client = (
         )
       return layerTest({
         "*": {
+          // A container takes a moment to listen: a few polls, asking the engine between them.
+          waitReady: (endpoint, options) =>
+            Effect.gen(function* () {
+              for (let attempt = 1; attempt <= 3; attempt++) {
+                yield* Effect.yieldNow()
+                const liveness = options?.isAlive === undefined ? undefined : yield* options.isAlive
+                if (liveness?._tag === "Exited") {
+                  return yield* new ProcessorError.Exited({
+                    endpoint,
+                    exitCode: liveness.exitCode,
+                    logTail: liveness.logTail
+                  })
+                }
+              }
+              return { attempts: 3, elapsedMillis: 0 }
+            }),
           process: (request, endpoint) => {
             const custom = behaviour.process?.[idOf(endpoint)]
             if (custom !== undefined) return custom(request)

@@ -1,5 +1,5 @@
 /** @internal */
-import { type ImageRef, Names } from "@armada/core"
+import { type ImageRef, Names, Parallel } from "@armada/core"
 import { type ContainerInfo, type ContainerSpec, DockerEngine, DockerError, type Mount } from "@armada/docker"
 import { type Liveness, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Effect, Option } from "effect"
@@ -148,7 +148,7 @@ export const start = (session: Orchestrator.Session) =>
         Effect.orElseSucceed((): Liveness => ({ _tag: "Alive" }))
       )
 
-    // Then wait for every one of them at once: the waits only poll.
+    // Then wait for it, outside the limit: waits only poll, so every container is waited for at once.
     const ready = (launched: Launched) =>
       client
         .waitReady(launched.endpoint, {
@@ -186,23 +186,25 @@ export const start = (session: Orchestrator.Session) =>
       "start",
       all.length,
       Effect.gen(function* () {
-        const launchedOutcome = yield* stage.forEach(all, launch, spec.options.concurrency)
-        const launched = launchedOutcome.successes.map((s) => s.value)
-        const readyOutcome = yield* stage.forEach(launched, ready, Math.max(1, launched.length))
-        const failures = [
-          ...launchedOutcome.failures.map((f) => ({ plan: f.item, cause: f.cause })),
-          ...readyOutcome.failures.map((f) => ({ plan: f.item.plan, cause: f.cause }))
-        ]
-          .sort((a, b) => all.indexOf(a.plan) - all.indexOf(b.plan))
-          .map((f) =>
-            stage.failure(
-              "start",
-              { kind: f.plan.role, id: f.plan.id, image: f.plan.image },
-              stage.causeOf(f.cause)
-            )
+        // The limit holds for creating and starting (the engine's work), not for the wait after it,
+        // so the first containers are being waited for while the last are still being created.
+        const slots = yield* Effect.makeSemaphore(
+          yield* Effect.orDie(Parallel.resolveConcurrency(spec.options.concurrency))
+        )
+        const outcome = yield* stage.forEach(
+          all,
+          (plan) => Effect.flatMap(slots.withPermits(1)(launch(plan)), ready),
+          Math.max(1, all.length)
+        )
+        const failures = outcome.failures.map((f) =>
+          stage.failure(
+            "start",
+            { kind: f.item.role, id: f.item.id, image: f.item.image },
+            stage.causeOf(f.cause)
           )
+        )
         yield* stage.check(spec.session, "start", failures)
-        const containers = readyOutcome.successes.map((s) => s.value)
+        const containers = outcome.successes.map((s) => s.value)
         const started: Orchestrator.Started = {
           session,
           processors: containers.filter((c) => c.role === "processor"),

@@ -1,0 +1,203 @@
+// `pnpm bench pipeline`: the 8-processor, 2-plugin pipeline of tests/fixtures/pipeline on the real
+// Docker engine with the test app image, run by armada (built @armada/orchestrator, at
+// concurrency 1, 2, 4 and 8) and by bench/baseline-pipeline.sh (docker CLI + curl, polling each
+// container once a second in turn, as the Go coordinator does), side by side in one run: each round
+// runs every contender once, in rotating order. Each wall time covers everything from nothing to
+// the exported result with every container, volume and network removed again; each result is
+// checked against the golden directory. Prints one JSON line per run and a summary.
+// Target: armada at concurrency 8 <= 0.5 x the baseline's median. Options: --runs N (default 5).
+import { execFileSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { availableParallelism, tmpdir, totalmem } from "node:os"
+import { dirname, join, relative } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { Names } from "@armada/core"
+import { DockerEngineLive } from "@armada/docker"
+import { layer as processorClientLayer } from "@armada/http"
+import { Orchestrator, Spec } from "@armada/orchestrator"
+import { Effect, Layer, ManagedRuntime } from "effect"
+// Not the testkit index: that one loads vitest.
+import { ensureTestAppImage } from "../packages/testkit/dist/TestImage.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const fixtures = join(here, "..", "tests", "fixtures", "pipeline")
+const golden = join(fixtures, "golden")
+const baselineScript = join(here, "baseline-pipeline.sh")
+
+// The Node HTTP client comes from the test app's dependencies (the bench has no platform-node of
+// its own); its ESM entry, so that it shares `effect` and `@effect/platform` with @armada/http.
+const platformNode = dirname(
+  createRequire(join(here, "..", "apps", "test-app", "package.json")).resolve(
+    "@effect/platform-node/package.json"
+  )
+)
+const { layerUndici } = await import(
+  pathToFileURL(join(platformNode, "dist", "esm", "NodeHttpClient.js")).href
+)
+
+const runsFlag = process.argv.indexOf("--runs")
+const runs = runsFlag === -1 ? 5 : Number(process.argv[runsFlag + 1])
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, got ${runs}`)
+const concurrencies = [1, 2, 4, 8]
+const prefix = Names.Id.make("armadabench")
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+const round = (x) => Math.round(x)
+
+/** Every file below `dir`, relative to it, sorted. */
+const filesOf = (dir) =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort()
+
+/** Throws unless `dir` holds exactly the golden files, byte for byte. */
+const checkResult = (dir, who) => {
+  const want = filesOf(golden)
+  const got = filesOf(dir)
+  if (JSON.stringify(got) !== JSON.stringify(want)) {
+    throw new Error(`${who}: files ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`)
+  }
+  for (const file of want) {
+    if (!readFileSync(join(dir, file)).equals(readFileSync(join(golden, file)))) {
+      throw new Error(`${who}: ${file} differs from the golden file`)
+    }
+  }
+}
+
+const labelled = (kind) =>
+  execFileSync(
+    "docker",
+    [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=${prefix}.managed=true`],
+    { encoding: "utf8" }
+  )
+    .split("\n")
+    .filter(Boolean)
+
+const image = ensureTestAppImage()
+const specFile = join(fixtures, "armada.yaml")
+const base = await Effect.runPromise(
+  Spec.parse(readFileSync(specFile, "utf8"), { format: "yaml", baseDir: fixtures, source: specFile })
+)
+
+// The baseline's plan: the same items and requests, written out for the shell.
+const scratch = mkdtempSync(join(tmpdir(), "armada-bench-pipeline-"))
+const plan = join(scratch, "plan")
+for (const dir of ["env", "process", "plug"]) mkdirSync(join(plan, dir), { recursive: true })
+writeFileSync(join(plan, "image"), image)
+writeFileSync(join(plan, "prefix"), prefix)
+writeFileSync(join(plan, "template"), base.template)
+writeFileSync(join(plan, "processors"), `${base.processors.map((p) => p.id).join("\n")}\n`)
+writeFileSync(join(plan, "plugins"), `${base.plugins.map((p) => p.id).join("\n")}\n`)
+for (const item of [...base.processors, ...base.plugins]) {
+  const env = Object.entries(item.env).map(([key, value]) => `${key}=${value}`)
+  if (env.length > 0) writeFileSync(join(plan, "env", item.id), `${env.join("\n")}\n`)
+}
+for (const p of base.processors) {
+  const request = {
+    readDir: "/workspace/cyanprint",
+    writeDir: "__WRITE_DIR__",
+    globs: p.globs,
+    config: p.config
+  }
+  writeFileSync(join(plan, "process", `${p.id}.json`), JSON.stringify(request))
+}
+for (const p of base.plugins) {
+  writeFileSync(
+    join(plan, "plug", `${p.id}.json`),
+    JSON.stringify({ directory: "__DIRECTORY__", config: p.config })
+  )
+}
+
+const runtime = ManagedRuntime.make(
+  Layer.mergeAll(DockerEngineLive.layer(), processorClientLayer.pipe(Layer.provide(layerUndici)))
+)
+
+let sessionCount = 0
+const nextSession = (tag) => Names.Id.make(`${tag}${++sessionCount}`)
+
+const contenders = [
+  {
+    name: "baseline",
+    run: (output) => {
+      writeFileSync(join(plan, "session"), nextSession("base"))
+      const started = performance.now()
+      execFileSync("bash", [baselineScript, plan, output], { stdio: ["ignore", "ignore", "inherit"] })
+      return { millis: performance.now() - started }
+    }
+  },
+  ...concurrencies.map((concurrency) => ({
+    name: `armada c=${concurrency}`,
+    run: async (output) => {
+      const spec = {
+        ...base,
+        session: nextSession(`c${concurrency}x`),
+        options: { ...base.options, prefix, concurrency }
+      }
+      const started = performance.now()
+      const summary = await runtime.runPromise(Orchestrator.pipeline(spec, { output }))
+      return { millis: performance.now() - started, durations: summary.durations }
+    }
+  }))
+]
+
+const results = new Map(contenders.map((c) => [c.name, []]))
+let outputCount = 0
+const once = async (contender, record) => {
+  const output = join(scratch, `out-${++outputCount}`)
+  const { millis, durations } = await contender.run(output)
+  checkResult(output, contender.name)
+  rmSync(output, { recursive: true, force: true })
+  const left = ["container", "volume", "network"].flatMap(labelled)
+  if (left.length > 0) throw new Error(`${contender.name} left ${left.length} labelled resources behind`)
+  if (record) {
+    results.get(contender.name).push(millis)
+    console.log(
+      JSON.stringify({ contender: contender.name, millis: round(millis), ...(durations && { durations }) })
+    )
+  }
+}
+
+try {
+  // One untimed run each: the first container of an image and the first connections cost extra.
+  for (const contender of contenders) await once(contender, false)
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < contenders.length; i++) await once(contenders[(i + r) % contenders.length], true)
+  }
+} finally {
+  await runtime.dispose()
+  rmSync(scratch, { recursive: true, force: true })
+}
+
+const baseline = median(results.get("baseline"))
+const rows = contenders.map((c) => {
+  const xs = results.get(c.name)
+  return {
+    contender: c.name,
+    medianMillis: round(median(xs)),
+    minMillis: round(Math.min(...xs)),
+    maxMillis: round(Math.max(...xs)),
+    ratioToBaseline: Number((median(xs) / baseline).toFixed(2))
+  }
+})
+console.log(
+  JSON.stringify({
+    summary: rows,
+    runs,
+    machine: {
+      cpus: availableParallelism(),
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version
+    }
+  })
+)
+const ours = rows.find((row) => row.contender === "armada c=8")
+const pass = ours.ratioToBaseline <= 0.5
+console.log(
+  `target armada c=8 <= 0.5 x baseline median: ${pass ? "met" : "NOT met"} (${ours.ratioToBaseline})`
+)
