@@ -247,7 +247,7 @@ export const pipeline: (
 export interface CleanOptions {
   /** Default `armada`. */
   readonly prefix?: Names.Id | undefined
-  /** At most this many removals at once; default `"cpus"`. */
+  /** At most this many removals at once; default 8 (removals wait on the engine, not the CPU). */
   readonly concurrency?: Parallel.Concurrency | undefined
 }
 

@@ -12,13 +12,14 @@ export const clean = (
 ): Effect.Effect<Orchestrator.CleanOutcome, DockerError.DockerError | InputError, DockerEngine> =>
   Effect.gen(function* () {
     const prefix = options.prefix ?? Names.defaultPrefix
-    const concurrency = yield* Parallel.resolveConcurrency(options.concurrency)
+    // Refuse a bad limit before anything is looked for.
+    yield* Parallel.resolveConcurrency(options.concurrency)
     const session = "session" in target ? target.session : undefined
     const found = yield* resources.find(
       prefix,
       session === undefined ? {} : Names.labelFilter(prefix, session)
     )
-    return yield* resources.remove(found, { prefix, concurrency, label: { session } })
+    return yield* resources.remove(found, { prefix, concurrency: options.concurrency, label: { session } })
   }).pipe(
     Effect.withSpan("Orchestrator.clean", { attributes: { target } }),
     Effect.annotateLogs("session", "session" in target ? target.session : "*")

@@ -10,6 +10,13 @@ import * as stage from "./stage.js"
 
 const isTarGz = (output: string) => /\.(tar\.gz|tgz)$/i.test(output)
 
+const hostIo = (path: string, detail: unknown) =>
+  new DockerError.ArchiveError({
+    reason: "Io",
+    path,
+    detail: detail instanceof Error ? detail.message : String(detail)
+  })
+
 /** A directory export goes to a directory that is missing or empty: nothing of the user's is overwritten. */
 const ensureEmpty = (dir: string) =>
   Effect.tryPromise({
@@ -17,21 +24,11 @@ const ensureEmpty = (dir: string) =>
       fs
         .readdir(dir)
         .catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? [] : Promise.reject(error))),
-    catch: (error) =>
-      new DockerError.ArchiveError({
-        reason: "Io",
-        path: dir,
-        detail: error instanceof Error ? error.message : String(error)
-      })
+    catch: (error) => hostIo(dir, error)
   }).pipe(
     Effect.filterOrFail(
       (entries) => entries.length === 0,
-      () =>
-        new DockerError.ArchiveError({
-          reason: "Io",
-          path: dir,
-          detail: "the output directory exists and is not empty"
-        })
+      () => hostIo(dir, "the output directory exists and is not empty")
     )
   )
 
@@ -48,7 +45,8 @@ export const exportTo = (
     const { spec } = started.session
     const work = Effect.gen(function* () {
       if (format === "directory") yield* ensureEmpty(output)
-      // The merger mounts the session area; its archive of the merge dir has entries under the dir's name.
+      // The merger mounts the session area; its archive of the merge dir has entries under the dir's
+      // name. The result is held in memory once, to re-root it and list its files.
       const tree = yield* Archive.fromTar(
         engine.getArchive({ _tag: "Container", container: started.merger.containerId }, result.mergeDir)
       )
@@ -61,12 +59,7 @@ export const exportTo = (
       else {
         yield* Effect.tryPromise({
           try: () => fs.mkdir(path.dirname(output), { recursive: true }),
-          catch: (error) =>
-            new DockerError.ArchiveError({
-              reason: "Io",
-              path: output,
-              detail: error instanceof Error ? error.message : String(error)
-            })
+          catch: (error) => hostIo(output, error)
         })
         yield* Archive.writeFile(Archive.gzip(Archive.toTar(merged)), output)
       }

@@ -58,7 +58,6 @@ export const acquireRun = (options: {
   readonly prefix: Names.Id
   readonly session: Names.Id
   readonly keep: boolean
-  readonly concurrency: Parallel.Concurrency
 }): Effect.Effect<RunLabels, never, DockerEngine | Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync((): RunLabels => {
@@ -77,7 +76,14 @@ export const acquireRun = (options: {
             Progress.CleanupDone.make({ session: options.session, removed: 0, failed: 0, kept: true })
           )
         : find(options.prefix, { [runLabel(options.prefix)]: labels.runId }).pipe(
-            Effect.flatMap((found) => remove(found, { ...options, label: { session: options.session } })),
+            // Removal is the engine's work, not the items': it runs at the bulk operations' own limit.
+            Effect.flatMap((found) =>
+              remove(found, {
+                prefix: options.prefix,
+                concurrency: undefined,
+                label: { session: options.session }
+              })
+            ),
             Effect.catchAll((error) =>
               Effect.logWarning(
                 `could not list what the run created; \`armada clean\` removes it: ${error.message}`
@@ -125,7 +131,8 @@ export const remove = (
   resources: ReadonlyArray<Resource>,
   options: {
     readonly prefix: Names.Id
-    readonly concurrency: Parallel.Concurrency
+    /** Default: the bulk operations' own. */
+    readonly concurrency: Parallel.Concurrency | undefined
     readonly label: { readonly session?: Names.Id | undefined }
   }
 ): Effect.Effect<CleanOutcome, never, DockerEngine> =>
@@ -144,6 +151,7 @@ export const remove = (
     const bulk = { concurrency: options.concurrency }
     const containers = yield* inGroup(of("container"), (refs) => Bulk.removeContainers(refs, bulk))
     const volumes = yield* inGroup(of("volume"), (refs) => Bulk.removeVolumes(refs, bulk))
+    // One network per prefix: there is nothing to limit.
     const networks = yield* stage.forEach(
       of("network"),
       (network) =>
@@ -155,7 +163,7 @@ export const remove = (
                 Effect.catchTag("NetworkNotFound", () => Effect.succeed<Removal>("absent"))
               )
         ),
-      options.concurrency
+      Math.max(1, of("network").length)
     )
     const outcome = concat([containers, volumes, networks])
     yield* Progress.emit(

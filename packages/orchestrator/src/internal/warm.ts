@@ -63,9 +63,9 @@ const pullMissing = (spec: Spec): Effect.Effect<ReadonlyArray<ItemFailure>, neve
 export const warm = (spec: Spec) =>
   Effect.gen(function* () {
     const engine = yield* DockerEngine
-    const { prefix, keep, concurrency } = spec.options
+    const { prefix, keep } = spec.options
     const session = spec.session
-    const labels = yield* resources.acquireRun({ prefix, session, keep, concurrency })
+    const labels = yield* resources.acquireRun({ prefix, session, keep })
     const names = {
       network: Names.networkName(prefix),
       templateVolume: Names.templateVolumeName(prefix, spec.templateId),
