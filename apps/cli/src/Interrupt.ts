@@ -29,18 +29,37 @@ export interface Message {
 }
 
 /**
- * The exit of a second Ctrl-C: print synchronously (the process ends right after), show the
- * cursor again in case the live view hid it, and exit with 130.
+ * The exit of a second Ctrl-C: print synchronously (the process ends right after), give the
+ * terminal back in a sane state, and exit with 130.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const exitNow = (message: Message): void => {
   try {
-    if (process.stdout.isTTY) writeSync(process.stdout.fd, "\x1b[?25h\n")
-    writeSync(message.stream === "stdout" ? process.stdout.fd : process.stderr.fd, message.text)
+    // End a synchronized update the live view may have begun (a terminal would hold back what
+    // follows), show the cursor, and start on a fresh line.
+    if (process.stdout.isTTY) writeAll(process.stdout.fd, "\x1b[?2026l\x1b[?25h\n")
+    writeAll(message.stream === "stdout" ? process.stdout.fd : process.stderr.fd, message.text)
   } finally {
     process.exit(130)
+  }
+}
+
+/**
+ * Writes all of `text` now. A terminal's descriptor may be non-blocking and its buffer full of
+ * live-view frames: then the write fails with EAGAIN and is retried, for at most two seconds.
+ */
+const writeAll = (fd: number, text: string) => {
+  let rest = Buffer.from(text)
+  const deadline = Date.now() + 2000
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN" || Date.now() > deadline) throw error
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
+    }
   }
 }
 

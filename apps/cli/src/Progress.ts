@@ -25,6 +25,8 @@ export interface Context {
   readonly plugins: ReadonlyArray<string>
   /** The export target as the user gave it; the export stage's item. */
   readonly output: string
+  /** The image of each container, by `<role>/<id>`, named in its failures. */
+  readonly images: Readonly<Record<string, string>>
 }
 
 /**
@@ -76,6 +78,7 @@ const failed = (
   failure: {
     stage,
     item: itemName(context, stage, kind, id),
+    ...(context.images[`${kind}/${id}`] === undefined ? {} : { image: context.images[`${kind}/${id}`] }),
     ...Failures.describe(cause, context),
     cause: Failures.toJson(cause)
   }

@@ -130,7 +130,7 @@ export const reduce = (state: RunState, event: Event.Event): RunState => {
       return upsert(state, event.stage, event.item, event.at, (item) => ({
         ...item,
         status: "done",
-        detail: event.detail ?? item.detail,
+        detail: event.detail ?? "done",
         startedAt: event.durationMs === undefined ? item.startedAt : event.at - event.durationMs,
         finishedAt: event.at
       }))

@@ -92,7 +92,7 @@ describe("plain rendering (not a terminal)", () => {
       const { stdout, stderr } = yield* play(failingRun, { ...plain, quiet: true }, { outcome: "failed" })
       assert.strictEqual(stdout, "")
       assert.notInclude(stderr, "STAGE")
-      assert.include(stderr, "✖ process broken: ")
+      assert.include(stderr, "✖ process broken (acme/broken:1): ")
       golden("quiet-failing.txt", stderr)
     })
   )

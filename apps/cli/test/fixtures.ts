@@ -12,7 +12,14 @@ export const context: CliProgress.Context = {
   prefix: "armada",
   processors: ["docs", "code", "broken"],
   plugins: ["stamp"],
-  output: "out/golden01"
+  output: "out/golden01",
+  images: {
+    "processor/docs": "armada/test-app:dev",
+    "processor/code": "armada/test-app:dev",
+    "processor/broken": "acme/broken:1",
+    "plugin/stamp": "armada/test-app:dev",
+    "merger/merger": "armada/test-app:dev"
+  }
 }
 
 const container = (role: "processor" | "plugin" | "merger", id: string) => ({

@@ -162,6 +162,11 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       ...context,
       processors: spec.processors.map((p) => p.id),
       plugins: spec.plugins.map((p) => p.id),
+      images: Object.fromEntries([
+        ...spec.processors.map((p) => [`processor/${p.id}`, p.image] as const),
+        ...spec.plugins.map((p) => [`plugin/${p.id}`, p.image] as const),
+        ["merger/merger", spec.merger.image] as const
+      ]),
       output: shown(output)
     }
     yield* Interrupt.install({
@@ -193,8 +198,9 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       Effect.either,
       Effect.onInterrupt(() => display.finish({ outcome: "interrupted" }))
     )
+    const kept = spec.options.keep ? { cleanupCommand: Failures.cleanCommand(context) } : {}
     if (result._tag === "Right") {
-      yield* display.finish({ outcome: "success", ...work.ending(result.right) })
+      yield* display.finish({ outcome: "success", ...work.ending(result.right), ...kept })
       return
     }
     const reported = (yield* display.state).failures
@@ -206,7 +212,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
     }
     const document = yield* display.finish({
       outcome: outcomeOf(result.left),
-      ...(spec.options.keep ? { cleanupCommand: Failures.cleanCommand(context) } : {})
+      ...kept
     })
     return yield* new Reported({ code: document.exitCode })
   }).pipe(Effect.scoped)

@@ -100,7 +100,7 @@ export const lines = (
     out.push(`Output: ${style.bold(document.output.path)}${files}${conflicts}`)
   }
   if (document.cleanupCommand !== undefined) {
-    out.push(`Some resources may be left; remove them with: ${style.bold(document.cleanupCommand)}`)
+    out.push(`To remove what this run left in place: ${style.bold(document.cleanupCommand)}`)
   }
   return out
 }

@@ -1,0 +1,357 @@
+import { execFile, execFileSync } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Engine, TestImage } from "@armada/testkit"
+import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
+
+// The built `armada` binary end to end on the real Docker engine, as a user runs it. Every
+// resource carries the test's own prefix, and each test checks that none is left by label.
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const bin = join(root, "apps", "cli", "dist", "bin.js")
+const example = join(root, "examples", "hello")
+const prefix = "armadacli"
+
+interface Result {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+  readonly millis: number
+}
+
+const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
+  new Promise((resolve) => {
+    const started = Date.now()
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, env: { ...process.env, ...env }, timeout: 180_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+        resolve({ code, stdout, stderr, millis: Date.now() - started })
+      }
+    )
+  })
+
+const docker = (args: ReadonlyArray<string>) =>
+  execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+    .split("\n")
+    .filter((line) => line !== "")
+
+/** Every container, volume and network labelled with `label`. */
+const labelled = (label: string) => ({
+  containers: docker(["ps", "-aq", "--filter", `label=${label}`]),
+  volumes: docker(["volume", "ls", "-q", "--filter", `label=${label}`]),
+  networks: docker(["network", "ls", "-q", "--filter", `label=${label}`])
+})
+
+const nothingLeft = (label: string) => {
+  assert.deepStrictEqual(labelled(label), { containers: [], volumes: [], networks: [] }, `left with ${label}`)
+}
+
+/** Removes what a failed test may have left, by label only. */
+const sweep = () => {
+  const { containers, volumes, networks } = labelled(`${prefix}.managed=true`)
+  if (containers.length > 0) docker(["rm", "-f", ...containers])
+  if (volumes.length > 0) docker(["volume", "rm", "-f", ...volumes])
+  if (networks.length > 0) docker(["network", "rm", ...networks])
+}
+
+/** Every file below `dir`, relative, with its bytes. */
+const tree = (dir: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const walk = (at: string) => {
+    for (const name of readdirSync(at)) {
+      const path = join(at, name)
+      if (statSync(path).isDirectory()) walk(path)
+      else out[relative(dir, path)] = readFileSync(path).toString("base64")
+    }
+  }
+  walk(dir)
+  return out
+}
+
+let work = ""
+
+/** The example's spec, with `edit` applied, written where the test can find it. */
+const exampleSpec = (edit: (yaml: string) => string = (yaml) => yaml) => {
+  const original = readFileSync(join(example, "pipeline.yaml"), "utf8").replace(
+    "template: ./template",
+    `template: ${join(example, "template")}`
+  )
+  const edited = edit(original)
+  const path = join(mkdtempSync(join(work, "spec-")), "pipeline.yaml")
+  writeFileSync(path, edited)
+  return path
+}
+
+/** Gives the processor `id` of the example extra environment (a fault knob). */
+const withEnv = (id: string, env: Record<string, string>) => (yaml: string) => {
+  const anchor = `  - id: ${id}\n    image: armada/test-app:dev\n`
+  assert.include(yaml, anchor, "the example changed; update this test's edit")
+  return yaml.replace(anchor, `${anchor}    env: ${JSON.stringify(env)}\n`)
+}
+
+describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"))(
+  "armada on the Docker engine",
+  () => {
+    beforeAll(() => {
+      if (!existsSync(bin))
+        throw new Error(`${bin} is missing: run \`pnpm build\` first (./scripts/test does)`)
+      TestImage.ensureTestAppImage()
+      work = mkdtempSync(join(tmpdir(), "armada-cli-e2e-"))
+    })
+
+    afterEach(() => {
+      try {
+        nothingLeft(`${prefix}.managed=true`)
+      } finally {
+        sweep()
+      }
+    })
+
+    afterAll(() => {
+      if (work !== "") rmSync(work, { recursive: true, force: true })
+    })
+
+    it("runs the example to the expected files, exit code 0", async () => {
+      const output = join(work, "hello")
+      const result = await armada([
+        "run",
+        "examples/hello/pipeline.yaml",
+        "--output",
+        output,
+        "--prefix",
+        prefix
+      ])
+      assert.strictEqual(result.code, 0, result.stdout + result.stderr)
+      assert.deepStrictEqual(tree(output), tree(join(example, "expected")))
+      assert.include(result.stdout, `Output: ${output} (6 files)`)
+      assert.include(result.stdout, "engine  docker: ")
+      assert.notInclude(result.stdout, "\x1b", "not a terminal: no escape codes")
+    })
+
+    it("a failing processor: exit code 1, the failure names it, and the JSON says the same", async () => {
+      const spec = exampleSpec(withEnv("code", { ARMADA_FAULT_STATUS: "500" }))
+      const result = await armada([
+        "run",
+        spec,
+        "--output",
+        join(work, "failing"),
+        "--prefix",
+        prefix,
+        "--json"
+      ])
+      assert.strictEqual(result.code, 1, result.stderr)
+      const lines = result.stdout.trimEnd().split("\n")
+      for (const line of lines) JSON.parse(line)
+      const document = JSON.parse(lines.at(-1)!) as {
+        _tag: string
+        outcome: string
+        exitCode: number
+        failures: Array<{
+          stage: string
+          item: string
+          image: string
+          reason: string
+          cause: { _tag: string; status: number }
+        }>
+      }
+      assert.strictEqual(document._tag, "Result")
+      assert.strictEqual(document.outcome, "failed")
+      assert.strictEqual(document.exitCode, 1)
+      assert.deepStrictEqual(
+        document.failures.map((f) => [f.stage, f.item, f.image, f.cause._tag, f.cause.status]),
+        [["process", "code", "armada/test-app:dev", "BadStatus", 500]]
+      )
+      assert.isFalse(existsSync(join(work, "failing")), "nothing exported from a failed run")
+
+      const plain = await armada(["run", spec, "--output", join(work, "failing2"), "--prefix", prefix])
+      assert.strictEqual(plain.code, 1)
+      assert.match(plain.stdout, /✖ process code \(armada\/test-app:dev\): .*answered HTTP 500/)
+      assert.include(plain.stdout, "✖ run failed")
+    })
+
+    it("a broken spec: exit code 2 with the path of the error, nothing started", async () => {
+      const spec = exampleSpec((yaml) =>
+        yaml.replace("  - id: code\n    image: armada/test-app:dev", "  - id: code\n    image: Not An Image")
+      )
+      const result = await armada(["run", spec, "--prefix", prefix])
+      assert.strictEqual(result.code, 2)
+      assert.include(result.stderr, 'processors[1].image: expected an image reference, got "Not An Image"')
+    })
+
+    it("DOCKER_HOST pointing nowhere with --engine docker: exit code 3 within 2 s", async () => {
+      const result = await armada(
+        ["run", "examples/hello/pipeline.yaml", "--engine", "docker", "--prefix", prefix],
+        {
+          DOCKER_HOST: "tcp://127.0.0.1:1"
+        }
+      )
+      assert.strictEqual(result.code, 3, result.stderr)
+      assert.include(result.stderr, "tcp://127.0.0.1:1")
+      assert.include(result.stderr, "hint: start a Docker engine")
+      assert.isBelow(result.millis, 2000, "from spawning the CLI to its exit")
+    })
+
+    describe("Ctrl-C in a terminal (tmux)", () => {
+      const sessions: Array<string> = []
+      const tmux = (args: ReadonlyArray<string>) => execFileSync("tmux", args, { encoding: "utf8" })
+
+      /**
+       * Starts `armada run` in a fresh tmux session (a real terminal). bash records the exit code
+       * (tmux's own pane status is not always filled in); like a shell, it survives the Ctrl-C the
+       * CLI handles. The pane stays once the command ends, for `capture-pane`.
+       */
+      const inTerminal = (args: ReadonlyArray<string>) => {
+        const name = `armada-cli-test-${process.pid}-${sessions.length}`
+        sessions.push(name)
+        const env =
+          process.env.DOCKER_HOST === undefined ? [] : ["-e", `DOCKER_HOST=${process.env.DOCKER_HOST}`]
+        const status = join(work, `${name}.status`)
+        tmux([
+          "new-session",
+          "-d",
+          "-s",
+          name,
+          "-x",
+          "120",
+          "-y",
+          "45",
+          "-c",
+          root,
+          ...env,
+          "bash",
+          "-c",
+          `"$0" "$@"; echo $? > ${status}`,
+          process.execPath,
+          bin,
+          ...args
+        ])
+        tmux(["set-option", "-t", name, "remain-on-exit", "on"])
+        return { name, status }
+      }
+      const pane = (name: string) => tmux(["capture-pane", "-p", "-t", name])
+      /** The screen once it shows `text` (tmux may not have drawn the last bytes yet), or after 5 s. */
+      const screenWith = async (name: string, text: string) => {
+        const deadline = Date.now() + 5000
+        let screen = pane(name)
+        while (!screen.includes(text) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          screen = pane(name)
+        }
+        return screen
+      }
+      const exitStatus = (status: string) => {
+        const text = existsSync(status) ? readFileSync(status, "utf8") : ""
+        return text.endsWith("\n") ? Number(text.trim()) : undefined
+      }
+      const until = async <A>(
+        what: string,
+        probe: () => A | undefined,
+        millis = 90_000,
+        every = 100
+      ): Promise<A> => {
+        const deadline = Date.now() + millis
+        for (;;) {
+          const value = probe()
+          if (value !== undefined) return value
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+          await new Promise((resolve) => setTimeout(resolve, every))
+        }
+      }
+      /** A run that hangs in the start stage: `docs` listens only after a minute. */
+      const slowSpec = (session: string) =>
+        exampleSpec(
+          (yaml) => `session: ${session}\n${withEnv("docs", { ARMADA_FAULT_START_DELAY_MS: "60000" })(yaml)}`
+        )
+      const containersOf = (session: string) =>
+        docker(["ps", "-aq", "--filter", `label=${prefix}.session=${session}`])
+
+      afterEach(() => {
+        for (const name of sessions.splice(0)) {
+          try {
+            tmux(["kill-session", "-t", name])
+          } catch {
+            // already gone
+          }
+        }
+      })
+
+      it("the first Ctrl-C cleans up what the run created and exits with 130", async () => {
+        const session = "ctrlc1"
+        const { name, status: statusFile } = inTerminal([
+          "run",
+          slowSpec(session),
+          "--output",
+          join(work, "ctrlc1"),
+          "--prefix",
+          prefix
+        ])
+        await until("the run's containers", () => (containersOf(session).length >= 5 ? true : undefined))
+        await until("the live view", () => (pane(name).includes("waiting until ready") ? true : undefined))
+        tmux(["send-keys", "-t", name, "C-c"])
+        const status = await until("the CLI to exit", () => exitStatus(statusFile))
+        const screen = await screenWith(name, "✖ run interrupted after")
+        assert.strictEqual(status, 130, `exit status ${status}:\n${screen}`)
+        assert.include(screen, "Interrupted: removing what this run created")
+        assert.include(screen, "✖ run interrupted after")
+        nothingLeft(`${prefix}.session=${session}`)
+      })
+
+      it("a second Ctrl-C exits at once and prints the command that removes what is left", async () => {
+        const session = "ctrlc2"
+        const { name, status: statusFile } = inTerminal([
+          "run",
+          slowSpec(session),
+          "--output",
+          join(work, "ctrlc2"),
+          "--prefix",
+          prefix
+        ])
+        await until("the run's containers", () => (containersOf(session).length >= 5 ? true : undefined))
+        tmux(["send-keys", "-t", name, "C-c"])
+        // As a person does: the second press once the first one showed (two presses at the same
+        // instant can reach the process as one signal).
+        await until(
+          "the first press to show",
+          () => (pane(name).includes("Ctrl-C again") ? true : undefined),
+          10_000,
+          20
+        )
+        tmux(["send-keys", "-t", name, "C-c"])
+        const status = await until("the CLI to exit", () => exitStatus(statusFile), 10_000)
+        const screen = await screenWith(name, "Remove them with")
+        assert.strictEqual(status, 130, `exit status ${status}:\n${screen}`)
+        assert.include(screen, `Remove them with: armada clean --session ${session} --prefix ${prefix}`)
+        // What it printed works (a create still in flight in the engine may land just after the exit).
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        const clean = await armada(["clean", "--session", session, "--prefix", prefix])
+        assert.strictEqual(clean.code, 0, clean.stdout + clean.stderr)
+        nothingLeft(`${prefix}.session=${session}`)
+      })
+    })
+
+    it("ps lists a kept session and clean removes it", async () => {
+      const spec = exampleSpec((yaml) => `session: kept1\n${yaml}`)
+      const run = await armada(["run", spec, "--output", join(work, "kept"), "--prefix", prefix, "--keep"])
+      assert.strictEqual(run.code, 0, run.stdout + run.stderr)
+      assert.include(run.stdout, `armada clean --session kept1 --prefix ${prefix}`)
+      const ps = await armada(["ps", "--prefix", prefix])
+      assert.strictEqual(ps.code, 0)
+      assert.match(ps.stdout, /kept1\s+container\s+armadacli-processor-docs-kept1\s+processor\s+running/)
+      const clean = await armada(["clean", "--session", "kept1", "--prefix", prefix])
+      assert.strictEqual(clean.code, 0, clean.stdout + clean.stderr)
+      assert.include(clean.stdout, "removed")
+      nothingLeft(`${prefix}.session=kept1`)
+    })
+
+    it("doctor finds the engine and the example's image", async () => {
+      const result = await armada(["doctor", "examples/hello/pipeline.yaml", "--engine", "docker"])
+      assert.strictEqual(result.code, 0, result.stdout + result.stderr)
+      assert.include(result.stdout, "reachable")
+      assert.include(result.stdout, "✔ present  armada/test-app:dev")
+    })
+  }
+)
