@@ -5,7 +5,7 @@ import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
 import { ProcessorError, Protocol } from "@armada/http"
 import { Orchestrator, Progress } from "@armada/orchestrator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Stream } from "effect"
 import * as harness from "./harness.js"
 
 const template = harness.makeTemplate({ "README.md": "# the template\n", "name.txt": "{{name}}\n" })
@@ -162,6 +162,43 @@ describe("Orchestrator.pipeline", () => {
       }
       assert.deepStrictEqual(yield* harness.leftovers, [])
     }).pipe(Effect.provide(harness.layer()))
+  )
+
+  it.effect(
+    "a container that exits while it is waited for is reported with its exit code, without polling the engine",
+    () => {
+      const recorded = recording()
+      return Effect.gen(function* () {
+        const memory = yield* MemoryEngine.MemoryEngine
+        const spec = yield* harness.spec({
+          template: template.dir,
+          processors: processors("ok", "hangs"),
+          options: { timeouts: { ready: "1h" } }
+        })
+        const name = Names.containerName(harness.prefix, "processor", Names.Id.make("hangs"), spec.session)
+        const run = yield* Effect.fork(Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() })))
+        // Once it has started (and is being waited for), it dies.
+        while (!recorded.events.some((e) => e._tag === "ContainerStarted" && e.name === name))
+          yield* Effect.yieldNow()
+        yield* memory.exit(name, 7, ["late death"])
+        const error = yield* Fiber.join(run)
+        assert.deepStrictEqual(
+          error.failures.map((f) => [
+            f.stage,
+            f.id,
+            f.cause._tag,
+            f.cause._tag === "Exited" ? f.cause.exitCode : 0
+          ]),
+          [["start", "hangs", "Exited", 7]]
+        )
+        const cause = error.failures[0]!.cause
+        assert.include(cause._tag === "Exited" ? cause.logTail : "", "late death")
+        // One wait call per container, and an inspect only right after its start.
+        const calls = yield* memory.calls
+        assert.strictEqual(calls.filter((c) => c.operation === "inspectContainer").length, 3)
+        assert.deepStrictEqual(yield* harness.leftovers, [])
+      }).pipe(Effect.provide(Layer.merge(harness.layer({ neverReady: ["hangs"] }), recorded.layer)))
+    }
   )
 
   it.live("plugins run one after another in declared order even when the first is slow", () => {

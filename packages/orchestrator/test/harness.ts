@@ -54,6 +54,8 @@ export interface Behaviour {
     string,
     (request: Protocol.PlugRequest) => Effect.Effect<void, ProcessorError.CallError>
   >
+  /** Ids whose containers never answer: their wait ends only when the engine says they exited. */
+  readonly neverReady?: ReadonlyArray<string>
   /** Replaces the merger. */
   readonly merge?: (
     request: Protocol.MergeRequest
@@ -99,7 +101,8 @@ export const client = (
           // A container takes a moment to listen: a few polls, asking the engine between them.
           waitReady: (endpoint, options) =>
             Effect.gen(function* () {
-              for (let attempt = 1; attempt <= 3; attempt++) {
+              const attempts = behaviour.neverReady?.includes(idOf(endpoint)) ? Number.POSITIVE_INFINITY : 10
+              for (let attempt = 1; attempt <= attempts; attempt++) {
                 yield* Effect.yieldNow()
                 const liveness = options?.isAlive === undefined ? undefined : yield* options.isAlive
                 if (liveness?._tag === "Exited") {
@@ -110,7 +113,7 @@ export const client = (
                   })
                 }
               }
-              return { attempts: 3, elapsedMillis: 0 }
+              return { attempts: 10, elapsedMillis: 0 }
             }),
           process: (request, endpoint) => {
             const custom = behaviour.process?.[idOf(endpoint)]

@@ -2,7 +2,7 @@
 import { type ImageRef, Names, Parallel } from "@armada/core"
 import { type ContainerInfo, type ContainerSpec, DockerEngine, DockerError, type Mount } from "@armada/docker"
 import { type Liveness, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
-import { Effect, Option } from "effect"
+import { Deferred, Effect, Option } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import type { Cause } from "../OrchestratorError.js"
 import * as Progress from "../Progress.js"
@@ -127,59 +127,71 @@ export const start = (session: Orchestrator.Session) =>
         Effect.withSpan("armada.start.container", { attributes: described(plan) })
       )
 
-    // The engine says whether a container that is not answering yet has exited.
-    const isAlive = (containerId: string): Effect.Effect<Liveness> =>
-      engine.inspectContainer(containerId).pipe(
-        Effect.flatMap(exited),
-        Effect.map(
-          Option.match({
-            onNone: (): Liveness => ({ _tag: "Alive" }),
-            onSome: (gone): Liveness => ({ _tag: "Exited", ...gone })
-          })
-        ),
-        Effect.catchTag("ContainerNotFound", () =>
-          Effect.succeed<Liveness>({
-            _tag: "Exited",
-            exitCode: -1,
-            logTail: "the container no longer exists"
-          })
-        ),
-        // Any other engine trouble: cannot tell, keep polling until the deadline.
-        Effect.orElseSucceed((): Liveness => ({ _tag: "Alive" }))
-      )
+    /**
+     * Whether a container that is not answering yet has exited, without asking the engine again
+     * and again: one long `wait` call per container runs beside the readiness probes and, when the
+     * container exits, records its exit code and log tail. Engine trouble on that call leaves the
+     * answer at "alive": the deadline still applies.
+     */
+    const watchExit = (containerId: string) =>
+      Effect.gen(function* () {
+        const gone = yield* Deferred.make<Liveness>()
+        yield* engine.waitContainer(containerId).pipe(
+          Effect.flatMap((exitCode) =>
+            engine.logs(containerId, { tail: logTailLines }).pipe(
+              Effect.orElseSucceed(() => ""),
+              Effect.map((logTail): Liveness => ({ _tag: "Exited", exitCode, logTail }))
+            )
+          ),
+          Effect.catchTag("ContainerNotFound", () =>
+            Effect.succeed<Liveness>({
+              _tag: "Exited",
+              exitCode: -1,
+              logTail: "the container no longer exists"
+            })
+          ),
+          Effect.flatMap((liveness) => Deferred.succeed(gone, liveness)),
+          Effect.ignore,
+          Effect.forkScoped
+        )
+        const isAlive: Effect.Effect<Liveness> = Effect.flatMap(Deferred.isDone(gone), (done) =>
+          done ? Deferred.await(gone) : Effect.succeed<Liveness>({ _tag: "Alive" })
+        )
+        return isAlive
+      })
 
     // Then wait for it, outside the limit: waits only poll, so every container is waited for at once.
     const ready = (launched: Launched) =>
-      client
-        .waitReady(launched.endpoint, {
-          deadline: spec.options.timeouts.ready,
-          isAlive: isAlive(launched.containerId)
-        })
-        .pipe(
-          Effect.tap((r) =>
-            Progress.emit(
-              Progress.ContainerReady.make({
-                ...described(launched.plan),
-                url: launched.endpoint.url,
-                attempts: r.attempts,
-                elapsedMillis: r.elapsedMillis
-              })
-            )
-          ),
-          Effect.map(
-            (r): Orchestrator.Container => ({
-              role: launched.plan.role,
-              id: launched.plan.id,
-              image: launched.plan.image,
-              name: launched.plan.container.name,
-              containerId: launched.containerId,
-              endpoint: launched.endpoint,
-              readyMillis: r.elapsedMillis
+      watchExit(launched.containerId).pipe(
+        Effect.flatMap((isAlive) =>
+          client.waitReady(launched.endpoint, { deadline: spec.options.timeouts.ready, isAlive })
+        ),
+        // The exit watch ends with the wait.
+        Effect.scoped,
+        Effect.tap((r) =>
+          Progress.emit(
+            Progress.ContainerReady.make({
+              ...described(launched.plan),
+              url: launched.endpoint.url,
+              attempts: r.attempts,
+              elapsedMillis: r.elapsedMillis
             })
-          ),
-          Effect.tapError(reportFailure(launched.plan)),
-          Effect.withSpan("armada.ready", { attributes: described(launched.plan) })
-        )
+          )
+        ),
+        Effect.map(
+          (r): Orchestrator.Container => ({
+            role: launched.plan.role,
+            id: launched.plan.id,
+            image: launched.plan.image,
+            name: launched.plan.container.name,
+            containerId: launched.containerId,
+            endpoint: launched.endpoint,
+            readyMillis: r.elapsedMillis
+          })
+        ),
+        Effect.tapError(reportFailure(launched.plan)),
+        Effect.withSpan("armada.ready", { attributes: described(launched.plan) })
+      )
 
     const { value } = yield* stage.run(
       spec.session,
