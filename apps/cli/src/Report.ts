@@ -149,7 +149,7 @@ export const fromState = (state: RunState.RunState, ending: Ending): Document =>
     stage: item.stage,
     item: item.item,
     status: item.status === "running" ? ("unfinished" as const) : item.status,
-    durationMs: RunState.elapsed(item, ending.finishedAt)
+    durationMs: Math.round(RunState.elapsed(item, ending.finishedAt))
   }))
   return {
     _tag: "Result",
@@ -210,7 +210,7 @@ const stageResults = (state: RunState.RunState, now: number) =>
     return [
       {
         stage,
-        durationMs: end - start,
+        durationMs: Math.round(end - start),
         done: items.filter((item) => item.status === "done").length,
         failed: items.filter((item) => item.status === "failed").length
       }

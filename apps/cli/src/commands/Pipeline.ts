@@ -141,7 +141,10 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
     if (work.command === "run") {
       const problem = outputProblem(output)
       if (problem !== undefined) {
-        return yield* early("bad-input", `--output: ${problem}; choose another path or remove it first`)
+        return yield* early(
+          "bad-input",
+          `--output: ${problem}; armada never overwrites a result: choose another --output, or remove it first (rm -r ${shown(output)})`
+        )
       }
     }
 
