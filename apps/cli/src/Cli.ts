@@ -194,6 +194,7 @@ const cli = Command.run(command, { name: "armada", version })
 /**
  * Runs the command line (`process.argv`-shaped: runtime, script, then the arguments) and
  * succeeds with the exit code. A parse error has already been printed by @effect/cli: exit 2.
+ * Only an interruption (Ctrl-C) ends it otherwise; `bin.ts` makes that 130.
  *
  * @since 0.1.0
  * @category running
@@ -208,7 +209,18 @@ export const run = (argv: ReadonlyArray<string>) =>
       return Effect.flatMap(Output, (out) =>
         Effect.as(out.stderr(`error: ${messageOf(error)}\n`), ExitCode.ExitCode.itemsFailed as number)
       )
-    })
+    }),
+    // A defect is a bug: say so rather than end silently (interruption still ends with 130).
+    Effect.catchAllDefect((defect) =>
+      Effect.flatMap(Output, (out) =>
+        Effect.as(
+          out.stderr(
+            `error: unexpected failure (a bug in armada; please report it): ${defect instanceof Error ? (defect.stack ?? defect.message) : String(defect)}\n`
+          ),
+          ExitCode.ExitCode.itemsFailed as number
+        )
+      )
+    )
   )
 
 /**

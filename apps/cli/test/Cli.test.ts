@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Schema } from "effect"
+import { Layer, Schema } from "effect"
 import { ExitCode } from "../src/ExitCode.js"
 import * as Report from "../src/Report.js"
 import { memoryEngine, run, specFile, unreachableEngine } from "./harness.js"
@@ -155,6 +155,14 @@ describe("engines", () => {
       const result = await run([...args, "--engine", "docker"], { docker: unreachableEngine() })
       expect(result.code, args.join(" ")).toBe(ExitCode.engineUnreachable)
     }
+  })
+})
+
+describe("a bug", () => {
+  it("is reported as one, exit code 1, never a silent exit", async () => {
+    const result = await run(["ps", "--engine", "docker"], { docker: Layer.die(new Error("boom")) })
+    expect(result.code).toBe(ExitCode.itemsFailed)
+    expect(result.stderr).toContain("unexpected failure (a bug in armada; please report it): Error: boom")
   })
 })
 
