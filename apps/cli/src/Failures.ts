@@ -103,7 +103,7 @@ export const describe = (cause: unknown, context: Context = {}): Described => {
     cause instanceof Error || (typeof cause === "object" && cause !== null && "message" in cause)
       ? String((cause as { readonly message: unknown }).message)
       : String(cause)
-  return { reason, hint: hint(cause, context) }
+  return { reason: reason.trimEnd(), hint: hint(cause, context) }
 }
 
 /**
