@@ -1,8 +1,10 @@
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Layer, Schema } from "effect"
 import { ExitCode } from "../src/ExitCode.js"
 import * as Report from "../src/Report.js"
-import { memoryEngine, run, specFile, unreachableEngine } from "./harness.js"
+import { memoryEngine, removeSpecFiles, run, specFile, unreachableEngine } from "./harness.js"
+
+afterAll(removeSpecFiles)
 
 const goodSpec = () =>
   specFile(`

@@ -2,7 +2,7 @@
  * Runs the CLI in-process: the real command tree and handlers, with the engines, the HTTP client
  * and the terminal replaced by test layers. Returns the exit code and everything printed.
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DockerEngine, DockerError, MemoryEngine } from "@armada/docker"
@@ -78,10 +78,18 @@ export const run = (
     Effect.runPromise
   )
 
-/** Writes a spec (and an empty template dir) into a fresh temp dir; returns the spec's path. */
+const specDirs: Array<string> = []
+
+/** Writes a spec (and a template file beside it) into a fresh temp dir; returns the spec's path. */
 export const specFile = (yaml: string, name = "pipeline.yaml"): string => {
   const dir = mkdtempSync(join(tmpdir(), "armada-cli-test-"))
+  specDirs.push(dir)
   writeFileSync(join(dir, "README.md"), "# {{name}}\n")
   writeFileSync(join(dir, name), yaml)
   return join(dir, name)
+}
+
+/** Removes the spec dirs `specFile` made. */
+export const removeSpecFiles = (): void => {
+  for (const dir of specDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
