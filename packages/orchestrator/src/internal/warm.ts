@@ -77,30 +77,33 @@ export const warm = (spec: Spec) =>
       .ensureNetwork({ name: names.network, labels: Names.labels(prefix, { role: "network" }) })
       .pipe(stage.failuresOf("warm", { kind: "network", id: names.network }))
 
-    const volume = (name: string, role: "template" | "session") =>
-      Effect.gen(function* () {
-        // Docker answers "created" for a name that exists: a volume of another run must not be reused.
-        const existing = yield* engine.listVolumes()
-        if (existing.some((v) => v.name === name)) {
-          return yield* new DockerError.NameConflict({ kind: "volume", name })
-        }
-        yield* engine.createVolume({ name, labels: labels.of(role) })
-      }).pipe(stage.failuresOf("warm", { kind: role === "template" ? "template" : "volume", id: name }))
+    // Docker answers "created" for a volume name that exists: a volume of another run must not be reused.
+    const volumes = Effect.gen(function* () {
+      const existing = new Set((yield* engine.listVolumes()).map((v) => v.name))
+      const create = (name: string, role: "template" | "session") =>
+        (existing.has(name)
+          ? Effect.fail(new DockerError.NameConflict({ kind: "volume", name }))
+          : engine.createVolume({ name, labels: labels.of(role) })
+        ).pipe(stage.failuresOf("warm", { kind: role === "template" ? "template" : "volume", id: name }))
+      const created = yield* Effect.all(
+        [create(names.templateVolume, "template"), create(names.sessionVolume, "session")],
+        { concurrency: "unbounded" }
+      )
+      return created.flat()
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.succeed([stage.failure("warm", { kind: "volume", id: names.sessionVolume }, error)])
+      )
+    )
 
     const { value: failures } = yield* stage.run(
       session,
       "warm",
       Arr.dedupe(imageUsers(spec).map((user) => user.image)).length,
       Effect.gen(function* () {
-        const prepared = yield* Effect.all(
-          [
-            network,
-            pullMissing(spec),
-            volume(names.templateVolume, "template"),
-            volume(names.sessionVolume, "session")
-          ],
-          { concurrency: "unbounded" }
-        )
+        const prepared = yield* Effect.all([network, pullMissing(spec), volumes], {
+          concurrency: "unbounded"
+        })
         const failures = prepared.flat()
         if (failures.length > 0) return failures
         // The template goes in once the images are there: a volume is reached through a container of one.
