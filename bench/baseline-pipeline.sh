@@ -10,8 +10,12 @@
 # PLAN_DIR (written by pipeline.bench.mjs) holds: `image`, `prefix`, `session`, `template` (a host
 # directory), `processors` and `plugins` (ids in declared order, one per line), `env/<id>` (extra
 # KEY=VALUE lines, optional), `process/<id>.json` (the request, `__WRITE_DIR__` to fill) and
-# `plug/<id>.json` (`__DIRECTORY__` to fill).
+# `plug/<id>.json` (`__DIRECTORY__` to fill). With BASELINE_PHASES set, appends "<phase> <epoch ms>"
+# lines to that file as each phase begins (and "end" last), for the bench's breakdown.
 set -euo pipefail
+
+mark() { if [[ -n ${BASELINE_PHASES:-} ]]; then echo "$1 $(date +%s%3N)" >>"$BASELINE_PHASES"; fi; }
+mark warm
 
 plan=$1
 output=$2
@@ -29,9 +33,11 @@ label=(--label "$prefix.managed=true" --label "$prefix.session=$session")
 containers=()
 
 cleanup() {
+  mark cleanup
   if ((${#containers[@]} > 0)); then docker rm -f "${containers[@]}" >/dev/null 2>&1 || true; fi
   docker volume rm -f "$template_volume" "$session_volume" >/dev/null 2>&1 || true
   docker network rm "$network" >/dev/null 2>&1 || true
+  mark end
 }
 trap cleanup EXIT
 
@@ -66,6 +72,7 @@ roles+=(merger)
 for i in "${!names[@]}"; do containers+=("$prefix-${roles[$i]}-${names[$i]}-$session"); done
 
 # Start in parallel.
+mark start
 pids=()
 for i in "${!names[@]}"; do
   start "${roles[$i]}" "${names[$i]}" &
@@ -74,6 +81,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
 # Health checks one by one, once a second each, as the Go coordinator does.
+mark ready
 declare -A url
 for i in "${!names[@]}"; do
   name=${containers[$i]}
@@ -89,6 +97,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"; cleanup' EXIT
 
 # Processors in parallel; each answer names its output dir.
+mark process
 pids=()
 for id in "${processors[@]}"; do
   write_dir=/workspace/area/$(cat /proc/sys/kernel/random/uuid)
@@ -99,6 +108,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
 # Merge, output dirs in declared order.
+mark merge
 merge_dir=/workspace/area/$(cat /proc/sys/kernel/random/uuid)
 from=""
 for id in "${processors[@]}"; do
@@ -109,10 +119,12 @@ printf '{"fromDirs":[%s],"toDir":"%s"}' "$from" "$merge_dir" >"$work/merge.reque
 post "${url[$prefix-merger-merger-$session]}/merge/$session" "$work/merge.request" >/dev/null
 
 # Plugins one after another, in declared order.
+mark plug
 for id in "${plugins[@]}"; do
   sed "s#__DIRECTORY__#$merge_dir#" "$plan/plug/$id.json" >"$work/$id.plug"
   post "${url[$prefix-plugin-$id-$session]}/api/plug" "$work/$id.plug" >/dev/null
 done
 
+mark export
 mkdir -p "$output"
 docker cp "$prefix-merger-merger-$session:$merge_dir/." "$output" >/dev/null

@@ -4,12 +4,14 @@
 // container once a second in turn, as the Go coordinator does), side by side in one run: each round
 // runs every contender once, in rotating order. Each wall time covers everything from nothing to
 // the exported result with every container, volume and network removed again; each result is
-// checked against the golden directory. Prints one JSON line per run and a summary.
+// checked against the golden directory. Prints one JSON line per run (wall time and its phases:
+// for armada the stages of its summary plus the scope's cleanup, for the baseline the marks its
+// script writes) and one summary line per contender with the medians.
 // Target: armada at concurrency 8 <= 0.5 x the baseline's median. Options: --runs N (default 5).
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { availableParallelism, tmpdir, totalmem } from "node:os"
+import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Names } from "@armada/core"
@@ -126,9 +128,22 @@ const contenders = [
     name: "baseline",
     run: (output) => {
       writeFileSync(join(plan, "session"), nextSession("base"))
+      const phasesFile = join(scratch, `phases-${sessionCount}`)
       const started = performance.now()
-      execFileSync("bash", [baselineScript, plan, output], { stdio: ["ignore", "ignore", "inherit"] })
-      return { millis: performance.now() - started }
+      execFileSync("bash", [baselineScript, plan, output], {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, BASELINE_PHASES: phasesFile }
+      })
+      const millis = performance.now() - started
+      // Each phase lasts until the next one begins.
+      const marks = readFileSync(phasesFile, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" "))
+      const durations = Object.fromEntries(
+        marks.slice(0, -1).map(([phase, at], i) => [phase, Number(marks[i + 1][1]) - Number(at)])
+      )
+      return { millis, durations }
     }
   },
   ...concurrencies.map((concurrency) => ({
@@ -141,12 +156,16 @@ const contenders = [
       }
       const started = performance.now()
       const summary = await runtime.runPromise(Orchestrator.pipeline(spec, { output }))
-      return { millis: performance.now() - started, durations: summary.durations }
+      const millis = performance.now() - started
+      const { total, ...stages } = summary.durations
+      // The scope's cleanup runs after the summary is made: it is what is left of the wall time.
+      return { millis, durations: { ...stages, cleanup: millis - total } }
     }
   }))
 ]
 
 const results = new Map(contenders.map((c) => [c.name, []]))
+const phases = new Map(contenders.map((c) => [c.name, []]))
 let outputCount = 0
 const once = async (contender, record) => {
   const output = join(scratch, `out-${++outputCount}`)
@@ -157,9 +176,9 @@ const once = async (contender, record) => {
   if (left.length > 0) throw new Error(`${contender.name} left ${left.length} labelled resources behind`)
   if (record) {
     results.get(contender.name).push(millis)
-    console.log(
-      JSON.stringify({ contender: contender.name, millis: round(millis), ...(durations && { durations }) })
-    )
+    phases.get(contender.name).push(durations)
+    const rounded = Object.fromEntries(Object.entries(durations).map(([phase, ms]) => [phase, round(ms)]))
+    console.log(JSON.stringify({ contender: contender.name, millis: round(millis), phases: rounded }))
   }
 }
 
@@ -182,13 +201,20 @@ const rows = contenders.map((c) => {
     medianMillis: round(median(xs)),
     minMillis: round(Math.min(...xs)),
     maxMillis: round(Math.max(...xs)),
-    ratioToBaseline: Number((median(xs) / baseline).toFixed(2))
+    ratioToBaseline: Number((median(xs) / baseline).toFixed(2)),
+    medianPhases: Object.fromEntries(
+      Object.keys(phases.get(c.name)[0]).map((phase) => [
+        phase,
+        round(median(phases.get(c.name).map((p) => p[phase])))
+      ])
+    )
   }
 })
+for (const row of rows) console.log(JSON.stringify(row))
 console.log(
   JSON.stringify({
-    summary: rows,
     runs,
+    loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
     machine: {
       cpus: availableParallelism(),
       memoryGiB: Math.round(totalmem() / 2 ** 30),
