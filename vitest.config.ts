@@ -3,6 +3,6 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     projects: ["packages/*", "apps/*", "tests"],
-    reporters: ["default"]
+    reporters: ["default", "./scripts/summary-reporter.ts"]
   }
 })
