@@ -71,6 +71,21 @@ const statusOf = (cause: unknown): number | undefined => {
 export const isAlreadyStarted = (cause: unknown): boolean => statusOf(cause) === 304
 
 /**
+ * A name two resources share (two networks made by two processes' concurrent ensures): Docker
+ * refuses it as ambiguous, and the caller goes on by id.
+ *
+ * @internal
+ */
+export const isAmbiguousName = (error: DockerError.DockerError): boolean =>
+  error._tag === "EngineError" && /is ambiguous/.test(error.detail)
+
+/**
+ * @internal
+ */
+export const networkNotFound = (network: string): DockerError.NetworkNotFound =>
+  new DockerError.NetworkNotFound({ network })
+
+/**
  * A request the engine did not answer within `timeout`.
  *
  * @internal

@@ -26,6 +26,8 @@ import * as Validation from "../Validation.js"
 import {
   asPullFailure,
   isAlreadyStarted,
+  isAmbiguousName,
+  networkNotFound,
   pullFailed,
   type RequestContext,
   timedOut,
@@ -191,17 +193,33 @@ export const make = (options: Options) =>
         docker.getVolume(volume).inspect(withSignal({}, signal))
       )
 
-    const inspectNetwork = (name: string) =>
-      request(context("ensureNetwork", "network", name), () => docker.getNetwork(name).inspect()).pipe(
-        Effect.map((info: Docker.NetworkInspectInfo): NetworkInfo & { created: string } => ({
-          id: info.Id,
-          name: info.Name,
-          labels: info.Labels ?? {},
-          created: info.Created
-        }))
+    /**
+     * The networks called exactly `name`, oldest first: the one every process keeps. Listed, not
+     * inspected: while two processes' concurrent ensures have made two, Docker refuses the name as
+     * ambiguous.
+     */
+    const networksNamed = (name: string) =>
+      request(context("listNetworks", "network", name), (signal) =>
+        docker.listNetworks(withSignal({ filters: JSON.stringify({ name: [name] }) }, signal))
+      ).pipe(
+        Effect.map((all) =>
+          all
+            .filter((network) => network.Name === name)
+            .sort((a, b) => {
+              const [x, y] = [sortableTime(a.Created), sortableTime(b.Created)]
+              return x === y ? (a.Id < b.Id ? -1 : 1) : x < y ? -1 : 1
+            })
+        )
       )
 
-    const createBody = (spec: ContainerSpec): Docker.ContainerCreateOptions => {
+    /**
+     * `networkId`: the container joins that network by id (its endpoint named after it too), so a
+     * second network of the same name cannot make it ambiguous when the container starts.
+     */
+    const createBody = (
+      spec: ContainerSpec,
+      networkId: string | undefined
+    ): Docker.ContainerCreateOptions => {
       const port = spec.publish === undefined ? undefined : `${spec.publish}/tcp`
       return {
         name: spec.name,
@@ -220,7 +238,7 @@ export const make = (options: Options) =>
           ...(port === undefined
             ? {}
             : { PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] } }),
-          NetworkMode: spec.network ?? "bridge",
+          NetworkMode: networkId ?? spec.network ?? "bridge",
           Privileged: false,
           SecurityOpt: ["no-new-privileges"],
           CapDrop: ["ALL"],
@@ -228,7 +246,10 @@ export const make = (options: Options) =>
           ...(spec.limits?.memoryBytes === undefined ? {} : { Memory: spec.limits.memoryBytes }),
           ...(spec.limits?.nanoCpus === undefined ? {} : { NanoCpus: spec.limits.nanoCpus }),
           ...(spec.limits?.pids === undefined ? {} : { PidsLimit: spec.limits.pids })
-        }
+        },
+        ...(networkId === undefined
+          ? {}
+          : { NetworkingConfig: { EndpointsConfig: { [networkId]: { NetworkID: networkId } } } })
       }
     }
 
@@ -385,8 +406,17 @@ export const make = (options: Options) =>
             image: spec.image,
             conflict: "NameConflict"
           })
+          // A named network is joined by the id of the one every process keeps: two processes'
+          // concurrent ensures may have made two of that name for a moment.
+          const network = spec.network
+          const networkId =
+            network === undefined || networkModes.has(network)
+              ? undefined
+              : yield* Effect.flatMap(networksNamed(network), ([keeper]) =>
+                  keeper === undefined ? Effect.fail(networkNotFound(network)) : Effect.succeed(keeper.Id)
+                )
           const created = yield* request(ctx, (signal) =>
-            docker.createContainer(withSignal(createBody(spec), signal))
+            docker.createContainer(withSignal(createBody(spec, networkId), signal))
           )
           return created.id
         }).pipe(Effect.withSpan("DockerEngine.createContainer", { attributes: { name: spec.name } })),
@@ -496,11 +526,8 @@ export const make = (options: Options) =>
           // below cover other processes, since Docker's own duplicate check is best effort.
           return yield* networkLock.withPermits(1)(
             Effect.gen(function* () {
-              const existing = yield* inspectNetwork(name).pipe(
-                Effect.map(Option.some),
-                Effect.catchTag("NetworkNotFound", () => Effect.succeed(Option.none()))
-              )
-              if (Option.isSome(existing)) return strip(existing.value)
+              const [existing] = yield* networksNamed(name)
+              if (existing !== undefined) return networkInfo(existing)
               const ctx = context("ensureNetwork", "network", name, { conflict: "NameConflict" })
               const created = yield* request(ctx, (signal) =>
                 docker.createNetwork(
@@ -513,22 +540,15 @@ export const make = (options: Options) =>
                 Effect.map((network) => Option.some(network.id)),
                 Effect.catchTag("NameConflict", () => Effect.succeed(Option.none<string>()))
               )
-              const all = yield* request(context("listNetworks", "network", name), (signal) =>
-                docker.listNetworks(withSignal({ filters: JSON.stringify({ name: [name] }) }, signal))
-              )
-              const same = all
-                .filter((network) => network.Name === name)
-                .sort((a, b) =>
-                  a.Created === b.Created ? (a.Id < b.Id ? -1 : 1) : a.Created < b.Created ? -1 : 1
-                )
-              const keeper = same[0]
-              if (keeper === undefined) return strip(yield* inspectNetwork(name))
+              const [keeper] = yield* networksNamed(name)
+              // Created, then removed at once by another process's cleanup.
+              if (keeper === undefined) return yield* networkNotFound(name)
               if (Option.isSome(created) && created.value !== keeper.Id) {
                 yield* request(context("removeNetwork", "network", created.value), (signal) =>
                   docker.getNetwork(created.value).remove(withSignal({}, signal))
                 ).pipe(Effect.ignore)
               }
-              return { id: keeper.Id, name: keeper.Name, labels: keeper.Labels ?? {} }
+              return networkInfo(keeper)
             })
           )
         }).pipe(Effect.withSpan("DockerEngine.ensureNetwork", { attributes: { network: name } })),
@@ -547,8 +567,17 @@ export const make = (options: Options) =>
       removeNetwork: (name) =>
         Effect.gen(function* () {
           yield* Validation.name("network", name)
-          yield* request(context("removeNetwork", "network", name), (signal) =>
-            docker.getNetwork(name).remove(withSignal({}, signal))
+          const removeRef = (ref: string) =>
+            request(context("removeNetwork", "network", name), (signal) =>
+              docker.getNetwork(ref).remove(withSignal({}, signal))
+            )
+          yield* removeRef(name).pipe(
+            // Two networks of that name (concurrent ensures of two processes): remove each, by id.
+            Effect.catchIf(isAmbiguousName, () =>
+              Effect.flatMap(networksNamed(name), (found) =>
+                Effect.forEach(found, (network) => removeRef(network.Id), { discard: true })
+              )
+            )
           )
         }).pipe(Effect.withSpan("DockerEngine.removeNetwork", { attributes: { network: name } })),
 
@@ -584,7 +613,24 @@ export const make = (options: Options) =>
     return engine
   })
 
-const strip = ({ id, name, labels }: NetworkInfo): NetworkInfo => ({ id, name, labels })
+/** Network modes Docker reads as modes, not as the names of networks. */
+const networkModes = new Set(["bridge", "default", "none"])
+
+const networkInfo = (network: Docker.NetworkInspectInfo): NetworkInfo => ({
+  id: network.Id,
+  name: network.Name,
+  labels: network.Labels ?? {}
+})
+
+/**
+ * Docker's RFC 3339 times drop the trailing zeros of their nanoseconds (`.1Z` is later than
+ * `.10001Z` as a string); padded, they compare as strings in time order.
+ */
+const sortableTime = (time: string): string =>
+  time.replace(
+    /(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/,
+    (_, fraction: string | undefined, zone: string) => `.${(fraction ?? "").padEnd(9, "0")}${zone}`
+  )
 
 const toContainerInfo = (info: Docker.ContainerInspectInfo): ContainerInfo => {
   const state = info.State.Status as ContainerState
@@ -609,7 +655,13 @@ const toContainerInfo = (info: Docker.ContainerInspectInfo): ContainerInfo => {
       .map((mount) => ({ volume: mount.Name!, target: mount.Destination, readOnly: !mount.RW })),
     security: {
       privileged: host.Privileged === true,
-      networkMode: host.NetworkMode ?? "",
+      // A network joined by id is reported by its name, as it was asked for.
+      networkMode:
+        Object.entries(info.NetworkSettings.Networks ?? {}).find(
+          ([, endpoint]) => endpoint.NetworkID !== "" && endpoint.NetworkID === host.NetworkMode
+        )?.[0] ??
+        host.NetworkMode ??
+        "",
       capDrop: asStrings(host.CapDrop),
       capAdd: asStrings(host.CapAdd).map((capability) => capability.replace(/^CAP_/, "")),
       securityOpt: asStrings(host.SecurityOpt),

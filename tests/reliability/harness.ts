@@ -1,0 +1,329 @@
+/**
+ * What every reliability suite shares: the test prefix (`armadarel`, so only our own resources are
+ * ever found or removed), the live layers, an independent view of the engine through the `docker`
+ * CLI (what is left, by label), the built `armada` binary as a child process, the process table
+ * (children, peak memory), and small templates and specs.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Names } from "@armada/core"
+import { DockerEngineLive } from "@armada/docker"
+import * as Http from "@armada/http"
+import { Orchestrator, type OrchestratorError, Progress, Spec } from "@armada/orchestrator"
+import { TestImage } from "@armada/testkit"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Duration, Effect, type Exit, Layer, Schema } from "effect"
+
+export const prefix = Names.Id.make("armadarel")
+export const managedLabel = `${prefix}.managed=true`
+export const sessionLabel = (session: string) => `${prefix}.session=${session}`
+
+export const root = fileURLToPath(new URL("../../", import.meta.url))
+export const bin = join(root, "apps", "cli", "dist", "bin.js")
+export const image = TestImage.testAppImage
+
+/** Fails the suite early, with the fix, when the CLI was not built. */
+export const requireBin = (): void => {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm build\` first (./scripts/test does)`)
+}
+
+/** The live engine (at `host`, default the local socket) and the live HTTP client. */
+export const live = (host?: string) =>
+  Layer.mergeAll(
+    Layer.orDie(DockerEngineLive.layer({ host })),
+    Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
+  )
+
+// ---------------------------------------------------------------------------------------------
+// The engine, seen through the docker CLI rather than through the code under test.
+
+export const docker = (args: ReadonlyArray<string>, host?: string): Array<string> =>
+  execFileSync("docker", host === undefined ? [...args] : ["-H", host, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000
+  })
+    .split("\n")
+    .filter((line) => line !== "")
+
+/**
+ * Builds `tag` from a Dockerfile given as text (`FROM` a local image, so no registry is asked),
+ * labelled with the test prefix.
+ */
+export const buildImage = (tag: string, dockerfile: string, host?: string): void => {
+  execFileSync(
+    "docker",
+    [
+      ...(host === undefined ? [] : ["-H", host]),
+      "build",
+      "--quiet",
+      "--tag",
+      tag,
+      "--label",
+      managedLabel,
+      "-"
+    ],
+    { input: dockerfile, stdio: ["pipe", "ignore", "pipe"], timeout: 120_000 }
+  )
+}
+
+export interface Labelled {
+  readonly containers: ReadonlyArray<string>
+  readonly volumes: ReadonlyArray<string>
+  readonly networks: ReadonlyArray<string>
+}
+
+/** The names of every container, volume and network carrying `label`. */
+export const labelled = (label: string, host?: string): Labelled => ({
+  containers: docker(["ps", "-a", "--format", "{{.Names}}", "--filter", `label=${label}`], host),
+  volumes: docker(["volume", "ls", "-q", "--filter", `label=${label}`], host),
+  networks: docker(["network", "ls", "--format", "{{.Name}}", "--filter", `label=${label}`], host)
+})
+
+export const count = (found: Labelled): number =>
+  found.containers.length + found.volumes.length + found.networks.length
+
+export const nothing: Labelled = { containers: [], volumes: [], networks: [] }
+
+/**
+ * Removes what carries the test prefix's label, and only that: the safety net after a failed
+ * test (which has already reported what it found).
+ */
+export const sweep = (host?: string): void => {
+  const filter = ["--filter", `label=${managedLabel}`]
+  const containers = docker(["ps", "-aq", ...filter], host)
+  if (containers.length > 0) docker(["rm", "-f", ...containers], host)
+  const volumes = docker(["volume", "ls", "-q", ...filter], host)
+  if (volumes.length > 0) docker(["volume", "rm", "-f", ...volumes], host)
+  // By id: two networks may share the name.
+  const networks = docker(["network", "ls", "-q", ...filter], host)
+  if (networks.length > 0) docker(["network", "rm", ...networks], host)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes.
+
+/** pid → parent pid, for every process of the machine. */
+const parents = (): Map<number, number> => {
+  const table = new Map<number, number>()
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // The command name may hold spaces and parentheses: the fields after the last `)` are fixed.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      table.set(Number(entry), Number(fields[1]))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return table
+}
+
+/** Every live descendant of `pid`. */
+export const descendants = (pid: number): Array<number> => {
+  const table = parents()
+  const found: Array<number> = []
+  const queue = [pid]
+  while (queue.length > 0) {
+    const current = queue.shift()!
+    for (const [child, parent] of table) {
+      if (parent === current) {
+        found.push(child)
+        queue.push(child)
+      }
+    }
+  }
+  return found
+}
+
+/** Whether `pid` runs (a zombie no longer does). */
+export const isAlive = (pid: number): boolean => {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"))
+  } catch {
+    return false
+  }
+}
+
+/** The peak resident set of `pid` so far (VmHWM), in bytes; undefined once it is gone. */
+export const peakRss = (pid: number): number | undefined => {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+    return match === null ? undefined : Number(match[1]) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+export const until = async (condition: () => boolean, what: string, millis = 60_000): Promise<void> => {
+  const deadline = Date.now() + millis
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${millis} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `armada` binary.
+
+/** The fields of the CLI's final `Result` document that the suites look at (docs/cli.md). */
+export const CliResult = Schema.Struct({
+  _tag: Schema.Literal("Result"),
+  outcome: Schema.String,
+  exitCode: Schema.Number,
+  session: Schema.optional(Schema.String),
+  items: Schema.Array(Schema.Struct({ stage: Schema.String, item: Schema.String, status: Schema.String })),
+  failures: Schema.Array(
+    Schema.Struct({
+      stage: Schema.String,
+      item: Schema.String,
+      reason: Schema.String,
+      cause: Schema.Struct({ _tag: Schema.String })
+    })
+  ),
+  error: Schema.optional(Schema.Struct({ reason: Schema.String, cause: Schema.Unknown }))
+})
+export type CliResult = typeof CliResult.Type
+
+export interface CliRun {
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly started: number
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** The exit code (a signal counts as 128 + its number) and the wall time. */
+  readonly exit: Promise<{ readonly code: number; readonly millis: number; readonly peakRss: number }>
+  /** The last `Result` line of `--json` output. */
+  readonly result: () => CliResult
+}
+
+const signals: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
+
+/** Starts `armada args...`; its peak RSS is sampled every 50 ms while it runs. */
+export const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): CliRun => {
+  const started = Date.now()
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk) => (stdout += chunk))
+  child.stderr!.on("data", (chunk) => (stderr += chunk))
+  const pid = child.pid!
+  let peak = 0
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, peakRss(pid) ?? 0)
+  }, 50)
+  const exit = new Promise<{ code: number; millis: number; peakRss: number }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      clearInterval(sampler)
+      resolve({
+        code: code ?? 128 + (signal === null ? 0 : (signals[signal] ?? 0)),
+        millis: Date.now() - started,
+        peakRss: peak
+      })
+    })
+  )
+  const result = () => {
+    const line = stdout.trim().split("\n").at(-1) ?? ""
+    try {
+      return Schema.decodeUnknownSync(CliResult)(JSON.parse(line))
+    } catch (error) {
+      throw new Error(`no Result document on stdout (${String(error)}):\n${stdout}\n${stderr}`)
+    }
+  }
+  return { child, pid, started, stdout: () => stdout, stderr: () => stderr, exit, result }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates, specs and runs.
+
+/** A scratch directory below the system's temp dir, removed by `cleanup`. */
+export const scratch = (what: string): string => mkdtempSync(join(tmpdir(), `armadarel-${what}-`))
+
+export const writeTree = (dir: string, files: Readonly<Record<string, string>>): string => {
+  mkdirSync(dir, { recursive: true })
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true })
+    writeFileSync(join(dir, name), content)
+  }
+  return dir
+}
+
+export const cleanup = (dir: string): void => rmSync(dir, { recursive: true, force: true })
+
+/** A session id of our own: `r` and 7 random characters. */
+export const sessionId = (): Names.Id => Names.Id.make(`r${randomBytes(4).toString("hex").slice(0, 7)}`)
+
+/**
+ * A spec with the suite's defaults: the test prefix, a fresh session (also the template id, so
+ * concurrent runs never share a template volume), short timeouts, concurrency 8.
+ */
+export const specOf = (input: {
+  readonly template: string
+  readonly processors?: ReadonlyArray<unknown>
+  readonly plugins?: ReadonlyArray<unknown>
+  readonly merger?: unknown
+  readonly options?: Record<string, unknown>
+}): Effect.Effect<Spec.Spec> => {
+  const session = sessionId()
+  return Spec.decode(
+    {
+      session,
+      templateId: session,
+      ...input,
+      options: {
+        prefix,
+        concurrency: 8,
+        ...input.options,
+        timeouts: { ready: "10s", call: "3s", ...(input.options?.timeouts as object | undefined) }
+      }
+    },
+    { baseDir: root }
+  ).pipe(Effect.orDie)
+}
+
+/** The JSON of a spec file for the CLI, with the suite's defaults. */
+export const specFile = (dir: string, spec: Record<string, unknown>): string => {
+  const path = join(dir, "armada.json")
+  const options = (spec.options ?? {}) as Record<string, unknown>
+  writeFileSync(
+    path,
+    JSON.stringify({
+      ...spec,
+      options: {
+        prefix,
+        concurrency: 8,
+        ...options,
+        timeouts: { ready: "10s", call: "3s", ...(options.timeouts as object | undefined) }
+      }
+    })
+  )
+  return path
+}
+
+export interface Ran {
+  readonly exit: Exit.Exit<Orchestrator.Summary, OrchestratorError.StageFailed>
+  readonly millis: number
+  readonly events: ReadonlyArray<Progress.Event>
+}
+
+/** `Orchestrator.pipeline` on the live engine, with its progress events and its wall time. */
+export const runPipeline = (spec: Spec.Spec, output: string, host?: string): Effect.Effect<Ran> =>
+  Effect.gen(function* () {
+    const events: Array<Progress.Event> = []
+    const [took, exit] = yield* Orchestrator.pipeline(spec, { output }).pipe(
+      Effect.provide(Progress.layer((event) => Effect.sync(() => events.push(event)))),
+      Effect.provide(live(host)),
+      Effect.exit,
+      Effect.timed
+    )
+    return { exit, millis: Math.round(Duration.toMillis(took)), events }
+  })
