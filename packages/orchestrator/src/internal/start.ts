@@ -91,8 +91,9 @@ export const start = (session: Orchestrator.Session) =>
     // Create and start, under the limit.
     const launch = (plan: Plan) =>
       Effect.gen(function* () {
-        // The session's finalizer finds the container by its labels, even if this fiber is interrupted now.
-        const containerId = yield* engine.createContainer(plan.container)
+        // The session's finalizer finds the container by its labels. Not interruptible: an aborted
+        // create request may still create the container after that finalizer looked for it.
+        const containerId = yield* Effect.uninterruptible(engine.createContainer(plan.container))
         yield* Progress.emit(Progress.ContainerCreated.make(described(plan)))
         yield* engine.startContainer(containerId)
         yield* Progress.emit(Progress.ContainerStarted.make(described(plan)))

@@ -73,9 +73,11 @@ export const warm = (spec: Spec) =>
     }
 
     // The network is shared by every session of the prefix: it carries no session label.
+    // Creations are not interruptible: an aborted request may still create the resource after the
+    // run's finalizer looked for it.
     const network = engine
       .ensureNetwork({ name: names.network, labels: Names.labels(prefix, { role: "network" }) })
-      .pipe(stage.failuresOf("warm", { kind: "network", id: names.network }))
+      .pipe(Effect.uninterruptible, stage.failuresOf("warm", { kind: "network", id: names.network }))
 
     // Docker answers "created" for a volume name that exists: a volume of another run must not be reused.
     const volumes = Effect.gen(function* () {
@@ -83,7 +85,7 @@ export const warm = (spec: Spec) =>
       const create = (name: string, role: "template" | "session") =>
         (existing.has(name)
           ? Effect.fail(new DockerError.NameConflict({ kind: "volume", name }))
-          : engine.createVolume({ name, labels: labels.of(role) })
+          : Effect.uninterruptible(engine.createVolume({ name, labels: labels.of(role) }))
         ).pipe(stage.failuresOf("warm", { kind: role === "template" ? "template" : "volume", id: name }))
       const created = yield* Effect.all(
         [create(names.templateVolume, "template"), create(names.sessionVolume, "session")],
