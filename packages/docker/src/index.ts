@@ -21,6 +21,10 @@ export * as DockerError from "./DockerError.js"
 /**
  * @since 0.1.0
  */
+export * as EngineRules from "./EngineRules.js"
+/**
+ * @since 0.1.0
+ */
 export * as MemoryEngine from "./MemoryEngine.js"
 /**
  * @since 0.1.0

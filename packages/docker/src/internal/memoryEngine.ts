@@ -15,6 +15,7 @@ import {
   type PullProgress
 } from "../DockerEngine.js"
 import * as DockerError from "../DockerError.js"
+import * as EngineRules from "../EngineRules.js"
 import {
   type Call,
   type Fault,
@@ -61,9 +62,6 @@ interface Network {
 }
 
 const hexId = () => randomBytes(32).toString("hex")
-
-const matches = (labels: Labels, filter: Labels | undefined): boolean =>
-  filter === undefined || Object.entries(filter).every(([key, value]) => labels[key] === value)
 
 const tagOf = (ref: string): string =>
   ImageRef.isImageRef(ref) ? ImageRef.withDefaultTag(ImageRef.ImageRef.make(ref)) : ref
@@ -150,12 +148,8 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
           onSome: Effect.succeed
         })
 
-      const findContainer = (ref: string): Option.Option<Container> => {
-        for (const container of containers.values())
-          if (container.spec.name === ref) return Option.some(container)
-        const byId = [...containers.values()].filter((container) => container.id.startsWith(ref))
-        return byId.length === 1 ? Option.some(byId[0]!) : Option.none()
-      }
+      const findContainer = (ref: string): Option.Option<Container> =>
+        Option.fromNullable(EngineRules.findContainer(containers.values(), ref))
       const requireContainer = (ref: string) =>
         Option.match(findContainer(ref), {
           onNone: () => Effect.fail(new DockerError.ContainerNotFound({ container: ref })),
@@ -293,7 +287,7 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
             yield* Validation.labels("labels", labels)
             yield* engineCall("listImages", undefined)
             return [...images.values()]
-              .filter((image) => matches(image.preset.labels ?? {}, labels))
+              .filter((image) => EngineRules.matchesLabels(image.preset.labels ?? {}, labels))
               .map(imageInfo)
           }),
         inspectImage: (image) =>
@@ -358,15 +352,11 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
             yield* Validation.image("image", image)
             yield* engineCall("removeImage", image)
             const found = yield* requireImage(image)
-            const user = [...containers.values()].find((container) => container.image.id === found.id)
-            if (user !== undefined) {
-              return yield* new DockerError.EngineError({
-                operation: "removeImage",
-                resource: image,
-                status: 409,
-                detail: `image is being used by container ${user.id.slice(0, 12)}`
-              })
-            }
+            yield* EngineRules.imageUnused(
+              containers.values(),
+              image,
+              (container) => container.image.id === found.id
+            )
             images.delete(found.tag)
           }),
 
@@ -374,9 +364,7 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
           Effect.gen(function* () {
             yield* Validation.containerSpec(spec)
             yield* engineCall("createContainer", spec.name)
-            if ([...containers.values()].some((container) => container.spec.name === spec.name)) {
-              return yield* new DockerError.NameConflict({ kind: "container", name: spec.name })
-            }
+            yield* EngineRules.nameFree(containers.values(), spec.name)
             const image = yield* requireImage(spec.image)
             for (const mount of spec.mounts ?? []) yield* requireVolume(mount.volume)
             let rootfs = image.preset.files ?? Archive.make({ tmp: Archive.directory() })
@@ -409,8 +397,7 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
             const network = container.spec.network
             if (
               network !== undefined &&
-              network !== "bridge" &&
-              network !== "none" &&
+              !EngineRules.isPredefinedNetwork(network) &&
               !networks.has(network)
             ) {
               return yield* new DockerError.NetworkNotFound({ network })
@@ -451,7 +438,9 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
           Effect.gen(function* () {
             yield* Validation.labels("labels", labels)
             yield* engineCall("listContainers", undefined)
-            return [...containers.values()].filter((c) => matches(c.spec.labels, labels)).map(containerInfo)
+            return [...containers.values()]
+              .filter((c) => EngineRules.matchesLabels(c.spec.labels, labels))
+              .map(containerInfo)
           }),
         waitContainer: (ref) =>
           Effect.gen(function* () {
@@ -493,7 +482,7 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
             yield* Validation.labels("labels", labels)
             yield* engineCall("listVolumes", undefined)
             return [...volumes.values()]
-              .filter((volume) => matches(volume.labels, labels))
+              .filter((volume) => EngineRules.matchesLabels(volume.labels, labels))
               .map(({ name, labels, createdAt }) => ({ name, labels, createdAt }))
           }),
         removeVolume: (name) =>
@@ -501,10 +490,7 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
             yield* Validation.name("volume", name)
             yield* engineCall("removeVolume", name)
             yield* requireVolume(name)
-            const inUse = [...containers.values()].some((c) =>
-              (c.spec.mounts ?? []).some((m) => m.volume === name)
-            )
-            if (inUse) return yield* new DockerError.VolumeInUse({ volume: name })
+            yield* EngineRules.volumeUnused(containers.values(), name)
             volumes.delete(name)
           }),
 
@@ -523,24 +509,16 @@ export const layer = (options: Options): Layer.Layer<DockerEngine | MemoryEngine
           Effect.gen(function* () {
             yield* Validation.labels("labels", labels)
             yield* engineCall("listNetworks", undefined)
-            return [...networks.values()].filter((network) => matches(network.labels, labels))
+            return [...networks.values()].filter((network) =>
+              EngineRules.matchesLabels(network.labels, labels)
+            )
           }),
         removeNetwork: (name) =>
           Effect.gen(function* () {
             yield* Validation.name("network", name)
             yield* engineCall("removeNetwork", name)
             if (!networks.has(name)) return yield* new DockerError.NetworkNotFound({ network: name })
-            const active = [...containers.values()].find(
-              (c) => c.state === "running" && c.spec.network === name
-            )
-            if (active !== undefined) {
-              return yield* new DockerError.EngineError({
-                operation: "removeNetwork",
-                resource: name,
-                status: 403,
-                detail: `network ${name} has active endpoints`
-              })
-            }
+            yield* EngineRules.networkUnused(containers.values(), name, (c) => c.state === "running")
             networks.delete(name)
           }),
 

@@ -27,6 +27,7 @@ import {
   type ContainerState,
   type DockerEngine,
   DockerError,
+  EngineRules,
   type ImageInfo,
   type Labels,
   type Mount,
@@ -75,9 +76,6 @@ interface Container {
 }
 
 const randomId = () => randomBytes(32).toString("hex")
-
-const matches = (labels: Labels, filter: Labels | undefined): boolean =>
-  filter === undefined || Object.entries(filter).every(([key, value]) => labels[key] === value)
 
 /** A container path relative to its root: `/workspace/area` → `workspace/area`. */
 const relative = (absolute: string): string => Option.getOrElse(TarArchive.relativePath(absolute), () => "")
@@ -188,11 +186,7 @@ export const make = (
       ref: string
     ): Effect.Effect<Container, DockerError.ContainerNotFound | InputError> =>
       Effect.flatMap(Validation.name("container", ref), () => {
-        const all = [...containers.values()]
-        const byPrefix = all.filter((container) => container.id.startsWith(ref))
-        const found =
-          all.find((container) => container.spec.name === ref) ??
-          (byPrefix.length === 1 ? byPrefix[0] : undefined)
+        const found = EngineRules.findContainer(containers.values(), ref)
         return found === undefined
           ? Effect.fail(new DockerError.ContainerNotFound({ container: ref }))
           : Effect.succeed(found)
@@ -207,7 +201,7 @@ export const make = (
       })
 
     /** Docker's predefined networks need no creating. */
-    const networkExists = (name: string) => name === "bridge" || name === "none" || networks.has(name)
+    const networkExists = (name: string) => EngineRules.isPredefinedNetwork(name) || networks.has(name)
 
     // ---- containers
 
@@ -264,9 +258,7 @@ export const make = (
       Effect.gen(function* () {
         yield* Validation.containerSpec(spec)
         if (closed) return yield* engineClosed("createContainer", spec.name)
-        if ([...containers.values()].some((container) => container.spec.name === spec.name)) {
-          return yield* new DockerError.NameConflict({ kind: "container", name: spec.name })
-        }
+        yield* EngineRules.nameFree(containers.values(), spec.name)
         const { entry, tag } = yield* requireImage(spec.image)
         for (const mount of spec.mounts ?? []) yield* findVolume(mount.volume)
         const id = randomId()
@@ -394,10 +386,7 @@ export const make = (
     const removeVolume = (name: string) =>
       Effect.gen(function* () {
         const volume = yield* findVolume(name)
-        const inUse = [...containers.values()].some((container) =>
-          mounts(container).some((mount) => mount.volume === name)
-        )
-        if (inUse) return yield* new DockerError.VolumeInUse({ volume: name })
+        yield* EngineRules.volumeUnused(containers.values(), name)
         volumes.delete(name)
         yield* removeTree(volume.dir, name)
       }).pipe(Effect.withSpan("LocalEngine.removeVolume", { attributes: { volume: name } }))
@@ -440,7 +429,7 @@ export const make = (
         Effect.map(Validation.labels("labels", labels), () =>
           [...present]
             .map((tag) => imageInfo(tag, catalog.get(tag)!))
-            .filter((image) => matches(image.labels, labels))
+            .filter((image) => EngineRules.matchesLabels(image.labels, labels))
         ),
       inspectImage: (image) =>
         Effect.gen(function* () {
@@ -471,14 +460,7 @@ export const make = (
         Effect.gen(function* () {
           yield* Validation.image("image", image)
           const { tag } = yield* requireImage(image)
-          const user = [...containers.values()].find((container) => container.image === tag)
-          if (user !== undefined) {
-            return yield* conflict(
-              "removeImage",
-              image,
-              `image is being used by container ${user.id.slice(0, 12)}`
-            )
-          }
+          yield* EngineRules.imageUnused(containers.values(), image, (container) => container.image === tag)
           present.delete(tag)
         }),
 
@@ -487,7 +469,9 @@ export const make = (
       inspectContainer: (ref) => Effect.map(findContainer(ref), info),
       listContainers: (labels) =>
         Effect.map(Validation.labels("labels", labels), () =>
-          [...containers.values()].filter((container) => matches(container.spec.labels, labels)).map(info)
+          [...containers.values()]
+            .filter((container) => EngineRules.matchesLabels(container.spec.labels, labels))
+            .map(info)
         ),
       waitContainer: (ref) =>
         Effect.flatMap(findContainer(ref), (container) => {
@@ -503,7 +487,7 @@ export const make = (
       listVolumes: (labels) =>
         Effect.map(Validation.labels("labels", labels), () =>
           [...volumes.values()]
-            .filter((volume) => matches(volume.labels, labels))
+            .filter((volume) => EngineRules.matchesLabels(volume.labels, labels))
             .map(
               (volume): VolumeInfo => ({
                 name: volume.name,
@@ -527,24 +511,18 @@ export const make = (
       listNetworks: (labels) =>
         Effect.map(Validation.labels("labels", labels), () =>
           [...networks.values()]
-            .filter((network) => matches(network.labels, labels))
+            .filter((network) => EngineRules.matchesLabels(network.labels, labels))
             .map((network): NetworkInfo => ({ ...network }))
         ),
       removeNetwork: (name) =>
         Effect.gen(function* () {
           yield* Validation.name("network", name)
           if (!networks.has(name)) return yield* new DockerError.NetworkNotFound({ network: name })
-          const active = [...containers.values()].some(
-            (container) => stateOf(container) === "running" && container.spec.network === name
+          yield* EngineRules.networkUnused(
+            containers.values(),
+            name,
+            (container) => stateOf(container) === "running"
           )
-          if (active) {
-            return yield* new DockerError.EngineError({
-              operation: "removeNetwork",
-              resource: name,
-              status: 403,
-              detail: `network ${name} has active endpoints`
-            })
-          }
           networks.delete(name)
         }),
 
