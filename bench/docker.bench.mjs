@@ -16,32 +16,20 @@
 // remains.
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { availableParallelism, totalmem } from "node:os"
 import { Bulk, DockerEngineLive } from "@armada/docker"
 import { ManagedRuntime } from "effect"
 import { ensureFixtureImage } from "../packages/testkit/dist/ConformanceFixture.js"
+import { machine, median, numberFlag, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"
 
-const flag = (name, fallback) => {
-  const at = process.argv.indexOf(`--${name}`)
-  return at === -1 ? fallback : Number(process.argv[at + 1])
-}
-const runs = flag("runs", 5)
-const count = flag("count", 16)
-const concurrency = flag("concurrency", 8)
-const removeConcurrency = flag("remove-concurrency", count)
-if (!Number.isInteger(runs) || runs < 5) throw new Error(`--runs: expected an integer >= 5, got ${runs}`)
+const runs = runsFlag(5, 5)
+const count = numberFlag("count", 16)
+const concurrency = numberFlag("concurrency", 8)
+const removeConcurrency = numberFlag("remove-concurrency", count)
 
 const runId = randomBytes(4).toString("hex")
 const benchLabel = `docker-${runId}`
 const labels = { "armada.managed": "true", "armada.bench": benchLabel }
 const image = ensureFixtureImage()
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
-const round = (x) => Number(x.toFixed(1))
 
 const namesFor = (side, round) =>
   Array.from({ length: count }, (_, i) => `armada-bench-${runId}-${side}-${round}-${i}`)
@@ -106,8 +94,7 @@ const samples = { start: { ours: [], cli: [] }, remove: { ours: [], cli: [] } }
 const contenders = { ours, cli }
 try {
   for (let round = -1; round < runs; round++) {
-    const order = round % 2 === 0 ? ["ours", "cli"] : ["cli", "ours"]
-    for (const side of order) {
+    for (const side of rotated(["ours", "cli"], round)) {
       const names = namesFor(side, round)
       const started = await contenders[side].start(names)
       const removed = await contenders[side].remove(names)
@@ -133,27 +120,18 @@ for (const [label, key] of [
 ]) {
   const medianOurs = median(samples[key].ours)
   const medianCli = median(samples[key].cli)
-  console.log(
-    JSON.stringify({
-      case: label,
-      unit: "ms",
-      runs,
-      median: { ours: round(medianOurs), cli: round(medianCli) },
-      samples: { ours: samples[key].ours.map(round), cli: samples[key].cli.map(round) },
-      ratio: Number((medianOurs / medianCli).toFixed(3)),
-      // The two sides of a round run back to back, so this one is less swayed by load drifting
-      // over the whole run (informative; the target is on the ratio of the medians).
-      pairedRatioMedian: Number(
-        median(samples[key].ours.map((ours, round) => ours / samples[key].cli[round])).toFixed(3)
-      ),
-      target: "ours/cli <= 1.1",
-      met: medianOurs / medianCli <= 1.1,
-      machine: {
-        cpus: availableParallelism(),
-        memGiB: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-        engine: engineVersion
-      }
-    })
-  )
+  printLine({
+    case: label,
+    unit: "ms",
+    runs,
+    median: { ours: round(medianOurs), cli: round(medianCli) },
+    samples: { ours: samples[key].ours.map(round), cli: samples[key].cli.map(round) },
+    ratio: ratio(medianOurs, medianCli),
+    // The two sides of a round run back to back, so this one is less swayed by load drifting
+    // over the whole run (informative; the target is on the ratio of the medians).
+    pairedRatioMedian: round(median(samples[key].ours.map((ours, run) => ours / samples[key].cli[run])), 3),
+    target: "ours/cli <= 1.1",
+    met: medianOurs / medianCli <= 1.1,
+    machine: { ...machine(), engine: engineVersion }
+  })
 }

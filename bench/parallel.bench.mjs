@@ -12,25 +12,18 @@ import { execFileSync } from "node:child_process"
 import { availableParallelism, cpus, totalmem } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { median, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"
 import { contenders, expectedFailures } from "./parallel-contenders.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const warmups = 3
-const runsFlag = process.argv.indexOf("--runs")
-const runs = runsFlag === -1 ? 7 : Number(process.argv[runsFlag + 1])
-if (!Number.isInteger(runs) || runs < 5) throw new Error(`--runs: expected an integer >= 5, got ${runs}`)
+const runs = runsFlag(7, 5)
 
 const names = Object.keys(contenders)
 // The order rotates among ours and the peers; Effect.forEach, shown only for comparison, runs last
 // in every round, so the garbage it leaves falls on each of the others in turn.
 const rotating = names.filter((n) => n !== "effectForEach")
-const rotated = (run) => [...rotating.map((_, i) => rotating[(i + run) % rotating.length]), "effectForEach"]
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
-const round = (x, digits) => Number(x.toFixed(digits))
+const order = (run) => [...rotated(rotating, run), "effectForEach"]
 
 const report = (label, unit, samples, target) => {
   const medians = Object.fromEntries(names.map((n) => [n, median(samples[n])]))
@@ -42,12 +35,12 @@ const report = (label, unit, samples, target) => {
     ratio: Object.fromEntries(
       names
         .filter((n) => n !== "ours")
-        .map((n) => [`oursTo${n[0].toUpperCase()}${n.slice(1)}`, round(medians.ours / medians[n], 3)])
+        .map((n) => [`oursTo${n[0].toUpperCase()}${n.slice(1)}`, ratio(medians.ours, medians[n])])
     ),
     target: `ours/pMap <= ${target}`,
     met: medians.ours / medians.pMap <= target
   }
-  console.log(JSON.stringify(line))
+  printLine(line)
 }
 
 const timeCase = async (label, count, kind, target) => {
@@ -59,10 +52,10 @@ const timeCase = async (label, count, kind, target) => {
     if (failed !== expectedFailures(count, kind)) throw new Error(`${name}: ${failed} items failed`)
     return elapsed
   }
-  for (let run = 0; run < warmups; run++) for (const name of rotated(run)) await once(name)
+  for (let run = 0; run < warmups; run++) for (const name of order(run)) await once(name)
   const samples = Object.fromEntries(names.map((n) => [n, []]))
   for (let run = 0; run < runs; run++) {
-    for (const name of rotated(run)) samples[name].push(await once(name))
+    for (const name of order(run)) samples[name].push(await once(name))
   }
   report(label, "ms", samples, target)
 }
@@ -70,7 +63,7 @@ const timeCase = async (label, count, kind, target) => {
 const rssCase = (label, count, target) => {
   const samples = Object.fromEntries(names.map((n) => [n, []]))
   for (let run = 0; run < runs; run++) {
-    for (const name of rotated(run)) {
+    for (const name of order(run)) {
       const out = execFileSync(
         process.execPath,
         [join(here, "parallel-rss.mjs"), name, String(count), "16"],

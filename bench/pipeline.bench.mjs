@@ -10,10 +10,9 @@
 // Target: armada at concurrency 8 <= 0.5 x the baseline's median. Options: --runs N (default 5).
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createRequire } from "node:module"
-import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { dirname, join, relative } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
 import { Names } from "@armada/core"
 import { DockerEngineLive } from "@armada/docker"
 import { layer as processorClientLayer } from "@armada/http"
@@ -21,35 +20,19 @@ import { Orchestrator, Spec } from "@armada/orchestrator"
 import { Effect, Layer, ManagedRuntime } from "effect"
 // Not the testkit index: that one loads vitest.
 import { ensureTestAppImage } from "../packages/testkit/dist/TestImage.js"
+import { loadLayerUndici, machine, median, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const fixtures = join(here, "..", "tests", "fixtures", "pipeline")
 const golden = join(fixtures, "golden")
 const baselineScript = join(here, "baseline-pipeline.sh")
 
-// The Node HTTP client comes from the test app's dependencies (the bench has no platform-node of
-// its own); its ESM entry, so that it shares `effect` and `@effect/platform` with @armada/http.
-const platformNode = dirname(
-  createRequire(join(here, "..", "apps", "test-app", "package.json")).resolve(
-    "@effect/platform-node/package.json"
-  )
-)
-const { layerUndici } = await import(
-  pathToFileURL(join(platformNode, "dist", "esm", "NodeHttpClient.js")).href
-)
-
-const runsFlag = process.argv.indexOf("--runs")
-const runs = runsFlag === -1 ? 5 : Number(process.argv[runsFlag + 1])
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, got ${runs}`)
+const layerUndici = await loadLayerUndici()
+const runs = runsFlag(5, 1)
 const concurrencies = [1, 2, 4, 8]
 const prefix = Names.Id.make("armadabench")
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
-const round = (x) => Math.round(x)
+const whole = (x) => round(x, 0)
 
 /** Every file below `dir`, relative to it, sorted. */
 const filesOf = (dir) =>
@@ -177,8 +160,8 @@ const once = async (contender, record) => {
   if (record) {
     results.get(contender.name).push(millis)
     phases.get(contender.name).push(durations)
-    const rounded = Object.fromEntries(Object.entries(durations).map(([phase, ms]) => [phase, round(ms)]))
-    console.log(JSON.stringify({ contender: contender.name, millis: round(millis), phases: rounded }))
+    const rounded = Object.fromEntries(Object.entries(durations).map(([phase, ms]) => [phase, whole(ms)]))
+    printLine({ contender: contender.name, millis: whole(millis), phases: rounded })
   }
 }
 
@@ -186,7 +169,7 @@ try {
   // One untimed run each: the first container of an image and the first connections cost extra.
   for (const contender of contenders) await once(contender, false)
   for (let r = 0; r < runs; r++) {
-    for (let i = 0; i < contenders.length; i++) await once(contenders[(i + r) % contenders.length], true)
+    for (const contender of rotated(contenders, r)) await once(contender, true)
   }
 } finally {
   await runtime.dispose()
@@ -198,30 +181,20 @@ const rows = contenders.map((c) => {
   const xs = results.get(c.name)
   return {
     contender: c.name,
-    medianMillis: round(median(xs)),
-    minMillis: round(Math.min(...xs)),
-    maxMillis: round(Math.max(...xs)),
-    ratioToBaseline: Number((median(xs) / baseline).toFixed(2)),
+    medianMillis: whole(median(xs)),
+    minMillis: whole(Math.min(...xs)),
+    maxMillis: whole(Math.max(...xs)),
+    ratioToBaseline: ratio(median(xs), baseline, 2),
     medianPhases: Object.fromEntries(
       Object.keys(phases.get(c.name)[0]).map((phase) => [
         phase,
-        round(median(phases.get(c.name).map((p) => p[phase])))
+        whole(median(phases.get(c.name).map((p) => p[phase])))
       ])
     )
   }
 })
-for (const row of rows) console.log(JSON.stringify(row))
-console.log(
-  JSON.stringify({
-    runs,
-    loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
-    machine: {
-      cpus: availableParallelism(),
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version
-    }
-  })
-)
+for (const row of rows) printLine(row)
+printLine({ runs, loadAverage: loadavg().map((x) => round(x)), machine: machine() })
 const ours = rows.find((row) => row.contender === "armada c=8")
 const pass = ours.ratioToBaseline <= 0.5
 console.log(

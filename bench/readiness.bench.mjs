@@ -14,39 +14,21 @@
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { createServer } from "node:http"
-import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
 import { ProcessorClient, layer as processorClientLayer } from "@armada/http"
 import { Effect, Either, Layer, ManagedRuntime } from "effect"
+import { loadLayerUndici, median, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const bundle = join(here, "..", "apps", "test-app", "dist", "test-app.mjs")
 if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`pnpm build\` first`)
 
-// The Node HTTP client comes from the test app's dependencies (the bench has no platform-node of
-// its own); its ESM entry, so that it shares `effect` and `@effect/platform` with @armada/http.
-const platformNode = dirname(
-  createRequire(join(here, "..", "apps", "test-app", "package.json")).resolve(
-    "@effect/platform-node/package.json"
-  )
-)
-const { layerUndici } = await import(
-  pathToFileURL(join(platformNode, "dist", "esm", "NodeHttpClient.js")).href
-)
-
-const runsFlag = process.argv.indexOf("--runs")
-const runs = runsFlag === -1 ? 9 : Number(process.argv[runsFlag + 1])
-if (!Number.isInteger(runs) || runs < 5) throw new Error(`--runs: expected an integer >= 5, got ${runs}`)
+const layerUndici = await loadLayerUndici()
+const runs = runsFlag(9, 5)
 
 const baselineDeadlineMillis = 5_000
 const now = () => performance.timeOrigin + performance.now()
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
-const round = (x) => Number(x.toFixed(1))
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -135,12 +117,11 @@ const contenders = {
   }
 }
 const names = Object.keys(contenders)
-const rotated = (run) => names.map((_, i) => names[(i + run) % names.length])
 
 const readyCase = async (label, env, target) => {
   const samples = { ours: [], baseline: [] }
   for (let run = 0; run < runs; run++) {
-    for (const name of rotated(run)) {
+    for (const name of rotated(names, run)) {
       const app = await startApp(env)
       const outcome = await contenders[name](app, 60_000)
       const returnedAt = now()
@@ -152,24 +133,22 @@ const readyCase = async (label, env, target) => {
   }
   const ours = median(samples.ours)
   const baseline = median(samples.baseline)
-  console.log(
-    JSON.stringify({
-      case: label,
-      unit: "ms from listen to ready",
-      runs,
-      median: { ours: round(ours), baseline: round(baseline) },
-      max: { ours: round(Math.max(...samples.ours)), baseline: round(Math.max(...samples.baseline)) },
-      ratio: { oursToBaseline: Number((ours / baseline).toFixed(3)) },
-      ...(target === undefined ? {} : { target: `ours median <= ${target} ms`, met: ours <= target })
-    })
-  )
+  printLine({
+    case: label,
+    unit: "ms from listen to ready",
+    runs,
+    median: { ours: round(ours), baseline: round(baseline) },
+    max: { ours: round(Math.max(...samples.ours)), baseline: round(Math.max(...samples.baseline)) },
+    ratio: { oursToBaseline: ratio(ours, baseline) },
+    ...(target === undefined ? {} : { target: `ours median <= ${target} ms`, met: ours <= target })
+  })
 }
 
 const exitedCase = async (target) => {
   const samples = { ours: [], baseline: [] }
   const afterExit = { ours: [], baseline: [] }
   for (let run = 0; run < runs; run++) {
-    for (const name of rotated(run)) {
+    for (const name of rotated(names, run)) {
       const app = await startApp({ ARMADA_FAULT_EXIT: "3" })
       const outcome = await contenders[name](app, baselineDeadlineMillis)
       const reportedAt = now()
@@ -181,19 +160,17 @@ const exitedCase = async (target) => {
     }
   }
   const ours = median(samples.ours)
-  console.log(
-    JSON.stringify({
-      case: "exited",
-      unit: "ms from spawn to the failure",
-      runs,
-      median: { ours: round(ours), baseline: round(median(samples.baseline)) },
-      medianAfterExit: { ours: round(median(afterExit.ours)), baseline: round(median(afterExit.baseline)) },
-      baselineDeadlineMillis: baselineDeadlineMillis,
-      note: "the Go coordinator's deadline is 60000 ms; capped here",
-      target: `ours median <= ${target} ms`,
-      met: ours <= target
-    })
-  )
+  printLine({
+    case: "exited",
+    unit: "ms from spawn to the failure",
+    runs,
+    median: { ours: round(ours), baseline: round(median(samples.baseline)) },
+    medianAfterExit: { ours: round(median(afterExit.ours)), baseline: round(median(afterExit.baseline)) },
+    baselineDeadlineMillis: baselineDeadlineMillis,
+    note: "the Go coordinator's deadline is 60000 ms; capped here",
+    target: `ours median <= ${target} ms`,
+    met: ours <= target
+  })
 }
 
 await readyCase("ready", {}, 20)

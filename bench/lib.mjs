@@ -1,0 +1,66 @@
+// What the bench files share: options, medians, ratios, rotating order, JSON lines, machine facts
+// and the Node HTTP client.
+import { createRequire } from "node:module"
+import { availableParallelism, totalmem } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+
+/** The number after `--name` on the command line, else `fallback`. */
+export const numberFlag = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`)
+  return at === -1 ? fallback : Number(process.argv[at + 1])
+}
+
+/** `--runs N` (default `fallback`); throws unless an integer of at least `min`. */
+export const runsFlag = (fallback, min) => {
+  const runs = numberFlag("runs", fallback)
+  if (!Number.isInteger(runs) || runs < min)
+    throw new Error(`--runs: expected an integer >= ${min}, got ${runs}`)
+  return runs
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+export const round = (x, digits = 1) => Number(x.toFixed(digits))
+
+/** `a / b` to `digits` decimals. */
+export const ratio = (a, b, digits = 3) => round(a / b, digits)
+
+/**
+ * `items` in the order of round `run`: each round starts one further along, so none always runs
+ * first (or right after the same neighbour, on its garbage). Negative rounds (warm-ups) too.
+ */
+export const rotated = (items, run) =>
+  items.map((_, i) => items[(((i + run) % items.length) + items.length) % items.length])
+
+/** Prints one result as a JSON line. */
+export const printLine = (value) => console.log(JSON.stringify(value))
+
+export const machine = () => ({
+  cpus: availableParallelism(),
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version
+})
+
+/**
+ * `NodeHttpClient.layerUndici`. The bench has no platform-node of its own, so it comes from the
+ * test app's dependencies; its ESM entry, so that it shares `effect` and `@effect/platform` with
+ * @armada/http.
+ */
+export const loadLayerUndici = async () => {
+  const platformNode = dirname(
+    createRequire(join(root, "apps", "test-app", "package.json")).resolve(
+      "@effect/platform-node/package.json"
+    )
+  )
+  const { layerUndici } = await import(
+    pathToFileURL(join(platformNode, "dist", "esm", "NodeHttpClient.js")).href
+  )
+  return layerUndici
+}
