@@ -105,6 +105,9 @@ export const warmCommand = Command.make("warm", pipelineOptions, Pipeline.warm).
   )
 )
 
+/** What the commands that find armada's resources by label (no spec) take. */
+const labelledOptions = { prefix: Flags.prefixWithDefault, engine: Flags.engine, json: Flags.json }
+
 const all = Options.boolean("all").pipe(
   Options.withDescription("Everything armada created under the prefix, every session, and the network.")
 )
@@ -115,8 +118,8 @@ const all = Options.boolean("all").pipe(
  */
 export const cleanCommand = Command.make(
   "clean",
-  { session: Flags.session, all, prefix: Flags.prefix, engine: Flags.engine, json: Flags.json },
-  (flags) => Clean.handler({ ...flags, prefix: Flags.prefixOrDefault(flags.prefix) })
+  { session: Flags.session, all, ...labelledOptions },
+  Clean.handler
 ).pipe(
   Command.withDescription(
     describe(
@@ -133,11 +136,7 @@ export const cleanCommand = Command.make(
  * @since 0.1.0
  * @category commands
  */
-export const psCommand = Command.make(
-  "ps",
-  { prefix: Flags.prefix, engine: Flags.engine, json: Flags.json },
-  (flags) => Ps.handler({ ...flags, prefix: Flags.prefixOrDefault(flags.prefix) })
-).pipe(
+export const psCommand = Command.make("ps", labelledOptions, Ps.handler).pipe(
   Command.withDescription(
     describe(
       "Lists the sessions armada has on the engine, with their containers (role, state, age) and volumes, found by label.",

@@ -70,6 +70,9 @@ export type FailureInfo = typeof FailureInfo.Type
 
 const at = { at: Schema.Number }
 
+/** An item's event: when, in which stage, which item. */
+const itemAt = { ...at, stage: Stage, item: Schema.String }
+
 /**
  * @since 0.1.0
  * @category schemas
@@ -90,9 +93,7 @@ export const RunStarted = Schema.TaggedStruct("RunStarted", {
  * @category schemas
  */
 export const ItemStarted = Schema.TaggedStruct("ItemStarted", {
-  ...at,
-  stage: Stage,
-  item: Schema.String,
+  ...itemAt,
   detail: Schema.optional(Schema.String)
 })
 
@@ -103,9 +104,7 @@ export const ItemStarted = Schema.TaggedStruct("ItemStarted", {
  * @category schemas
  */
 export const ItemStatus = Schema.TaggedStruct("ItemStatus", {
-  ...at,
-  stage: Stage,
-  item: Schema.String,
+  ...itemAt,
   detail: Schema.String
 })
 
@@ -132,9 +131,7 @@ export const PullProgress = Schema.TaggedStruct("PullProgress", {
  * @category schemas
  */
 export const ItemSucceeded = Schema.TaggedStruct("ItemSucceeded", {
-  ...at,
-  stage: Stage,
-  item: Schema.String,
+  ...itemAt,
   detail: Schema.optional(Schema.String),
   durationMs: Schema.optional(Schema.Number)
 })

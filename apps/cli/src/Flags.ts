@@ -134,3 +134,11 @@ export const session = Options.text("session").pipe(
  */
 export const prefixOrDefault = (value: Option.Option<Names.Id>): Names.Id =>
   Option.getOrElse(value, () => Names.defaultPrefix)
+
+/**
+ * `--prefix` for the commands that have no spec to take one from: the default when not given.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const prefixWithDefault: Options.Options<Names.Id> = Options.map(prefix, prefixOrDefault)
