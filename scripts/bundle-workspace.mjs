@@ -3,29 +3,12 @@
 // rewritten only when its bytes changed, and atomically, so concurrent callers (test workers,
 // `pnpm images`) never read half a bundle. esbuild is a dependency of the apps that bundle, not
 // of the workspace root, so each caller passes its `buildSync`.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { workspaceAliases } from "./workspace-aliases.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-
-/**
- * Each workspace package and app by name → its `src/index.ts`; the tests' aliases too
- * (vitest.shared.ts).
- *
- * @type {Record<string, string>}
- */
-export const workspaceAliases = Object.fromEntries(
-  ["packages", "apps"].flatMap((group) =>
-    readdirSync(join(root, group)).flatMap((dir) => {
-      const manifest = join(root, group, dir, "package.json")
-      const entry = join(root, group, dir, "src", "index.ts")
-      if (!existsSync(manifest) || !existsSync(entry)) return []
-      const { name } = JSON.parse(readFileSync(manifest, "utf8"))
-      return [[name, entry]]
-    })
-  )
-)
 
 // CommonJS dependencies bundled into ESM still use require, __filename and __dirname.
 const commonJsGlobals = [
