@@ -7,8 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Names } from "@armada/core"
-import { DockerEngine } from "@armada/docker"
-import { Engine, TestImage } from "@armada/testkit"
+import { Engine, Leftovers, TestImage } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -41,14 +40,7 @@ describe.skipIf(Engine.skipWithoutEngine("docs/library.md example on Docker"))(
           const summary = yield* build(join(here, "..", "fixtures", "library", "armada.yaml"), output)
           assert.deepStrictEqual(summary.files, ["LICENSE", "README.md", "VERSION"])
           assert.strictEqual(readFileSync(join(output, "README.md"), "utf8"), "# my-app\n\nBy me.\n")
-          const engine = yield* DockerEngine
-          const filter = Names.labelFilter(Names.Id.make("armadatest"))
-          const left = yield* Effect.all([
-            engine.listContainers(filter),
-            engine.listVolumes(filter),
-            engine.listNetworks(filter)
-          ])
-          assert.deepStrictEqual(left.flat(), [])
+          assert.deepStrictEqual(yield* Leftovers.labelled(Names.Id.make("armadatest")), [])
         }).pipe(Effect.provide(MainLive)),
       120_000
     )

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Names } from "@armada/core"
-import { DockerEngine, DockerEngineLive } from "@armada/docker"
+import { DockerEngineLive } from "@armada/docker"
 import * as Http from "@armada/http"
 import { Orchestrator, Spec } from "@armada/orchestrator"
-import { Engine, TestImage } from "@armada/testkit"
+import { Engine, Leftovers, TestImage } from "@armada/testkit"
 import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -36,19 +36,7 @@ const filesOf = (dir: string): Array<string> =>
     .sort()
 
 /** Nothing carrying the test prefix's label is left on the engine. */
-const noLeftovers = Effect.gen(function* () {
-  const engine = yield* DockerEngine
-  const filter = Names.labelFilter(prefix)
-  const [containers, volumes, networks] = yield* Effect.all([
-    engine.listContainers(filter),
-    engine.listVolumes(filter),
-    engine.listNetworks(filter)
-  ])
-  assert.deepStrictEqual(
-    [...containers.map((c) => c.name), ...volumes.map((v) => v.name), ...networks.map((n) => n.name)],
-    []
-  )
-})
+const noLeftovers = Effect.map(Leftovers.labelled(prefix), (left) => assert.deepStrictEqual(left, []))
 
 const withTestPrefix = (spec: Spec.Spec, session: string): Spec.Spec => ({
   ...spec,

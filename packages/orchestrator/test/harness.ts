@@ -11,6 +11,7 @@ import { Names } from "@armada/core"
 import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
 import { layerTest, type ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Spec } from "@armada/orchestrator"
+import { Leftovers } from "@armada/testkit"
 import { Effect, Layer, Option } from "effect"
 
 export const prefix = Names.Id.make("armadaunit")
@@ -170,17 +171,4 @@ export const layer = (
   Layer.provideMerge(client(behaviour), MemoryEngine.layerMemory(options))
 
 /** Everything labelled with the test prefix that is still on the engine. */
-export const leftovers = Effect.gen(function* () {
-  const engine = yield* DockerEngine
-  const filter = Names.labelFilter(prefix)
-  const [containers, volumes, networks] = yield* Effect.all([
-    engine.listContainers(filter),
-    engine.listVolumes(filter),
-    engine.listNetworks(filter)
-  ])
-  return [
-    ...containers.map((c) => `container ${c.name}`),
-    ...volumes.map((v) => `volume ${v.name}`),
-    ...networks.map((n) => `network ${n.name}`)
-  ]
-}).pipe(Effect.orDie)
+export const leftovers = Leftovers.labelled(prefix)

@@ -13,4 +13,8 @@ export * as Engine from "./Engine.js"
 /**
  * @since 0.1.0
  */
+export * as Leftovers from "./Leftovers.js"
+/**
+ * @since 0.1.0
+ */
 export * as TestImage from "./TestImage.js"
