@@ -93,23 +93,26 @@ const layer = (gate: Gate) =>
     })
   ).pipe(Layer.provide(harness.layer()))
 
+/** The run every case interrupts: three processors and two plugins. */
+const runSpec = harness.spec({
+  template: template.dir,
+  processors: [
+    { id: "p1", image: harness.image },
+    { id: "p2", image: harness.image },
+    { id: "p3", image: harness.image }
+  ],
+  plugins: [
+    { id: "q1", image: harness.image },
+    { id: "q2", image: harness.image }
+  ]
+})
+
 let outputCount = 0
 const runOnce = (stopAt: number) =>
   Effect.gen(function* () {
     const gate: Gate = { calls: 0, stopAt, reached: yield* Deferred.make<string>() }
     return yield* Effect.gen(function* () {
-      const spec = yield* harness.spec({
-        template: template.dir,
-        processors: [
-          { id: "p1", image: harness.image },
-          { id: "p2", image: harness.image },
-          { id: "p3", image: harness.image }
-        ],
-        plugins: [
-          { id: "q1", image: harness.image },
-          { id: "q2", image: harness.image }
-        ]
-      })
+      const spec = yield* runSpec
       const fiber = yield* Effect.fork(
         Orchestrator.pipeline(spec, { output: `${outputs.dir}/out-${++outputCount}` })
       )
@@ -130,18 +133,7 @@ describe("interruption", () => {
         // How many calls a whole run makes (the gate never closes).
         const counting: Gate = { calls: 0, stopAt: 0, reached: yield* Deferred.make<string>() }
         yield* Effect.gen(function* () {
-          const spec = yield* harness.spec({
-            template: template.dir,
-            processors: [
-              { id: "p1", image: harness.image },
-              { id: "p2", image: harness.image },
-              { id: "p3", image: harness.image }
-            ],
-            plugins: [
-              { id: "q1", image: harness.image },
-              { id: "q2", image: harness.image }
-            ]
-          })
+          const spec = yield* runSpec
           yield* Orchestrator.pipeline(spec, { output: `${outputs.dir}/counting` })
         }).pipe(Effect.provide(layer(counting)))
         const total = counting.calls
