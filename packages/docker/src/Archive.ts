@@ -476,8 +476,9 @@ export const packDirectory = (
                   finish = (error) => (error ? reject(error) : resolve())
                 })
                 const sink = pack.entry({ ...common, type: "file", size: stat.size }, finish)
-                await pipeline(handle.createReadStream(), sink)
-                await added
+                // Both at once: a pack destroyed mid-entry (the stream's consumer stopped) fails both,
+                // and a rejection nobody awaits would end the process.
+                await Promise.all([pipeline(handle.createReadStream(), sink), added])
               },
               catch: io(childPath)
             })
