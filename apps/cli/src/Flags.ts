@@ -71,10 +71,10 @@ export const concurrency = Options.text("concurrency").pipe(
 export const prefix = Options.text("prefix").pipe(
   Options.withPseudoName("ID"),
   Options.mapEffect((text) =>
-    Schema.decodeUnknown(Names.Id)(text).pipe(
+    Schema.decodeUnknown(Names.Prefix)(text).pipe(
       Effect.mapError(() =>
         invalid(
-          `--prefix: expected 1-63 characters [a-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(text)}`
+          `--prefix: expected 2-63 characters [a-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(text)}`
         )
       )
     )

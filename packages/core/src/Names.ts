@@ -111,6 +111,22 @@ export const sanitizeId = (raw: string): Id | undefined => {
   return idPattern.test(cleaned) ? Id.make(cleaned) : undefined
 }
 
+function prefixMessage(issue: ParseResult.ParseIssue): string {
+  return `expected a prefix of 2-63 characters [a-z0-9_.-] starting with a letter or digit, got ${describe(issue.actual)}`
+}
+
+/**
+ * A name prefix: an `Id` of at least 2 characters, since the prefix alone also names its network
+ * and engines take names of 2 characters or more.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Prefix = Id.pipe(
+  Schema.filter((s) => s.length >= 2, { message: prefixMessage }),
+  Schema.annotations({ identifier: "Prefix" })
+)
+
 /**
  * The default name prefix.
  *

@@ -210,9 +210,13 @@ const uniqueIds = <A extends { readonly id: string }, I, R>(self: Schema.Schema<
  */
 export const Limits = Schema.Struct({
   memory: Schema.optionalWith(MemorySize, { exact: true }),
-  cpus: Schema.optionalWith(Schema.Number.pipe(Schema.positive(), Schema.lessThanOrEqualTo(1024)), {
-    exact: true
-  }),
+  // Docker's least is a hundredth of a CPU (below it the nano-CPUs round to 0, which it refuses).
+  cpus: Schema.optionalWith(
+    Schema.Number.pipe(Schema.greaterThanOrEqualTo(0.01), Schema.lessThanOrEqualTo(1024)),
+    {
+      exact: true
+    }
+  ),
   pids: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true })
 })
 
@@ -241,7 +245,7 @@ export const Options = Schema.Struct({
   /** At most this many containers started, and processors called, at once. */
   concurrency: Schema.optionalWith(Concurrency, { exact: true, default: () => "cpus" as const }),
   /** The prefix of every name and label. */
-  prefix: Schema.optionalWith(Names.Id, { exact: true, default: () => Names.defaultPrefix }),
+  prefix: Schema.optionalWith(Names.Prefix, { exact: true, default: () => Names.defaultPrefix }),
   /** Leave the containers and volumes in place after the run (for debugging; `clean` removes them). */
   keep: Schema.optionalWith(Schema.Boolean, { exact: true, default: () => false }),
   timeouts: Schema.optionalWith(Timeouts, { exact: true, default: () => Timeouts.make({}) }),
