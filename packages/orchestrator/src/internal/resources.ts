@@ -151,17 +151,27 @@ export const remove = (
     const bulk = { concurrency: options.concurrency }
     const containers = yield* inGroup(of("container"), (refs) => Bulk.removeContainers(refs, bulk))
     const volumes = yield* inGroup(of("volume"), (refs) => Bulk.removeVolumes(refs, bulk))
-    // One network per prefix: there is nothing to limit.
+    // One network per prefix: there is nothing to limit. Another session of the prefix uses it
+    // from the moment it has volumes (warm creates them before it ensures the network), so a
+    // session starting now does not lose the network it just found.
+    const filter = Names.labelFilter(options.prefix)
     const networks = yield* stage.forEach(
       of("network"),
       (network) =>
-        Effect.flatMap(engine.listContainers(Names.labelFilter(options.prefix)), (users) =>
-          users.length > 0
-            ? Effect.succeed<Removal>("in-use")
-            : engine.removeNetwork(network.ref).pipe(
-                Effect.as<Removal>("removed"),
-                Effect.catchTag("NetworkNotFound", () => Effect.succeed<Removal>("absent"))
-              )
+        Effect.flatMap(
+          Effect.all([engine.listContainers(filter), engine.listVolumes(filter)], { concurrency: 2 }),
+          ([containers, volumes]) =>
+            containers.length + volumes.length > 0
+              ? Effect.succeed<Removal>("in-use")
+              : engine.removeNetwork(network.ref).pipe(
+                  Effect.as<Removal>("removed"),
+                  Effect.catchTag("NetworkNotFound", () => Effect.succeed<Removal>("absent")),
+                  // A session that started since joined it: engines refuse a network with active endpoints.
+                  Effect.catchIf(
+                    (error) => error._tag === "EngineError" && error.status === 403,
+                    () => Effect.succeed<Removal>("in-use")
+                  )
+                )
         ),
       Math.max(1, of("network").length)
     )

@@ -103,9 +103,15 @@ export const warm = (spec: Spec) =>
       "warm",
       Arr.dedupe(imageUsers(spec).map((user) => user.image)).length,
       Effect.gen(function* () {
-        const prepared = yield* Effect.all([network, pullMissing(spec), volumes], {
-          concurrency: "unbounded"
-        })
+        // The volumes before the network: from then on another session's cleanup sees this session
+        // and leaves the prefix's network in place.
+        const prepared = yield* Effect.all(
+          [
+            Effect.flatMap(volumes, (failed) => (failed.length > 0 ? Effect.succeed(failed) : network)),
+            pullMissing(spec)
+          ],
+          { concurrency: "unbounded" }
+        )
         const failures = prepared.flat()
         if (failures.length > 0) return failures
         // The template goes in once the images are there: a volume is reached through a container of one.
