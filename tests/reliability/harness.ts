@@ -204,6 +204,25 @@ export interface CliRun {
 
 const signals: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
 
+/** Every `armada` process the suite started, so a check of the test's own children can leave them out. */
+export const cliPids = new Set<number>()
+
+/**
+ * docker-proxy processes (the engine's userland port forwarders) whose published port no running
+ * container has: what a container removed badly would leave.
+ */
+export const orphanProxies = (): Array<string> => {
+  const published = new Set(
+    docker(["ps", "--format", "{{.Ports}}"]).flatMap((ports) =>
+      [...ports.matchAll(/:(\d+)->/g)].map((match) => match[1]!)
+    )
+  )
+  return execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+    .split("\n")
+    .filter((args) => args.includes("docker-proxy") && args.includes("-host-port"))
+    .filter((args) => !published.has(/-host-port (\d+)/.exec(args)?.[1] ?? ""))
+}
+
 /** Starts `armada args...`; its peak RSS is sampled every 50 ms while it runs. */
 export const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): CliRun => {
   const started = Date.now()
@@ -217,6 +236,7 @@ export const armada = (args: ReadonlyArray<string>, env: Record<string, string> 
   child.stdout!.on("data", (chunk) => (stdout += chunk))
   child.stderr!.on("data", (chunk) => (stderr += chunk))
   const pid = child.pid!
+  cliPids.add(pid)
   let peak = 0
   const sampler = setInterval(() => {
     peak = Math.max(peak, peakRss(pid) ?? 0)
