@@ -1,0 +1,343 @@
+/**
+ * Engine faults. No engine at start: `armada run --engine docker` ends with exit code 3 and a
+ * message saying where it looked, within 2 s. The engine stopped in the middle of a run: the suite
+ * starts a Docker engine of its own (its own data root, exec root, pid file and socket, no default
+ * bridge, no iptables), loads the test image into it, kills that engine by its pid while the run's
+ * containers wait to be ready, and every affected item must fail with a typed error within its
+ * timeout. Once the engine is back, `armada clean` removes what the run left, and the engine is
+ * stopped by its pid and its folders removed.
+ */
+import { type ChildProcess, execFileSync, execSync, spawn } from "node:child_process"
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs"
+import { createServer, type Server } from "node:net"
+import { join } from "node:path"
+import { Orchestrator, type OrchestratorError, Progress } from "@armada/orchestrator"
+import { Engine, TestImage } from "@armada/testkit"
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Exit, Option } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import * as H from "./harness.js"
+import * as Report from "./report.js"
+
+const noEngineRows: Array<ReadonlyArray<string | number>> = []
+const stoppedRows: Array<ReadonlyArray<string | number>> = []
+const stopped = {
+  status: "not run",
+  killAfterMillis: 0,
+  failedAfterKillMillis: 0,
+  leftBeforeClean: 0,
+  cleanExit: -1,
+  leftAfterClean: -1
+}
+let work = ""
+
+afterAll(() => {
+  H.cleanup(work)
+  Report.save("engine", {
+    title: "Engine faults",
+    how: "No engine: the built `armada run --engine docker --json` with `DOCKER_HOST` at a refused port, a missing socket, and a socket that accepts but never answers. Engine stopped mid-run: a second `dockerd` started by the test (own `--data-root`, `--exec-root`, `--pidfile`, `-H unix://…`, `--bridge=none`, `--iptables=false`), the test image loaded into it with `docker save | docker load`, a library run of four processors that listen only after 60 s (ready timeout 8 s), and that `dockerd` killed with SIGKILL by its pid once every container has started.",
+    figures: [
+      `no engine: ${noEngineRows.length} cases, every one exit 3 with the address in the message`,
+      `engine stopped mid-run: ${stopped.status}`,
+      ...(stopped.status === "ran"
+        ? [
+            `killed ${stopped.killAfterMillis} ms into the run; the run ended ${stopped.failedAfterKillMillis} ms later with every item failed (table below)`,
+            `after a restart of the engine: ${stopped.leftBeforeClean} labelled resources left by the killed run; \`armada clean --session …\` exited ${stopped.cleanExit}; left after it: ${stopped.leftAfterClean}`
+          ]
+        : [])
+    ],
+    tables: [
+      {
+        title: "No engine at start",
+        columns: ["DOCKER_HOST", "command", "exit", "time", "message"],
+        rows: noEngineRows
+      },
+      {
+        title: "Engine killed mid-run",
+        columns: ["stage", "item", "typed error", "message"],
+        rows: stoppedRows
+      }
+    ]
+  })
+}, 60_000)
+
+beforeAll(() => {
+  work = H.scratch("engine")
+})
+
+describe("reliability: no engine at start", () => {
+  beforeAll(() => {
+    H.requireBin()
+  })
+
+  /** A socket that accepts connections and never answers. */
+  const silent = () =>
+    Effect.acquireRelease(
+      Effect.async<Server>((resume) => {
+        const server = createServer(() => {})
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) => Effect.sync(() => server.close())
+    )
+
+  it.scoped(
+    "exit 3 with a message naming the address, within 2 s",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* silent()
+        const address = server.address()
+        const silentHost = `tcp://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+        const spec = H.specFile(H.writeTree(join(work, "spec"), { "template/a.txt": "a\n" }), {
+          template: join(work, "spec", "template"),
+          processors: [{ id: "p", image: H.image }]
+        })
+        const cases = [
+          { host: "tcp://127.0.0.1:1", why: /connection refused/, bound: 2000 },
+          { host: `unix://${join(work, "missing.sock")}`, why: /the socket does not exist/, bound: 2000 },
+          // The ping waits 1.5 s for an answer: bounded, but not within 2 s on a loaded machine.
+          { host: silentHost, why: /no answer within/, bound: 5000 }
+        ]
+        for (const c of cases) {
+          for (const args of [
+            ["run", spec],
+            ["clean", "--all"]
+          ]) {
+            const run = H.armada([...args, "--engine", "docker", "--json"], { DOCKER_HOST: c.host })
+            const exit = yield* Effect.promise(() => run.exit)
+            const result = run.result()
+            assert.strictEqual(exit.code, 3, run.stdout())
+            assert.strictEqual(result.outcome, "engine-unreachable")
+            assert.include(result.error?.reason ?? "", `cannot reach the Docker engine at ${c.host}`)
+            assert.match(result.error?.reason ?? "", c.why)
+            assert.isBelow(exit.millis, c.bound, `${c.host}: ${exit.millis} ms`)
+            noEngineRows.push([
+              c.host,
+              `armada ${args[0]}`,
+              exit.code,
+              `${exit.millis} ms`,
+              result.error?.reason ?? ""
+            ])
+          }
+        }
+      }),
+    60_000
+  )
+})
+
+// ---------------------------------------------------------------------------------------------
+// A Docker engine of the test's own.
+
+/** Why a second engine cannot run here, if it cannot. */
+const cannotRunSecondEngine = (): string | undefined => {
+  if (Engine.skipWithoutEngine("reliability: engine stopped mid-run"))
+    return "no Docker engine to load the image from"
+  if (process.getuid?.() !== 0) return "starting dockerd needs root"
+  try {
+    execFileSync("dockerd", ["--version"], { stdio: "ignore" })
+  } catch {
+    return "no dockerd binary on the PATH"
+  }
+  return undefined
+}
+
+const reason = cannotRunSecondEngine()
+if (reason !== undefined && Engine.isCI())
+  throw new Error(`CI=true but a second engine cannot run: ${reason}`)
+
+interface Daemon {
+  readonly root: string
+  readonly host: string
+  child: ChildProcess | undefined
+}
+
+const daemonArgs = (root: string) => [
+  "--data-root",
+  join(root, "data"),
+  "--exec-root",
+  join(root, "exec"),
+  "--pidfile",
+  join(root, "docker.pid"),
+  "-H",
+  `unix://${join(root, "docker.sock")}`,
+  "--bridge=none",
+  "--iptables=false",
+  "--ip-masq=false"
+]
+
+/** Starts (or restarts) the test's dockerd and waits until it answers. */
+const startDaemon = async (daemon: Daemon): Promise<void> => {
+  const log = openSync(join(daemon.root, "dockerd.log"), "a")
+  daemon.child = spawn("dockerd", daemonArgs(daemon.root), { stdio: ["ignore", log, log] })
+  closeSync(log)
+  await H.until(
+    () => {
+      try {
+        H.docker(["info", "--format", "{{.ServerVersion}}"], daemon.host)
+        return true
+      } catch {
+        return false
+      }
+    },
+    "the test's dockerd to answer",
+    60_000
+  )
+}
+
+/** Sends `signal` to the test's dockerd by its pid and waits until it is gone. */
+const signalDaemon = async (daemon: Daemon, signal: NodeJS.Signals): Promise<void> => {
+  const child = daemon.child
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once("exit", resolve))
+  process.kill(child.pid, signal)
+  await exited
+}
+
+/** The processes the test's dockerd left (its containerd, container shims), found by their root. */
+const processesUnder = (root: string): Array<number> =>
+  execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.includes(root))
+    .map((line) => Number(line.trim().split(" ")[0]))
+    .filter((pid) => pid !== process.pid)
+
+/** Stops the test's engine by its pid, ends what it left by pid, unmounts and removes its folders. */
+const removeDaemon = async (daemon: Daemon): Promise<void> => {
+  await signalDaemon(daemon, "SIGTERM")
+  for (const pid of processesUnder(daemon.root)) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const mounts = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((mount) => mount.startsWith(daemon.root))
+    .sort()
+    .reverse()
+  for (const mount of mounts) execFileSync("umount", [mount])
+  rmSync(daemon.root, { recursive: true, force: true })
+}
+
+describe.skipIf(reason !== undefined)(
+  `reliability: engine stopped mid-run${reason === undefined ? "" : ` [skipped outside CI: ${reason}]`}`,
+  () => {
+    const daemon: Daemon = { root: "", host: "", child: undefined }
+
+    beforeAll(async () => {
+      TestImage.ensureTestAppImage()
+      const root = H.scratch("dockerd")
+      Object.assign(daemon, { root, host: `unix://${join(root, "docker.sock")}` })
+      await startDaemon(daemon)
+      execSync(`docker save ${H.image} | docker -H ${daemon.host} load -q`, {
+        stdio: "ignore",
+        timeout: 120_000
+      })
+    }, 300_000)
+
+    afterAll(async () => {
+      if (daemon.root !== "") {
+        if (daemon.child?.exitCode === null) H.sweep(daemon.host)
+        await removeDaemon(daemon)
+        assert.isFalse(existsSync(daemon.root))
+        assert.deepStrictEqual(processesUnder(daemon.root), [])
+      }
+    }, 120_000)
+
+    it.live(
+      "every item fails with a typed error within its timeout; once the engine is back, armada clean removes the leftovers",
+      () =>
+        Effect.gen(function* () {
+          const template = H.writeTree(join(work, "stopped-template"), { "a.txt": "a\n" })
+          const spec = yield* H.specOf({
+            template,
+            processors: Array.from({ length: 4 }, (_, i) => ({
+              id: `slow${i}`,
+              image: H.image,
+              env: { ARMADA_FAULT_START_DELAY_MS: "60000" }
+            })),
+            options: { timeouts: { ready: "8s", call: "3s" } }
+          })
+          const started = Date.now()
+          let killedAt = 0
+          let containersStarted = 0
+          const exit = yield* Orchestrator.pipeline(spec, { output: join(work, "stopped-out") }).pipe(
+            Effect.provide(
+              Progress.layer((event) =>
+                Effect.sync(() => {
+                  // Mid-run: every container started, every one waiting to be ready.
+                  if (event._tag === "ContainerStarted" && ++containersStarted === 5) {
+                    killedAt = Date.now()
+                    process.kill(daemon.child!.pid!, "SIGKILL")
+                  }
+                })
+              )
+            ),
+            Effect.provide(H.live(daemon.host)),
+            Effect.exit,
+            // Far beyond the ready timeout: reaching it would be a hang.
+            Effect.timeout(Duration.seconds(60))
+          )
+          const ended = Date.now()
+          assert.isAbove(killedAt, 0, "the engine was never killed")
+          assert.isTrue(Exit.isFailure(exit), "the run succeeded without its engine")
+          const failed: OrchestratorError.StageFailed | undefined = Exit.isFailure(exit)
+            ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+            : undefined
+          assert.isDefined(failed, Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+          const typed = new Set([
+            "NotReady",
+            "Exited",
+            "Unreachable",
+            "EngineUnreachable",
+            "EngineError",
+            "Timeout"
+          ])
+          for (const failure of failed!.failures) {
+            assert.isTrue(typed.has(failure.cause._tag), failure.message)
+            stoppedRows.push([
+              failure.stage,
+              `${failure.kind}/${failure.id}`,
+              failure.cause._tag,
+              failure.message
+            ])
+          }
+          // Every processor waited on the engine's containers: each is named.
+          assert.includeMembers(
+            failed!.failures.map((f) => f.id),
+            ["slow0", "slow1", "slow2", "slow3"]
+          )
+          Object.assign(stopped, {
+            status: "ran",
+            killAfterMillis: killedAt - started,
+            failedAfterKillMillis: ended - killedAt
+          })
+          // The ready timeout (8 s) bounds it, plus the failed cleanup's requests to a dead socket.
+          assert.isBelow(ended - killedAt, 20_000)
+
+          // The engine is back: what the run could not remove is still there, and clean removes it.
+          yield* Effect.promise(() => startDaemon(daemon))
+          const left = H.labelled(H.managedLabel, daemon.host)
+          stopped.leftBeforeClean = H.count(left)
+          assert.isAbove(left.containers.length, 0, "the killed engine's containers should be left")
+          const clean = H.armada(
+            ["clean", "--session", spec.session, "--prefix", H.prefix, "--engine", "docker", "--json"],
+            { DOCKER_HOST: daemon.host }
+          )
+          stopped.cleanExit = (yield* Effect.promise(() => clean.exit)).code
+          assert.strictEqual(stopped.cleanExit, 0, clean.stdout())
+          const after = H.labelled(H.managedLabel, daemon.host)
+          stopped.leftAfterClean = H.count(after)
+          assert.deepStrictEqual(after, H.nothing)
+        }),
+      180_000
+    )
+  }
+)
+
+describe.skipIf(Engine.skipWithoutEngine("reliability: engine faults"))("reliability: engine faults", () => {
+  it("leaves nothing labelled armadarel.managed=true", () => {
+    assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+  })
+})
