@@ -209,18 +209,26 @@ export const cliPids = new Set<number>()
 
 /**
  * docker-proxy processes (the engine's userland port forwarders) whose published port no running
- * container has: what a container removed badly would leave.
+ * container has: what a container removed badly would leave. Asked twice, a second apart, so a
+ * container someone else is removing at that moment is not counted.
  */
-export const orphanProxies = (): Array<string> => {
-  const published = new Set(
-    docker(["ps", "--format", "{{.Ports}}"]).flatMap((ports) =>
-      [...ports.matchAll(/:(\d+)->/g)].map((match) => match[1]!)
+export const orphanProxies = async (): Promise<Array<string>> => {
+  const once = () => {
+    const published = new Set(
+      docker(["ps", "--format", "{{.Ports}}"]).flatMap((ports) =>
+        [...ports.matchAll(/:(\d+)->/g)].map((match) => match[1]!)
+      )
     )
-  )
-  return execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
-    .split("\n")
-    .filter((args) => args.includes("docker-proxy") && args.includes("-host-port"))
-    .filter((args) => !published.has(/-host-port (\d+)/.exec(args)?.[1] ?? ""))
+    return execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+      .split("\n")
+      .filter((args) => args.includes("docker-proxy") && args.includes("-host-port"))
+      .filter((args) => !published.has(/-host-port (\d+)/.exec(args)?.[1] ?? ""))
+  }
+  const first = once()
+  if (first.length === 0) return first
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const second = new Set(once())
+  return first.filter((args) => second.has(args))
 }
 
 /** Starts `armada args...`; its peak RSS is sampled every 50 ms while it runs. */

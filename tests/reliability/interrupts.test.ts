@@ -11,15 +11,25 @@ import { Parallel } from "@armada/core"
 import { Orchestrator, Progress, type Spec } from "@armada/orchestrator"
 import { Engine, TestImage } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Random } from "effect"
+import { Duration, Effect, Exit, Fiber, Random, Schedule } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as H from "./harness.js"
 import * as Report from "./report.js"
 
 const seed = 20261129
 const runs = 30
-/** Interrupt delays are drawn from [0, maxDelay) ms. */
-const maxDelay = 6000
+/**
+ * Where each run's delay counts from, and its bound: half the runs from their start (so the
+ * interrupt lands in warm or start), half from the moment their process stage began (so it lands
+ * among the processors' calls in flight). Delays are drawn uniformly from [0, bound).
+ */
+const anchors = {
+  start: { bound: 8000, label: "after start" },
+  process: { bound: 2000, label: "after the process stage began" }
+} as const
+type Anchor = keyof typeof anchors
+/** Runs 0, 1 count from the start; 2, 3 from the process stage; and so on. */
+const anchorOf = (index: number): Anchor => (index % 4 < 2 ? "start" : "process")
 const processors = 16
 
 interface Outcome {
@@ -27,6 +37,7 @@ interface Outcome {
   readonly via: "SIGINT (cli)" | "fiber (library)"
   readonly session: string
   readonly delay: number
+  readonly anchor: Anchor
   /** The stage the run was in when the interrupt came. */
   readonly stage: string
   /** The exit code, or the library's exit. */
@@ -64,13 +75,16 @@ const leftoversOf = (session: string, problems: Array<string>): number => {
   return H.count(left)
 }
 
-/** `armada run` in a child process, stopped with SIGINT after `delay` ms. */
-const viaCli = (index: number, delay: number): Effect.Effect<Outcome> =>
+/** `armada run` in a child process, stopped with SIGINT `delay` ms after its anchor. */
+const viaCli = (index: number, delay: number, anchor: Anchor): Effect.Effect<Outcome> =>
   Effect.promise(async () => {
     const problems: Array<string> = []
     const session = H.sessionId()
     const dir = H.writeTree(join(work, `cli-${index}`), {})
     const run = H.armada(["run", H.specFile(dir, input(session)), "--engine", "docker", "--json"])
+    if (anchor === "process") {
+      await H.until(() => run.stdout().includes('"stage":"process"'), "the process stage", 120_000)
+    }
     await new Promise((resolve) => setTimeout(resolve, delay))
     const children = H.descendants(run.pid)
     const interrupted = Date.now()
@@ -108,6 +122,7 @@ const viaCli = (index: number, delay: number): Effect.Effect<Outcome> =>
       via: "SIGINT (cli)",
       session,
       delay,
+      anchor,
       stage,
       ended: `exit ${exit.code}`,
       stopMillis: Date.now() - interrupted,
@@ -117,8 +132,8 @@ const viaCli = (index: number, delay: number): Effect.Effect<Outcome> =>
     }
   })
 
-/** `Orchestrator.pipeline` forked, its fiber interrupted after `delay` ms. */
-const viaLibrary = (index: number, delay: number): Effect.Effect<Outcome> =>
+/** `Orchestrator.pipeline` forked, its fiber interrupted `delay` ms after its anchor. */
+const viaLibrary = (index: number, delay: number, anchor: Anchor): Effect.Effect<Outcome> =>
   Effect.gen(function* () {
     const problems: Array<string> = []
     // The CLI runs going on beside this one are children of this process too.
@@ -135,6 +150,15 @@ const viaLibrary = (index: number, delay: number): Effect.Effect<Outcome> =>
       Effect.provide(H.live()),
       Effect.fork
     )
+    if (anchor === "process") {
+      yield* Effect.repeat(
+        Effect.sync(() => started.includes("process")),
+        Schedule.intersect(
+          Schedule.recurWhile((reached: boolean) => !reached),
+          Schedule.spaced("20 millis")
+        ).pipe(Schedule.upTo("120 seconds"))
+      )
+    }
     yield* Effect.sleep(Duration.millis(delay))
     const stage = started.at(-1) ?? "before warm"
     const [took, exit] = yield* Effect.timed(Fiber.interrupt(fiber))
@@ -147,6 +171,7 @@ const viaLibrary = (index: number, delay: number): Effect.Effect<Outcome> =>
       via: "fiber (library)",
       session: spec.session,
       delay,
+      anchor,
       stage,
       ended: Exit.isInterrupted(exit) ? "interrupted" : "not interrupted",
       stopMillis: Math.round(Duration.toMillis(took)),
@@ -172,7 +197,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
     const stages = [...new Set(outcomes.map((o) => o.stage))]
     Report.save("interrupts", {
       title: "Interrupts",
-      how: `Real Docker engine; ${processors} processors (each hangs on its call, so only the interrupt ends a run), timeouts ready 60 s / call 60 s, three runs at a time. Delays drawn uniformly from [0, ${maxDelay}) ms with effect's \`Random\` seeded ${seed}.`,
+      how: `Real Docker engine; ${processors} processors (each hangs on its call, so only the interrupt ends a run), timeouts ready 60 s / call 60 s, three runs at a time. Each delay is drawn uniformly (effect's \`Random\`, seeded ${seed}) from [0, ${anchors.start.bound}) ms after the run started, or, for every other pair of runs, from [0, ${anchors.process.bound}) ms after its process stage began.`,
       figures: [
         `runs: ${outcomes.length} (${byVia("SIGINT (cli)").length} by SIGINT to \`armada run\`, ${byVia("fiber (library)").length} by \`Fiber.interrupt\`)`,
         `stage when interrupted: ${stages.map((s) => `${s} ${outcomes.filter((o) => o.stage === s).length}`).join(", ")}`,
@@ -198,7 +223,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
           rows: outcomes.map((o) => [
             o.index,
             o.via,
-            `${o.delay} ms`,
+            `${o.delay} ms ${anchors[o.anchor].label}`,
             o.stage,
             o.ended,
             `${o.stopMillis} ms`,
@@ -216,10 +241,15 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
     () =>
       Effect.gen(function* () {
         const rng = Random.make(seed)
-        const delays = yield* Effect.all(Array.from({ length: runs }, () => rng.nextIntBetween(0, maxDelay)))
+        const delays = yield* Effect.all(
+          Array.from({ length: runs }, (_, index) => rng.nextIntBetween(0, anchors[anchorOf(index)].bound))
+        )
         const outcome = yield* Parallel.forEachCollect(
           delays,
-          (delay, index) => (index % 2 === 0 ? viaCli(index, delay) : viaLibrary(index, delay)),
+          (delay, index) =>
+            index % 2 === 0
+              ? viaCli(index, delay, anchorOf(index))
+              : viaLibrary(index, delay, anchorOf(index)),
           { concurrency: 3 }
         )
         assert.deepStrictEqual(
@@ -233,7 +263,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
         )
         assert.strictEqual(outcomes.length, runs)
         assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
-        orphans.push(...H.orphanProxies())
+        orphans.push(...(yield* Effect.promise(H.orphanProxies)))
         assert.deepStrictEqual(orphans, [], "docker-proxy processes without their container")
       }),
     600_000

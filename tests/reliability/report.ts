@@ -29,7 +29,7 @@ export interface Section {
 }
 
 /** The sections, in the order of the document, by the file that writes each. */
-const order = ["faults", "interrupts", "engine", "load", "input", "isolation"] as const
+const order = ["faults", "interrupts", "engine", "load", "input", "isolation", "sessions"] as const
 export type SectionName = (typeof order)[number]
 
 const cell = (value: string | number | boolean): string =>
