@@ -95,7 +95,10 @@ export const start = (session: Orchestrator.Session) =>
         // create request may still create the container after that finalizer looked for it.
         const containerId = yield* Effect.uninterruptible(engine.createContainer(plan.container))
         yield* Progress.emit(Progress.ContainerCreated.make(described(plan)))
-        yield* engine.startContainer(containerId)
+        // Not interruptible either: a start aborted while the engine attaches the container to the
+        // network, then a forced removal, can leave the network with an endpoint count Docker never
+        // frees ("has active endpoints" with no container), so it can never be removed.
+        yield* Effect.uninterruptible(engine.startContainer(containerId))
         yield* Progress.emit(Progress.ContainerStarted.make(described(plan)))
         const info = yield* engine.inspectContainer(containerId)
         const url = Option.map(
