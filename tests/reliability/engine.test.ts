@@ -337,7 +337,7 @@ describe.skipIf(reason !== undefined)(
 )
 
 describe.skipIf(Engine.skipWithoutEngine("reliability: engine faults"))("reliability: engine faults", () => {
-  it("leaves nothing labelled armadarel.managed=true", () => {
+  it("leaves nothing labelled armadaqa.managed=true", () => {
     assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
   })
 })

@@ -1,5 +1,5 @@
 /**
- * What every reliability suite shares: the test prefix (`armadarel`, so only our own resources are
+ * What every reliability suite shares: the test prefix (`armadaqa`, so only our own resources are
  * ever found or removed), the live layers, an independent view of the engine through the `docker`
  * CLI (what is left, by label), the built `armada` binary as a child process, the process table
  * (children, peak memory), and small templates and specs.
@@ -18,7 +18,7 @@ import { TestImage } from "@armada/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Duration, Effect, type Exit, Layer, Schema } from "effect"
 
-export const prefix = Names.Id.make("armadarel")
+export const prefix = Names.Id.make("armadaqa")
 export const managedLabel = `${prefix}.managed=true`
 export const sessionLabel = (session: string) => `${prefix}.session=${session}`
 
@@ -31,10 +31,10 @@ export const requireBin = (): void => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm build\` first (./scripts/test does)`)
 }
 
-/** The live engine (at `host`, default the local socket) and the live HTTP client. */
+/** The live engine (at `host`, default `DOCKER_HOST` as the CLI reads it) and the live HTTP client. */
 export const live = (host?: string) =>
   Layer.mergeAll(
-    Layer.orDie(DockerEngineLive.layer({ host })),
+    Layer.orDie(DockerEngineLive.layer({ host: host ?? process.env.DOCKER_HOST })),
     Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
   )
 
@@ -183,7 +183,16 @@ export const CliResult = Schema.Struct({
       stage: Schema.String,
       item: Schema.String,
       reason: Schema.String,
-      cause: Schema.Struct({ _tag: Schema.String })
+      // The typed error as JSON; docs/cli.md promises an object with its `_tag`, but a cleanup that
+      // could not finish is reported with a sentence: the suites compare tags and show the rest.
+      cause: Schema.Union(
+        Schema.Struct({ _tag: Schema.String }),
+        Schema.transform(Schema.String, Schema.Struct({ _tag: Schema.String }), {
+          strict: true,
+          decode: (text) => ({ _tag: `(text) ${text}` }),
+          encode: (cause) => cause._tag
+        })
+      )
     })
   ),
   error: Schema.optional(Schema.Struct({ reason: Schema.String, cause: Schema.Unknown }))
@@ -274,7 +283,7 @@ export const armada = (args: ReadonlyArray<string>, env: Record<string, string> 
 // Templates, specs and runs.
 
 /** A scratch directory below the system's temp dir, removed by `cleanup`. */
-export const scratch = (what: string): string => mkdtempSync(join(tmpdir(), `armadarel-${what}-`))
+export const scratch = (what: string): string => mkdtempSync(join(tmpdir(), `armadaqa-${what}-`))
 
 export const writeTree = (dir: string, files: Readonly<Record<string, string>>): string => {
   mkdirSync(dir, { recursive: true })

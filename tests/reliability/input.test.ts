@@ -730,7 +730,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: hostile templates"))(
       180_000
     )
 
-    it("leaves nothing labelled armadarel.managed=true", () => {
+    it("leaves nothing labelled armadaqa.managed=true", () => {
       assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
     })
   }

@@ -205,7 +205,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
         `leftovers found after the runs: ${outcomes.reduce((n, o) => n + o.leftovers, 0)} labelled resources, ${outcomes.reduce((n, o) => n + o.processes, 0)} processes; labelled resources at the end of the file: ${atEnd}`,
         `docker-proxy processes left without their container after the runs: ${orphans.length}`,
         `slowest stop (interrupt → cleaned up): ${Math.max(0, ...outcomes.map((o) => o.stopMillis))} ms`,
-        `SIGKILL: ${killed.containersBefore} containers, ${killed.before.volumes.length} volumes and ${killed.before.networks.length} network left by the killed run; \`armada clean --all --prefix armadarel\` exited ${killed.cleanExit}; left after it: ${H.count(killed.after)}`
+        `SIGKILL: ${killed.containersBefore} containers, ${killed.before.volumes.length} volumes and ${killed.before.networks.length} network left by the killed run; \`armada clean --all --prefix armadaqa\` exited ${killed.cleanExit}; left after it: ${H.count(killed.after)}`
       ],
       tables: [
         {
@@ -293,7 +293,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
     assert.deepStrictEqual(killed.after, H.nothing)
   }, 180_000)
 
-  it("leaves nothing labelled armadarel.managed=true", () => {
+  it("leaves nothing labelled armadaqa.managed=true", () => {
     assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
   })
 })

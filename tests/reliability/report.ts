@@ -64,9 +64,9 @@ ran; do not edit it by hand. Run it with
 pnpm build && pnpm --filter @armada/tests exec vitest run reliability
 \`\`\`
 
-Every resource the suite creates carries the prefix \`armadarel\` (\`armadarel.managed=true\` plus
+Every resource the suite creates carries the prefix \`armadaqa\` (\`armadaqa.managed=true\` plus
 the session label), so it finds and removes only its own; every suite file ends by asserting that
-nothing labelled \`armadarel.managed=true\` remains. "Leftovers" below are counted with the
+nothing labelled \`armadaqa.managed=true\` remains. "Leftovers" below are counted with the
 \`docker\` CLI, independently of the code under test.
 `
 

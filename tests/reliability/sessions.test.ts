@@ -15,6 +15,13 @@ import { afterAll, beforeAll } from "vitest"
 import * as H from "./harness.js"
 import * as Report from "./report.js"
 
+/** Where the engine listens, as `DOCKER_HOST` says (default: the local socket). */
+const engineAddress = (): { socketPath: string } | { host: string; port: number } => {
+  const tcp = /^tcp:\/\/([^:/]+):(\d+)/.exec(process.env.DOCKER_HOST ?? "")
+  if (tcp !== null) return { host: tcp[1]!, port: Number(tcp[2]) }
+  return { socketPath: (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "") }
+}
+
 /** Creates a network straight through the engine's API, as a racing ensure would. */
 const createDuplicate = (name: string): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -26,7 +33,7 @@ const createDuplicate = (name: string): Promise<string> =>
     })
     const req = request(
       {
-        socketPath: "/var/run/docker.sock",
+        ...engineAddress(),
         method: "POST",
         path: "/networks/create",
         headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
@@ -60,7 +67,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: sessions"))("reliability:
     H.cleanup(work)
     Report.save("sessions", {
       title: "Sessions sharing a prefix",
-      how: "Real Docker engine. Two networks named `armadarel` made on purpose through the engine API (`CheckDuplicate: false`), as two processes' racing ensures can leave them, then a whole pipeline of the prefix. (Sessions running side by side are also what the fault matrix and the interrupts do, three at a time.)",
+      how: "Real Docker engine. Two networks named `armadaqa` made on purpose through the engine API (`CheckDuplicate: false`), as two processes' racing ensures can leave them, then a whole pipeline of the prefix. (Sessions running side by side are also what the fault matrix and the interrupts do, three at a time.)",
       figures: [
         `pipeline beside the duplicate networks: ${outcome}`,
         `labelled resources at the end of the file: ${atEnd}`
@@ -97,7 +104,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: sessions"))("reliability:
     120_000
   )
 
-  it("leaves nothing labelled armadarel.managed=true", () => {
+  it("leaves nothing labelled armadaqa.managed=true", () => {
     assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
   })
 })
