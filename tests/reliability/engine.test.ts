@@ -131,11 +131,16 @@ describe("reliability: no engine at start", () => {
 const cannotRunSecondEngine = (): string | undefined => {
   if (Engine.skipWithoutEngine("reliability: engine stopped mid-run"))
     return "no Docker engine to load the image from"
-  if (process.getuid?.() !== 0) return "starting dockerd needs root"
-  try {
-    execFileSync("dockerd", ["--version"], { stdio: "ignore" })
-  } catch {
-    return "no dockerd binary on the PATH"
+  if (process.getuid?.() !== 0) return "starting dockerd and a bridge needs root"
+  for (const [binary, args] of [
+    ["dockerd", ["--version"]],
+    ["ip", ["-V"]]
+  ] as const) {
+    try {
+      execFileSync(binary, args, { stdio: "ignore" })
+    } catch {
+      return `no ${binary} binary on the PATH`
+    }
   }
   return undefined
 }
@@ -144,30 +149,76 @@ const reason = cannotRunSecondEngine()
 if (reason !== undefined && Engine.isCI())
   throw new Error(`CI=true but a second engine cannot run: ${reason}`)
 
+/**
+ * The test's engine lives in the host's network namespace (its published ports must answer on
+ * the host's 127.0.0.1) but touches nothing of the main engine's: a bridge of its own and no
+ * iptables, masquerading or ip_forward changes. Two dockerd options delete the host's `docker0`,
+ * the main engine's bridge, and are avoided: `--bridge=none` (at every start), and
+ * `--default-address-pool` (when it restarts with its bridge network stored). The afterAll checks
+ * that `docker0` is as the test found it.
+ */
 interface Daemon {
   readonly root: string
   readonly host: string
+  /** Its default bridge, made by the test: at most 15 characters. */
+  readonly bridge: string
+  /** The bridge's address and subnet. */
+  readonly bridgeCidr: string
   child: ChildProcess | undefined
 }
 
-const daemonArgs = (root: string) => [
+const ip = (...args: ReadonlyArray<string>) => execFileSync("ip", args, { encoding: "utf8" })
+
+/** The host's IPv4 routes' destinations, to keep the test's subnets clear of them. */
+const routedPrefixes = (): Array<string> =>
+  ip("-4", "route")
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter((destination) => /^\d+\.\d+\./.test(destination))
+
+/** The first and last address of a CIDR block, as numbers. */
+const rangeOf = (cidr: string): readonly [number, number] => {
+  const [address = "", bits = "32"] = cidr.split("/")
+  const value = address.split(".").reduce((total, octet) => total * 256 + Number(octet), 0)
+  const size = 2 ** (32 - Number(bits))
+  const start = value - (value % size)
+  return [start, start + size - 1]
+}
+
+const overlaps = (a: string, b: string): boolean => {
+  const [a0, a1] = rangeOf(a)
+  const [b0, b1] = rangeOf(b)
+  return a0 <= b1 && b0 <= a1
+}
+
+/** A 10.x.0.0/24 for the bridge that no route of the host overlaps. */
+const freeSubnet = (): string => {
+  const routes = routedPrefixes()
+  for (let x = 213; x < 250; x++) {
+    if (!routes.some((route) => overlaps(route, `10.${x}.0.0/24`))) return `10.${x}.0.1/24`
+  }
+  throw new Error("no free 10.x.0.0/24 for the test's engine")
+}
+
+const daemonArgs = (daemon: Daemon) => [
   "--data-root",
-  join(root, "data"),
+  join(daemon.root, "data"),
   "--exec-root",
-  join(root, "exec"),
+  join(daemon.root, "exec"),
   "--pidfile",
-  join(root, "docker.pid"),
+  join(daemon.root, "docker.pid"),
   "-H",
-  `unix://${join(root, "docker.sock")}`,
-  "--bridge=none",
+  daemon.host,
+  `--bridge=${daemon.bridge}`,
   "--iptables=false",
-  "--ip-masq=false"
+  "--ip-masq=false",
+  "--ip-forward=false"
 ]
 
 /** Starts (or restarts) the test's dockerd and waits until it answers. */
 const startDaemon = async (daemon: Daemon): Promise<void> => {
   const log = openSync(join(daemon.root, "dockerd.log"), "a")
-  daemon.child = spawn("dockerd", daemonArgs(daemon.root), { stdio: ["ignore", log, log] })
+  daemon.child = spawn("dockerd", daemonArgs(daemon), { stdio: ["ignore", log, log] })
   closeSync(log)
   await H.until(
     () => {
@@ -200,14 +251,37 @@ const processesUnder = (root: string): Array<number> =>
     .map((line) => Number(line.trim().split(" ")[0]))
     .filter((pid) => pid !== process.pid)
 
-/** Stops the test's engine by its pid, ends what it left by pid, unmounts and removes its folders. */
+/** The host interfaces of the test engine: its bridge and those of the networks it made. */
+const interfacesOf = (daemon: Daemon): Array<string> => {
+  const made =
+    daemon.child?.exitCode === null
+      ? H.docker(["network", "ls", "-q", "--filter", "driver=bridge"], daemon.host)
+      : []
+  const links = ip("-o", "link", "show")
+    .split("\n")
+    .map((line) => line.split(": ")[1]?.split("@")[0] ?? "")
+  return links.filter((name) => name === daemon.bridge || made.some((id) => name === `br-${id.slice(0, 12)}`))
+}
+
+/**
+ * Stops the test's engine by its pid, ends what it left by pid, deletes the interfaces of its
+ * subnets, unmounts and removes its folders.
+ */
 const removeDaemon = async (daemon: Daemon): Promise<void> => {
+  const interfaces = interfacesOf(daemon)
   await signalDaemon(daemon, "SIGTERM")
   for (const pid of processesUnder(daemon.root)) {
     try {
       process.kill(pid, "SIGKILL")
     } catch {
       // gone meanwhile
+    }
+  }
+  for (const name of new Set([...interfaces, daemon.bridge])) {
+    try {
+      ip("link", "del", name)
+    } catch {
+      // already gone
     }
   }
   const mounts = readFileSync("/proc/mounts", "utf8")
@@ -223,12 +297,32 @@ const removeDaemon = async (daemon: Daemon): Promise<void> => {
 describe.skipIf(reason !== undefined)(
   `reliability: engine stopped mid-run${reason === undefined ? "" : ` [skipped outside CI: ${reason}]`}`,
   () => {
-    const daemon: Daemon = { root: "", host: "", child: undefined }
+    const daemon: Daemon = { root: "", host: "", bridge: "", bridgeCidr: "", child: undefined }
+
+    /** The main engine's bridge as the test found it: the test's engine must leave it alone. */
+    let docker0 = ""
+    const hostBridge = () => {
+      try {
+        return ip("-o", "link", "show", "docker0").split(":").slice(0, 2).join(":")
+      } catch {
+        return "absent"
+      }
+    }
 
     beforeAll(async () => {
       TestImage.ensureTestAppImage()
+      docker0 = hostBridge()
       const root = H.scratch("dockerd")
-      Object.assign(daemon, { root, host: `unix://${join(root, "docker.sock")}` })
+      const bridge = `${H.prefix.slice(0, 8)}br${H.prefix.slice(8, 12)}`
+      Object.assign(daemon, {
+        root,
+        host: `unix://${join(root, "docker.sock")}`,
+        bridge,
+        bridgeCidr: freeSubnet()
+      })
+      ip("link", "add", bridge, "type", "bridge")
+      ip("addr", "add", daemon.bridgeCidr, "dev", bridge)
+      ip("link", "set", bridge, "up")
       await startDaemon(daemon)
       execSync(`docker save ${H.image} | docker -H ${daemon.host} load -q`, {
         stdio: "ignore",
@@ -242,6 +336,14 @@ describe.skipIf(reason !== undefined)(
         await removeDaemon(daemon)
         assert.isFalse(existsSync(daemon.root))
         assert.deepStrictEqual(processesUnder(daemon.root), [])
+        assert.notInclude(
+          ip("-o", "link", "show")
+            .split("\n")
+            .map((line) => line.split(": ")[1]?.split("@")[0] ?? ""),
+          daemon.bridge,
+          "the test engine's bridge remains"
+        )
+        assert.strictEqual(hostBridge(), docker0, "the main engine's docker0 changed")
       }
     }, 120_000)
 
@@ -280,7 +382,11 @@ describe.skipIf(reason !== undefined)(
             Effect.timeout(Duration.seconds(60))
           )
           const ended = Date.now()
-          assert.isAbove(killedAt, 0, "the engine was never killed")
+          assert.isAbove(
+            killedAt,
+            0,
+            `the engine was never killed: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "the run succeeded"}`
+          )
           assert.isTrue(Exit.isFailure(exit), "the run succeeded without its engine")
           const failed: OrchestratorError.StageFailed | undefined = Exit.isFailure(exit)
             ? Option.getOrUndefined(Cause.failureOption(exit.cause))
@@ -337,7 +443,7 @@ describe.skipIf(reason !== undefined)(
 )
 
 describe.skipIf(Engine.skipWithoutEngine("reliability: engine faults"))("reliability: engine faults", () => {
-  it("leaves nothing labelled armadaqa.managed=true", () => {
-    assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+  it(`leaves nothing labelled ${H.managedLabel}`, () => {
+    H.assertNothingLeft()
   })
 })

@@ -496,7 +496,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: fault matrix"))("reliabil
     240_000
   )
 
-  it("leaves nothing labelled armadaqa.managed=true", () => {
-    assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+  it(`leaves nothing labelled ${H.managedLabel}`, () => {
+    H.assertNothingLeft()
   })
 })

@@ -730,8 +730,8 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: hostile templates"))(
       180_000
     )
 
-    it("leaves nothing labelled armadaqa.managed=true", () => {
-      assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+    it(`leaves nothing labelled ${H.managedLabel}`, () => {
+      H.assertNothingLeft()
     })
   }
 )

@@ -262,7 +262,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
           []
         )
         assert.strictEqual(outcomes.length, runs)
-        assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+        H.assertNothingLeft()
         orphans.push(...(yield* Effect.promise(H.orphanProxies)))
         assert.deepStrictEqual(orphans, [], "docker-proxy processes without their container")
       }),
@@ -293,7 +293,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
     assert.deepStrictEqual(killed.after, H.nothing)
   }, 180_000)
 
-  it("leaves nothing labelled armadaqa.managed=true", () => {
-    assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+  it(`leaves nothing labelled ${H.managedLabel}`, () => {
+    H.assertNothingLeft()
   })
 })

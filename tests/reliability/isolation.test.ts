@@ -198,7 +198,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: isolation"))("reliability
     120_000
   )
 
-  it("leaves nothing labelled armadaqa.managed=true", () => {
-    assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+  it(`leaves nothing labelled ${H.managedLabel}`, () => {
+    H.assertNothingLeft()
   })
 })

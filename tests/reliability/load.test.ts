@@ -126,7 +126,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: load"))("reliability: loa
     }
   }, 900_000)
 
-  it("leaves nothing labelled armadaqa.managed=true", () => {
-    assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+  it(`leaves nothing labelled ${H.managedLabel}`, () => {
+    H.assertNothingLeft()
   })
 })

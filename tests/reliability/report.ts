@@ -64,10 +64,10 @@ ran; do not edit it by hand. Run it with
 pnpm build && pnpm --filter @armada/tests exec vitest run reliability
 \`\`\`
 
-Every resource the suite creates carries the prefix \`armadaqa\` (\`armadaqa.managed=true\` plus
-the session label), so it finds and removes only its own; every suite file ends by asserting that
-nothing labelled \`armadaqa.managed=true\` remains. "Leftovers" below are counted with the
-\`docker\` CLI, independently of the code under test.
+Every resource the suite creates carries a prefix of its own, \`armadaqa\` and 4 random characters
+new for each file and run (\`<prefix>.managed=true\` plus the session label), so it finds and removes
+only its own; every suite file ends by asserting that nothing labelled \`<prefix>.managed=true\`
+remains. "Leftovers" below are counted with the \`docker\` CLI, independently of the code under test.
 `
 
 /** Saves `section` and renders the whole document again. */

@@ -67,7 +67,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: sessions"))("reliability:
     H.cleanup(work)
     Report.save("sessions", {
       title: "Sessions sharing a prefix",
-      how: "Real Docker engine. Two networks named `armadaqa` made on purpose through the engine API (`CheckDuplicate: false`), as two processes' racing ensures can leave them, then a whole pipeline of the prefix. (Sessions running side by side are also what the fault matrix and the interrupts do, three at a time.)",
+      how: "Real Docker engine. Two networks named after the prefix made on purpose through the engine API (`CheckDuplicate: false`), as two processes' racing ensures can leave them, then a whole pipeline of the prefix. (Sessions running side by side are also what the fault matrix and the interrupts do, three at a time.)",
       figures: [
         `pipeline beside the duplicate networks: ${outcome}`,
         `labelled resources at the end of the file: ${atEnd}`
@@ -104,7 +104,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: sessions"))("reliability:
     120_000
   )
 
-  it("leaves nothing labelled armadaqa.managed=true", () => {
-    assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+  it(`leaves nothing labelled ${H.managedLabel}`, () => {
+    H.assertNothingLeft()
   })
 })
