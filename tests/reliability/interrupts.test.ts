@@ -205,7 +205,10 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
         `leftovers found after the runs: ${outcomes.reduce((n, o) => n + o.leftovers, 0)} labelled resources, ${outcomes.reduce((n, o) => n + o.processes, 0)} processes; labelled resources at the end of the file: ${atEnd}`,
         `docker-proxy processes left without their container after the runs: ${orphans.length}`,
         `slowest stop (interrupt → cleaned up): ${Math.max(0, ...outcomes.map((o) => o.stopMillis))} ms`,
-        `SIGKILL: ${killed.containersBefore} containers, ${killed.before.volumes.length} volumes and ${killed.before.networks.length} network left by the killed run; \`armada clean --all --prefix armadaqa\` exited ${killed.cleanExit}; left after it: ${H.count(killed.after)}`
+        `SIGKILL: ${killed.containersBefore} containers, ${killed.before.volumes.length} volumes and ${killed.before.networks.length} network left by the killed run; \`armada clean --all --prefix ${H.prefix}\` exited ${killed.cleanExit}; left after it: ${H.count(killed.after)}`
+      ],
+      notes: [
+        "Seen while the suite was built, not necessarily in this run: in 3 of about 10 batches, on this machine's Docker 20.10 under a load average of 20-56, the prefix's network was left with no container attached that the engine still refused to remove (`has active endpoints`; only a restart of dockerd frees it, and plain `docker run`/`docker rm -f` churn did not reproduce it). The final check of the file then fails and says so; each run uses a prefix of its own, so such a network does not fail later runs."
       ],
       tables: [
         {

@@ -4,13 +4,16 @@
  * rendered again from every saved section, so it always shows the latest run of each part and
  * says when that was.
  */
+import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
 const resultsDir = join(here, ".results")
-const documentPath = fileURLToPath(new URL("../../docs/reliability.md", import.meta.url))
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const documentPath = join(root, "docs", "reliability.md")
+const biome = join(root, "node_modules", ".bin", "biome")
 
 export interface Table {
   readonly title?: string
@@ -61,12 +64,12 @@ This file is written by the reliability suite (\`tests/reliability\`, issue 8) f
 ran; do not edit it by hand. Run it with
 
 \`\`\`sh
-pnpm build && pnpm --filter @armada/tests exec vitest run reliability
+pnpm build && pnpm test:reliability
 \`\`\`
 
-Every resource the suite creates carries a prefix of its own, \`armadaqa\` and 4 random characters
-new for each file and run (\`<prefix>.managed=true\` plus the session label), so it finds and removes
-only its own; every suite file ends by asserting that nothing labelled \`<prefix>.managed=true\`
+(It is not part of \`pnpm test\`: about 5 minutes on a 2-core machine.) Every resource the suite
+creates carries a prefix of its own, \`armadaqa\` and 4 random characters new for each test process
+(\`<prefix>.managed=true\` plus the session label), so it finds and removes only its own; every suite file ends by asserting that nothing labelled \`<prefix>.managed=true\`
 remains. "Leftovers" below are counted with the \`docker\` CLI, independently of the code under test.
 `
 
@@ -87,4 +90,6 @@ export const render = (): void => {
     return renderSection(index + 1, JSON.parse(readFileSync(file, "utf8")) as Section & { at: string })
   })
   writeFileSync(documentPath, `${[header, ...parts].join("\n").trimEnd()}\n`)
+  // As the project's formatter prints it (CI checks docs too): padded table columns.
+  execFileSync(biome, ["format", "--write", documentPath], { cwd: root, stdio: "ignore" })
 }
