@@ -245,8 +245,9 @@ export const cliPids = new Set<number>()
 
 /**
  * docker-proxy processes (the engine's userland port forwarders) whose published port no running
- * container has: what a container removed badly would leave. Asked twice, a second apart, so a
- * container someone else is removing at that moment is not counted.
+ * container has: what a container removed badly would leave. Looked at up to five times, two
+ * seconds apart, and counted only when seen every time: the other test files run beside this one
+ * and a container they are removing at that moment has its proxy for a while.
  */
 export const orphanProxies = async (): Promise<Array<string>> => {
   const once = () => {
@@ -260,11 +261,13 @@ export const orphanProxies = async (): Promise<Array<string>> => {
       .filter((args) => args.includes("docker-proxy") && args.includes("-host-port"))
       .filter((args) => !published.has(/-host-port (\d+)/.exec(args)?.[1] ?? ""))
   }
-  const first = once()
-  if (first.length === 0) return first
-  await new Promise((resolve) => setTimeout(resolve, 1000))
-  const second = new Set(once())
-  return first.filter((args) => second.has(args))
+  let orphans = once()
+  for (let look = 1; look < 5 && orphans.length > 0; look++) {
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const now = new Set(once())
+    orphans = orphans.filter((args) => now.has(args))
+  }
+  return orphans
 }
 
 /** Starts `armada args...`; its peak RSS is sampled every 50 ms while it runs. */

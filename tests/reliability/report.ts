@@ -61,13 +61,13 @@ const renderSection = (number: number, section: Section & { readonly at: string 
 const header = `# Reliability and security: what the suite tried
 
 This file is written by the reliability suite (\`tests/reliability\`, issue 8) from what it actually
-ran; do not edit it by hand. Run it with
+ran; do not edit it by hand. It is part of the test run (\`./scripts/test\`, and so of CI); on its own:
 
 \`\`\`sh
 pnpm build && pnpm test:reliability
 \`\`\`
 
-(It is not part of \`pnpm test\`: about 5 minutes on a 2-core machine.) Every resource the suite
+(about 6 minutes on a 2-core machine). Every resource the suite
 creates carries a prefix of its own, \`armadaqa\` and 4 random characters new for each test process
 (\`<prefix>.managed=true\` plus the session label), so it finds and removes only its own; every suite file ends by asserting that nothing labelled \`<prefix>.managed=true\`
 remains. "Leftovers" below are counted with the \`docker\` CLI, independently of the code under test.
