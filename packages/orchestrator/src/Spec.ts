@@ -18,7 +18,7 @@ import { isAbsolute, resolve } from "node:path"
 import { ImageRef, Names } from "@armada/core"
 import { Protocol } from "@armada/http"
 import { FileSystem } from "@effect/platform"
-import { Array as Arr, Duration, Effect, Either, ParseResult, Random, Schema } from "effect"
+import { Array as Arr, Duration, Effect, Either, ParseResult, Random, Record, Schema } from "effect"
 import * as Yaml from "yaml"
 import * as issues from "./internal/issues.js"
 import { SpecError } from "./OrchestratorError.js"
@@ -259,7 +259,8 @@ export const Options = Schema.Struct({
 export interface Options extends Schema.Schema.Type<typeof Options> {}
 
 /**
- * For the no-Docker engine: the command that stands in for an image.
+ * For the no-Docker engine: the command that stands in for an image. Words that start with `./`
+ * or `../` are paths relative to the spec's directory; `decode` makes them absolute.
  *
  * @since 0.1.0
  * @category schemas
@@ -318,7 +319,7 @@ export interface Spec {
  * @category models
  */
 export interface DecodeOptions {
-  /** Relative template paths are resolved against this directory (the spec file's). */
+  /** Relative paths (the template, `./` words of local commands) are resolved against this directory (the spec file's). */
   readonly baseDir: string
   /** Named in errors: the spec file. */
   readonly source?: string | undefined
@@ -362,7 +363,11 @@ export const decode = (input: unknown, options: DecodeOptions): Effect.Effect<Sp
       plugins: file.plugins,
       merger: file.merger,
       options: file.options,
-      local: file.local
+      local: Record.map(file.local, (entry) => ({
+        command: Arr.map(entry.command, (word) =>
+          /^\.\.?\//.test(word) ? resolve(options.baseDir, word) : word
+        )
+      }))
     }
   })
 

@@ -66,6 +66,22 @@ describe("Spec.decode", () => {
       })
   )
 
+  it.effect("resolves ./ and ../ words of a local command against the spec's directory", () =>
+    Effect.gen(function* () {
+      const spec = yield* decode({
+        ...base,
+        local: {
+          "acme/p:1": { command: ["node", "./p/main.mjs", "--config", "../shared/p.json", "--flag=./x"] },
+          "acme/q:1": { command: ["./bin/q", "/opt/q.json"] }
+        }
+      })
+      assert.deepStrictEqual(spec.local, {
+        "acme/p:1": { command: ["node", "/specs/p/main.mjs", "--config", "/shared/p.json", "--flag=./x"] },
+        "acme/q:1": { command: ["/specs/bin/q", "/opt/q.json"] }
+      })
+    })
+  )
+
   it.effect("names the path and what was expected", () =>
     Effect.gen(function* () {
       const issues = yield* issuesOf({
