@@ -188,8 +188,27 @@ export const CleanupStarted = Schema.TaggedStruct("CleanupStarted", {
 })
 
 /**
- * The cleanup ended: how many resources were removed, how many could not be (the `Outcome`
- * returned or logged has why), and whether the user asked to keep everything instead.
+ * A resource the cleanup could not remove, and the typed error it failed with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CleanupFailure = Schema.Struct({
+  kind: Schema.Literal("container", "volume", "network"),
+  name: Schema.String,
+  cause: Cause
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CleanupFailure = typeof CleanupFailure.Type
+
+/**
+ * The cleanup ended: how many resources were removed, how many could not be (`failures` says
+ * which and why, in the order they were removed: containers, volumes, networks), and whether the
+ * user asked to keep everything instead.
  *
  * @since 0.1.0
  * @category events
@@ -198,6 +217,7 @@ export const CleanupDone = Schema.TaggedStruct("CleanupDone", {
   session: Schema.optionalWith(Schema.String, { exact: true }),
   removed: Schema.Number,
   failed: Schema.Number,
+  failures: Schema.Array(CleanupFailure),
   kept: Schema.Boolean
 })
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Names } from "@armada/core"
-import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
+import { Archive, DockerEngine, DockerError, MemoryEngine } from "@armada/docker"
 import { ProcessorError, Protocol } from "@armada/http"
 import { Orchestrator, Progress } from "@armada/orchestrator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -481,6 +481,40 @@ describe("containers, volumes and network", () => {
       assert.deepStrictEqual(yield* harness.leftovers, [])
     }).pipe(Effect.provide(harness.layer()))
   )
+
+  it.effect("a resource the cleanup could not remove is reported with its typed error", () => {
+    const recorded = recording()
+    return Effect.gen(function* () {
+      const memory = yield* MemoryEngine.MemoryEngine
+      const busy = new DockerError.EngineError({
+        operation: "removeContainer",
+        resource: "armadaunit-processor-p-s1",
+        status: 500,
+        detail: "device or resource busy"
+      })
+      yield* memory.fail({ operation: "removeContainer", name: "armadaunit-processor-p-s1", error: busy })
+      const spec = yield* harness.spec({ template: template.dir, processors: processors("p") })
+      yield* Orchestrator.pipeline(spec, { output: freshOutput() })
+      const done = recorded.events.at(-1)
+      assert.strictEqual(done?._tag, "CleanupDone")
+      if (done?._tag === "CleanupDone") {
+        // The container stays, and so do the volumes it still uses.
+        assert.strictEqual(done.failed, 3)
+        assert.deepStrictEqual(
+          done.failures.map((f) => [f.kind, f.name, f.cause._tag]),
+          [
+            ["container", "armadaunit-processor-p-s1", "EngineError"],
+            ["volume", "armadaunit-tpl", "VolumeInUse"],
+            ["volume", "armadaunit-tpl-s1", "VolumeInUse"]
+          ]
+        )
+        assert.strictEqual(done.failures[0]?.cause.message, busy.message)
+      }
+      yield* memory.reset
+      yield* Orchestrator.clean({ session: spec.session }, { prefix: harness.prefix })
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(Layer.merge(harness.layer(), recorded.layer)))
+  })
 
   it.effect("a volume name already taken is a warm failure, and nothing of the run stays", () =>
     Effect.gen(function* () {

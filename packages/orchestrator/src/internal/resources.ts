@@ -73,7 +73,13 @@ export const acquireRun = (options: {
     (labels) =>
       options.keep
         ? Progress.emit(
-            Progress.CleanupDone.make({ session: options.session, removed: 0, failed: 0, kept: true })
+            Progress.CleanupDone.make({
+              session: options.session,
+              removed: 0,
+              failed: 0,
+              failures: [],
+              kept: true
+            })
           )
         : find(options.prefix, { [runLabel(options.prefix)]: labels.runId }).pipe(
             // Removal is the engine's work, not the items': it runs at the bulk operations' own limit.
@@ -181,6 +187,11 @@ export const remove = (
         ...session,
         removed: outcome.successes.filter((success) => success.value !== "in-use").length,
         failed: outcome.failures.length,
+        failures: outcome.failures.map((failure) => ({
+          kind: failure.item.kind,
+          name: failure.item.name,
+          cause: stage.causeOf(failure.cause)
+        })),
         kept: false
       })
     )
