@@ -82,22 +82,23 @@ const frameText = (previousHeight: number, lines: ReadonlyArray<string>): string
 const stamp = (event: Event.Unstamped, at: number): Event.Event => ({ ...event, at }) as Event.Event
 
 /**
- * Starts showing a command whose first event is `started`. In live mode a fiber redraws about
- * twelve times a second until `finish` (or the scope's end).
+ * Starts showing a command whose first event is `started`; `declared` orders its failures. In
+ * live mode a fiber redraws about twelve times a second until `finish` (or the scope's end).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   flags: Flags,
-  started: Omit<Event.Event & { readonly _tag: "RunStarted" }, "at">
+  started: Omit<Event.Event & { readonly _tag: "RunStarted" }, "at">,
+  declared: RunState.Declared = {}
 ): Effect.Effect<Display, never, Output | Scope.Scope> =>
   Effect.gen(function* () {
     const output = yield* Output
     const displayMode = mode(flags, output.isTTY)
     const style = displayMode === "live" ? Style.ansi : Style.plain
     const header = stamp(started, yield* Clock.currentTimeMillis) as Event.Event & { _tag: "RunStarted" }
-    const state = yield* Ref.make(RunState.make(header))
+    const state = yield* Ref.make(RunState.make(header, declared))
     const height = yield* Ref.make(0)
 
     const draw = Effect.gen(function* () {
@@ -130,7 +131,7 @@ export const make = (
     const emit = (event: Event.Unstamped) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) => emitStamped(stamp(event, at)))
 
-    yield* render(RunState.make(header), header)
+    yield* render(RunState.make(header, declared), header)
 
     let ticker: Fiber.RuntimeFiber<unknown> | undefined
     if (displayMode === "live") {

@@ -68,6 +68,25 @@ export const FailureInfo = Schema.Struct({
  */
 export type FailureInfo = typeof FailureInfo.Type
 
+/**
+ * An item the run did not get to because an item before it failed (a plugin after the failing
+ * one): which, and why.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SkippedInfo = Schema.Struct({
+  stage: Stage,
+  item: Schema.String,
+  reason: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SkippedInfo = typeof SkippedInfo.Type
+
 const at = { at: Schema.Number }
 
 /** An item's event: when, in which stage, which item. */
@@ -84,6 +103,31 @@ export const RunStarted = Schema.TaggedStruct("RunStarted", {
   session: Schema.String,
   prefix: Schema.String,
   engine: EngineInfo
+})
+
+/**
+ * A stage began.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StageStarted = Schema.TaggedStruct("StageStarted", {
+  ...at,
+  stage: Stage
+})
+
+/**
+ * A stage ended, well (`ok`) or not, after `durationMs` (its wall time, as the orchestrator
+ * measured it).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StageDone = Schema.TaggedStruct("StageDone", {
+  ...at,
+  stage: Stage,
+  ok: Schema.Boolean,
+  durationMs: Schema.Number
 })
 
 /**
@@ -147,6 +191,17 @@ export const ItemFailed = Schema.TaggedStruct("ItemFailed", {
 })
 
 /**
+ * An item was not run because an item before it failed.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ItemSkipped = Schema.TaggedStruct("ItemSkipped", {
+  ...at,
+  ...SkippedInfo.fields
+})
+
+/**
  * The first Ctrl-C: the run stops and removes what it created.
  *
  * @since 0.1.0
@@ -175,11 +230,14 @@ export const Log = Schema.TaggedStruct("Log", {
  */
 export const Event = Schema.Union(
   RunStarted,
+  StageStarted,
+  StageDone,
   ItemStarted,
   ItemStatus,
   PullProgress,
   ItemSucceeded,
   ItemFailed,
+  ItemSkipped,
   Interrupting,
   Log
 )

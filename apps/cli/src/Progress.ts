@@ -8,6 +8,7 @@
 import type { OrchestratorError, Progress } from "@armada/orchestrator"
 import type * as Event from "./Event.js"
 import * as Failures from "./Failures.js"
+import type * as RunState from "./RunState.js"
 import { plural } from "./render/Summary.js"
 
 /**
@@ -51,6 +52,51 @@ export const itemName = (context: Context, stage: Event.Stage, kind: string, id:
     case "start":
       return kind === id ? id : `${kind}/${id}`
   }
+}
+
+/**
+ * The items of each stage as the spec declares them, in its order: the containers (processors,
+ * plugins, the merger) in the warm and start stages, the processors, the merger, the plugins, the
+ * output, the session.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const declared = (context: Context): RunState.Declared => {
+  const containers = [
+    ...context.processors.map((id) => ["processor", id] as const),
+    ...context.plugins.map((id) => ["plugin", id] as const),
+    ["merger", "merger"] as const
+  ]
+  const named = (stage: Event.Stage) => containers.map(([kind, id]) => itemName(context, stage, kind, id))
+  return {
+    warm: named("warm"),
+    start: named("start"),
+    process: context.processors,
+    merge: ["merger"],
+    plug: context.plugins,
+    export: [context.output],
+    clean: [context.session]
+  }
+}
+
+/**
+ * The items a failed stage did not run (the plugins after the failing one), each with why.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const skipped = (
+  context: Context,
+  error: OrchestratorError.StageFailed
+): Array<Event.UnstampedOf<"ItemSkipped">> => {
+  const [failed] = error.failures
+  return error.skipped.map((id) => ({
+    _tag: "ItemSkipped",
+    stage: error.stage,
+    item: itemName(context, error.stage, failed.kind, id),
+    reason: `not run: ${failed.kind} ${failed.id} failed before it`
+  }))
 }
 
 /**
@@ -104,6 +150,9 @@ const stageStarted = (context: Context, stage: Event.Stage): Array<Event.Unstamp
   }
 }
 
+/** How many resources a failed cleanup's reason names. */
+const cleanupListed = 10
+
 /**
  * The CLI events of one orchestrator event.
  *
@@ -113,9 +162,9 @@ const stageStarted = (context: Context, stage: Event.Stage): Array<Event.Unstamp
 export const translate = (context: Context, event: Progress.Event): Array<Event.Unstamped> => {
   switch (event._tag) {
     case "StageStarted":
-      return stageStarted(context, event.stage)
+      return [{ _tag: "StageStarted", stage: event.stage }, ...stageStarted(context, event.stage)]
     case "StageDone":
-      return []
+      return [{ _tag: "StageDone", stage: event.stage, ok: event.ok, durationMs: event.durationMillis }]
     case "ImagePresent":
       return [{ _tag: "ItemSucceeded", stage: "warm", item: event.image, detail: "present" }]
     case "PullProgress":
@@ -214,10 +263,23 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
           { _tag: "ItemSucceeded", stage: "clean", item, detail: "kept (--keep): armada clean removes it" }
         ]
       }
-      if (event.failed === 0) {
+      const [first] = event.failures
+      if (first === undefined) {
         return [{ _tag: "ItemSucceeded", stage: "clean", item, detail: `removed ${event.removed}` }]
       }
-      const reason = `${plural(event.failed, "resource")} could not be removed (${event.removed} were)`
+      // One item, the session: its cause is the first resource's typed error; the reason names
+      // each resource (the first few of many) with its own error.
+      const more = event.failures.length - cleanupListed
+      const reason = [
+        `${plural(event.failures.length, "resource")} could not be removed (${event.removed} were):`,
+        ...event.failures
+          .slice(0, cleanupListed)
+          .map(
+            (failure) =>
+              `${failure.kind} ${failure.name}: ${Failures.describe(failure.cause, context).reason}`
+          ),
+        ...(more > 0 ? [`and ${more} more (\`armada ps\` lists what is left)`] : [])
+      ].join("\n")
       return [
         {
           _tag: "ItemFailed",
@@ -226,7 +288,7 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
             item,
             reason,
             hint: `remove what is left with \`${Failures.cleanCommand(context)}\``,
-            cause: reason
+            cause: Failures.toJson(first.cause)
           }
         }
       ]

@@ -110,7 +110,10 @@ export const Document = Schema.TaggedStruct("Result", {
   durationMs: Schema.Number,
   stages: Schema.Array(StageResult),
   items: Schema.Array(ItemResult),
+  /** In declared order: by stage, then as the spec lists the items. */
   failures: Schema.Array(Event.FailureInfo),
+  /** Items not run because one before them failed (the plugins after a failing plugin). */
+  skipped: Schema.Array(Event.SkippedInfo),
   error: Schema.optional(CommandError),
   output: Schema.optional(Output),
   /** After an interruption whose cleanup did not finish: the command that removes the rest. */
@@ -166,7 +169,8 @@ export const fromState = (state: RunState.RunState, ending: Ending): Document =>
     durationMs: ending.finishedAt - header.at,
     stages: stageResults(state, ending.finishedAt),
     items,
-    failures: state.failures,
+    failures: RunState.failuresInOrder(state),
+    skipped: state.skipped,
     ...(ending.error === undefined ? {} : { error: ending.error }),
     ...(ending.output === undefined ? {} : { output: ending.output }),
     ...(ending.cleanupCommand === undefined ? {} : { cleanupCommand: ending.cleanupCommand })
@@ -197,20 +201,29 @@ export const early = (
   stages: [],
   items: [],
   failures: [],
+  skipped: [],
   error: ending.error
 })
 
-/** Per stage, from its first start to its last finish, in pipeline order. */
+/**
+ * Per stage, in pipeline order: its wall time as the orchestrator measured it (until `now` when it
+ * never ended), else (the cleanup, which is no stage of the orchestrator's) from its items' first
+ * start to their last finish.
+ */
 const stageResults = (state: RunState.RunState, now: number) =>
   Event.stages.flatMap((stage) => {
     const items = state.items.filter((item) => item.stage === stage)
-    if (items.length === 0) return []
-    const start = Math.min(...items.map((item) => item.startedAt))
-    const end = Math.max(...items.map((item) => item.finishedAt ?? now))
+    const timed = state.stages.find((known) => known.stage === stage)
+    if (items.length === 0 && timed === undefined) return []
+    const durationMs =
+      timed === undefined
+        ? Math.max(...items.map((item) => item.finishedAt ?? now)) -
+          Math.min(...items.map((item) => item.startedAt))
+        : (timed.durationMs ?? now - timed.startedAt)
     return [
       {
         stage,
-        durationMs: Math.round(end - start),
+        durationMs: Math.round(durationMs),
         done: items.filter((item) => item.status === "done").length,
         failed: items.filter((item) => item.status === "failed").length
       }

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type * as Event from "./Event.js"
+import * as Event from "./Event.js"
 
 /**
  * Bytes of one pull so far, summed over its layers.
@@ -33,14 +33,40 @@ export interface Item {
 }
 
 /**
+ * One stage's time: when it began, and how long it took once it ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stage {
+  readonly stage: Event.Stage
+  readonly startedAt: number
+  readonly durationMs: number | undefined
+}
+
+/**
+ * The items of each stage in the order the spec declares them (processors by their index, then
+ * plugins, then the merger).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Declared = Readonly<Partial<Record<Event.Stage, ReadonlyArray<string>>>>
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface RunState {
   readonly header: Event.Event & { readonly _tag: "RunStarted" }
+  readonly declared: Declared
+  /** The stages that began, in order. */
+  readonly stages: ReadonlyArray<Stage>
   /** In order of first appearance. */
   readonly items: ReadonlyArray<Item>
+  /** In order of arrival. */
   readonly failures: ReadonlyArray<Event.FailureInfo>
+  readonly skipped: ReadonlyArray<Event.SkippedInfo>
   readonly interruptedAt: number | undefined
 }
 
@@ -48,11 +74,22 @@ export interface RunState {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (header: Event.Event & { readonly _tag: "RunStarted" }): RunState => ({
+export const make = (
+  header: Event.Event & { readonly _tag: "RunStarted" },
+  declared: Declared = {}
+): RunState => ({
   header,
+  declared,
+  stages: [],
   items: [],
   failures: [],
+  skipped: [],
   interruptedAt: undefined
+})
+
+const withStage = (state: RunState, stage: Stage): RunState => ({
+  ...state,
+  stages: [...state.stages.filter((known) => known.stage !== stage.stage), stage]
 })
 
 const sameItem = (stage: Event.Stage, item: string) => (candidate: Item) =>
@@ -110,6 +147,16 @@ export const reduce = (state: RunState, event: Event.Event): RunState => {
   switch (event._tag) {
     case "RunStarted":
       return { ...state, header: event }
+    case "StageStarted":
+      return withStage(state, { stage: event.stage, startedAt: event.at, durationMs: undefined })
+    case "StageDone": {
+      const started = state.stages.find((known) => known.stage === event.stage)
+      return withStage(state, {
+        stage: event.stage,
+        startedAt: started?.startedAt ?? event.at - event.durationMs,
+        durationMs: event.durationMs
+      })
+    }
     case "ItemStarted":
       return upsert(state, event.stage, event.item, event.at, (item) => ({
         ...item,
@@ -144,12 +191,38 @@ export const reduce = (state: RunState, event: Event.Event): RunState => {
       }))
       return { ...next, failures: [...next.failures, event.failure] }
     }
+    case "ItemSkipped":
+      return {
+        ...state,
+        skipped: [...state.skipped, { stage: event.stage, item: event.item, reason: event.reason }]
+      }
     case "Interrupting":
       return { ...state, interruptedAt: state.interruptedAt ?? event.at }
     case "Log":
       return state
   }
 }
+
+/**
+ * The failures in declared order: by stage, then in the order the spec declares the items (an
+ * item the spec does not declare, such as a volume, after those, in order of arrival). The same
+ * failures give the same list, whatever order they arrived in.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const failuresInOrder = (state: RunState): ReadonlyArray<Event.FailureInfo> => {
+  const rank = (failure: Event.FailureInfo) => {
+    const index = state.declared[failure.stage]?.indexOf(failure.item) ?? -1
+    return index === -1 ? Number.POSITIVE_INFINITY : index
+  }
+  const stageOf = (failure: Event.FailureInfo) => Event.stages.indexOf(failure.stage)
+  // `sort` is stable: failures of the same rank keep their order of arrival.
+  return state.failures.slice().sort((a, b) => stageOf(a) - stageOf(b) || compare(rank(a), rank(b)))
+}
+
+/** Infinity - Infinity is NaN, not 0. */
+const compare = (a: number, b: number): number => (a === b ? 0 : a < b ? -1 : 1)
 
 /**
  * Downloaded and total bytes of a pull, summed over its layers.

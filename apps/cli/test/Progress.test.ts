@@ -10,7 +10,10 @@ describe("translating the orchestrator's progress", () => {
     const ctx = { ...context, plugins: ["first", "second"] }
     assert.deepStrictEqual(
       CliProgress.translate(ctx, Progress.StageStarted.make({ session: "s", stage: "plug", items: 2 })),
-      [{ _tag: "ItemStarted", stage: "plug", item: "first", detail: "plugging" }]
+      [
+        { _tag: "StageStarted", stage: "plug" },
+        { _tag: "ItemStarted", stage: "plug", item: "first", detail: "plugging" }
+      ]
     )
     assert.deepStrictEqual(
       CliProgress.translate(ctx, Progress.PluginDone.make({ id: "first", durationMillis: 5 })),
@@ -31,7 +34,7 @@ describe("translating the orchestrator's progress", () => {
       Progress.StageStarted.make({ session: "s", stage: "process", items: 3 })
     )
     assert.deepStrictEqual(
-      events.map((e) => (e._tag === "ItemStarted" ? e.item : "")),
+      events.flatMap((e) => (e._tag === "ItemStarted" ? [e.item] : [])),
       ["docs", "code", "broken"]
     )
   })
@@ -57,16 +60,120 @@ describe("translating the orchestrator's progress", () => {
     assert.deepInclude(info.cause as object, { _tag: "Exited", exitCode: 3 })
   })
 
-  it("a failed cleanup names the command that finishes it", () => {
+  it("a failed cleanup keeps the engine's typed error, names each resource and the command that finishes it", () => {
+    const busy = new DockerError.EngineError({
+      operation: "removeContainer",
+      resource: "armada-processor-docs-golden01",
+      status: 500,
+      detail: "device or resource busy"
+    })
+    const inUse = new DockerError.VolumeInUse({ volume: "armada-tpl-golden01" })
     const [event] = CliProgress.translate(
       context,
-      Progress.CleanupDone.make({ session: "golden01", removed: 3, failed: 2, kept: false })
+      Progress.CleanupDone.make({
+        session: "golden01",
+        removed: 3,
+        failed: 2,
+        failures: [
+          { kind: "container", name: "armada-processor-docs-golden01", cause: busy },
+          { kind: "volume", name: "armada-tpl-golden01", cause: inUse }
+        ],
+        kept: false
+      })
     )
     assert.strictEqual(event?._tag, "ItemFailed")
     if (event?._tag === "ItemFailed") {
       assert.strictEqual(event.failure.stage, "clean")
+      assert.strictEqual(event.failure.item, "golden01")
+      assert.deepStrictEqual(event.failure.cause, {
+        _tag: "EngineError",
+        operation: "removeContainer",
+        resource: "armada-processor-docs-golden01",
+        status: 500,
+        detail: "device or resource busy"
+      })
+      assert.strictEqual(
+        event.failure.reason,
+        [
+          "2 resources could not be removed (3 were):",
+          "container armada-processor-docs-golden01: removeContainer armada-processor-docs-golden01 failed (HTTP 500): device or resource busy",
+          "volume armada-tpl-golden01: volume armada-tpl-golden01 is still used by a container; remove the container first"
+        ].join("\n")
+      )
       assert.include(event.failure.hint, "armada clean --session golden01")
     }
+  })
+
+  it("a cleanup that failed for many resources names the first ten", () => {
+    const failures = Array.from({ length: 12 }, (_, i) => ({
+      kind: "volume" as const,
+      name: `v${i}`,
+      cause: new DockerError.VolumeInUse({ volume: `v${i}` })
+    }))
+    const [event] = CliProgress.translate(
+      context,
+      Progress.CleanupDone.make({ session: "golden01", removed: 0, failed: 12, failures, kept: false })
+    )
+    const lines = event?._tag === "ItemFailed" ? event.failure.reason.split("\n") : []
+    assert.strictEqual(lines.length, 12)
+    assert.strictEqual(lines.at(-1), "and 2 more (`armada ps` lists what is left)")
+  })
+
+  it("a stage's start and end are passed on with the time the orchestrator measured", () => {
+    assert.deepStrictEqual(
+      CliProgress.translate(context, Progress.StageStarted.make({ session: "s", stage: "warm", items: 1 })),
+      [{ _tag: "StageStarted", stage: "warm" }]
+    )
+    assert.deepStrictEqual(
+      CliProgress.translate(
+        context,
+        Progress.StageDone.make({ session: "s", stage: "warm", ok: true, durationMillis: 812 })
+      ),
+      [{ _tag: "StageDone", stage: "warm", ok: true, durationMs: 812 }]
+    )
+  })
+
+  it("the plugins a failure skipped are named, with the plugin that failed", () => {
+    const ctx = { ...context, plugins: ["first", "second", "third"] }
+    const error = new OrchestratorError.StageFailed({
+      session: "golden01",
+      stage: "plug",
+      failures: [
+        new OrchestratorError.ItemFailure({
+          stage: "plug",
+          kind: "plugin",
+          id: "first",
+          cause: new ProcessorError.BadStatus({
+            endpoint: { name: "armada-plugin-first-golden01", url: "http://127.0.0.1:1" },
+            status: 500,
+            body: ""
+          })
+        })
+      ],
+      skipped: ["second", "third"]
+    })
+    assert.deepStrictEqual(CliProgress.skipped(ctx, error), [
+      {
+        _tag: "ItemSkipped",
+        stage: "plug",
+        item: "second",
+        reason: "not run: plugin first failed before it"
+      },
+      { _tag: "ItemSkipped", stage: "plug", item: "third", reason: "not run: plugin first failed before it" }
+    ])
+  })
+
+  it("the declared order: containers as the spec lists them, then the call stages' items", () => {
+    const order = CliProgress.declared(context)
+    assert.deepStrictEqual(order.start, [
+      "processor/docs",
+      "processor/code",
+      "processor/broken",
+      "plugin/stamp",
+      "merger"
+    ])
+    assert.deepStrictEqual(order.process, ["docs", "code", "broken"])
+    assert.deepStrictEqual(order.plug, ["stamp"])
   })
 
   it("items by stage: ids in the call stages, kind/id elsewhere, the output for the export", () => {

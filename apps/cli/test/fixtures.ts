@@ -92,7 +92,7 @@ export const failingRun: ReadonlyArray<readonly [number, Progress.Event]> = [
   [15, Progress.ProcessorDone.make({ id: "code", outputDir: "/workspace/area/2", durationMillis: 140 })],
   [0, Progress.StageDone.make({ session: "golden01", stage: "process", ok: false, durationMillis: 145 })],
   [5, Progress.CleanupStarted.make({ session: "golden01", containers: 5, volumes: 2, networks: 0 })],
-  [300, Progress.CleanupDone.make({ session: "golden01", removed: 7, failed: 0, kept: false })]
+  [300, Progress.CleanupDone.make({ session: "golden01", removed: 7, failed: 0, failures: [], kept: false })]
 ]
 
 /** A run that cannot start: the engine went away while pulling. */
@@ -121,5 +121,5 @@ export const successfulRun: ReadonlyArray<readonly [number, Progress.Event]> = [
   [25, Progress.Exported.make({ output: "/work/out/golden01", format: "directory", files: 8 })],
   [0, Progress.StageDone.make({ session: "golden01", stage: "export", ok: true, durationMillis: 25 })],
   [5, Progress.CleanupStarted.make({ session: "golden01", containers: 5, volumes: 2, networks: 0 })],
-  [300, Progress.CleanupDone.make({ session: "golden01", removed: 7, failed: 0, kept: false })]
+  [300, Progress.CleanupDone.make({ session: "golden01", removed: 7, failed: 0, failures: [], kept: false })]
 ]

@@ -29,24 +29,38 @@ export interface Engines {
 export const memoryEngine = (): Layer.Layer<DockerEngine> =>
   MemoryEngine.layerMemory({ images: [{ ref: "armada/test-app:dev" }] })
 
-/** An engine that never answers. */
-export const unreachableEngine = (address = "tcp://127.0.0.1:1"): Layer.Layer<DockerEngine> =>
+/**
+ * A memory engine scripted by `script` (faults, latency) before the command uses it; `address`
+ * replaces the engine's own.
+ */
+export const scriptedEngine = (
+  script: (memory: MemoryEngine.MemoryEngine.Service) => Effect.Effect<void>,
+  options: MemoryEngine.Options & { readonly address?: string | undefined } = {}
+): Layer.Layer<DockerEngine> =>
   Layer.effectContext(
     Effect.gen(function* () {
-      const context = yield* Layer.build(MemoryEngine.layerMemory())
-      const memory = Context.get(context, MemoryEngine.MemoryEngine)
-      yield* memory.fail({
-        operation: "*",
-        error: new DockerError.EngineUnreachable({ address, detail: "connect ECONNREFUSED 127.0.0.1:1" })
-      })
-      return Context.make(DockerEngine, { ...Context.get(context, DockerEngine), address })
+      const context = yield* Layer.build(MemoryEngine.layerMemory(options))
+      yield* script(Context.get(context, MemoryEngine.MemoryEngine))
+      const engine = Context.get(context, DockerEngine)
+      return Context.make(DockerEngine, { ...engine, address: options.address ?? engine.address })
     })
   ).pipe(Layer.orDie) as Layer.Layer<DockerEngine>
+
+/** An engine that never answers. */
+export const unreachableEngine = (address = "tcp://127.0.0.1:1"): Layer.Layer<DockerEngine> =>
+  scriptedEngine(
+    (memory) =>
+      memory.fail({
+        operation: "*",
+        error: new DockerError.EngineUnreachable({ address, detail: "connect ECONNREFUSED 127.0.0.1:1" })
+      }),
+    { address }
+  )
 
 export const run = (
   args: ReadonlyArray<string>,
   engines: Engines = {},
-  options: { readonly isTTY?: boolean } = {}
+  options: { readonly isTTY?: boolean; readonly http?: Http.TestRoutes } = {}
 ): Promise<Result> =>
   Effect.gen(function* () {
     const console = yield* Effect.console
@@ -68,7 +82,7 @@ export const run = (
       Layer.mergeAll(
         NodeContext.layer,
         Output.layerTest({ isTTY: options.isTTY ?? false }),
-        Http.layerTest(),
+        Http.layerTest(options.http),
         Engine.layer({
           docker: engines.docker ?? memoryEngine(),
           local: () => engines.local ?? memoryEngine()

@@ -82,7 +82,8 @@ export const document = (
         durationMs: 0
       }))
     ],
-    failures
+    failures,
+    skipped: []
   }
 }
 

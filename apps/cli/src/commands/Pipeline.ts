@@ -153,14 +153,6 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       const outcome = selected.left._tag === "EngineUnreachable" ? "engine-unreachable" : "failed"
       return yield* early(outcome, selected.left, context)
     }
-    const display = yield* Display.make(flags, {
-      _tag: "RunStarted",
-      command: work.command,
-      spec: flags.spec,
-      session: spec.session,
-      prefix: spec.options.prefix,
-      engine: selected.right.info
-    })
     const progressContext: CliProgress.Context = {
       ...context,
       processors: spec.processors.map((p) => p.id),
@@ -172,6 +164,18 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       ]),
       output: shown(output)
     }
+    const display = yield* Display.make(
+      flags,
+      {
+        _tag: "RunStarted",
+        command: work.command,
+        spec: flags.spec,
+        session: spec.session,
+        prefix: spec.options.prefix,
+        engine: selected.right.info
+      },
+      CliProgress.declared(progressContext)
+    )
     yield* Interrupt.install({
       onFirst: display.emit({ _tag: "Interrupting", session: spec.session }),
       onSecond: Effect.map(display.state, (state) => {
@@ -213,6 +217,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
         yield* display.emit({ _tag: "ItemFailed", failure: info })
       }
     }
+    yield* Effect.forEach(CliProgress.skipped(progressContext, result.left), display.emit, { discard: true })
     const document = yield* display.finish({
       outcome: outcomeOf(result.left),
       ...kept

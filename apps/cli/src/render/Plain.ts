@@ -40,6 +40,10 @@ export const event = (state: RunState.RunState, event: Event.Event, options: Opt
         `${prefixed(event.at, event.command, event.spec)} session ${event.session} (prefix ${event.prefix})`,
         `${prefixed(event.at, "engine", event.engine.kind)} ${event.engine.address} (${event.engine.reason})`
       ]
+    case "StageStarted":
+    case "StageDone":
+      // The items say what happens; the stages' times are in the summary's document.
+      return []
     case "ItemStarted":
       return [`${prefixed(event.at, event.stage, event.item)} ${event.detail ?? "started"}`]
     case "ItemStatus":
@@ -67,6 +71,8 @@ export const event = (state: RunState.RunState, event: Event.Event, options: Opt
         ...(failure.hint === undefined ? [] : indent(`hint: ${failure.hint}`))
       ]
     }
+    case "ItemSkipped":
+      return [`${prefixed(event.at, event.stage, event.item)} skipped (${event.reason})`]
     case "Interrupting":
       return [
         `${prefixed(event.at, "run", event.session)} interrupted; removing what this run created (press Ctrl-C again to exit at once)`

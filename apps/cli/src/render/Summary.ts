@@ -1,6 +1,7 @@
 /**
  * The end of a run, for people: a table of every item (stage, item, status, duration), every
- * failure with its reason and hint, and where the output went. Computed from the final document,
+ * failure with its reason and hint (in declared order), the items a failure skipped, and where the
+ * output went. Computed from the final document,
  * so what a person reads and what a script reads cannot disagree.
  *
  * @since 0.1.0
@@ -25,8 +26,9 @@ const headline = (style: Style, document: Report.Document): string => {
     case "success":
       return style.green(`✔ ${document.command} succeeded in ${took}`)
     case "failed": {
+      const skipped = document.skipped.length === 0 ? "" : `, ${document.skipped.length} skipped`
       return style.red(
-        `✖ ${document.command} failed in ${took}: ${plural(document.failures.length, "item")} failed`
+        `✖ ${document.command} failed in ${took}: ${plural(document.failures.length, "item")} failed${skipped}`
       )
     }
     case "interrupted":
@@ -81,6 +83,12 @@ export const lines = (
       out.push(`  ${style.red("✖")} ${failure.stage} ${style.bold(failure.item)}${image}: ${first}`)
       for (const line of rest) out.push(`      ${line}`)
       if (failure.hint !== undefined) out.push(`      ${style.dim(`hint: ${failure.hint}`)}`)
+    }
+  }
+  if (document.skipped.length > 0) {
+    out.push("", style.bold("Skipped:"))
+    for (const skipped of document.skipped) {
+      out.push(`  ${style.yellow("-")} ${skipped.stage} ${style.bold(skipped.item)}: ${skipped.reason}`)
     }
   }
   if (document.error !== undefined) {
