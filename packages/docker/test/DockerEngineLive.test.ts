@@ -135,6 +135,27 @@ describe("DockerEngineLive", () => {
       })
   )
 
+  it.scopedLive(
+    "the request timeout holds inside an uninterruptible region (a start the orchestrator does not abort)",
+    () =>
+      Effect.gen(function* () {
+        const closed = yield* Deferred.make<void>()
+        const fake = yield* fakeEngine((request) => {
+          request.on("close", () => Effect.runSync(Deferred.succeed(closed, undefined)))
+        })
+        const engine = yield* DockerEngineLive.make({ host: `unix://${fake.socket}`, timeout: "300 millis" })
+        const error = yield* Effect.flip(Effect.uninterruptible(engine.startContainer("armada-stuck"))).pipe(
+          Effect.timeoutFail({
+            duration: "5 seconds",
+            onTimeout: () => new Error("the start never ended: the request timeout did not apply")
+          })
+        )
+        assert.strictEqual(error._tag, "EngineError")
+        assert.include(error.message, "did not answer within")
+        yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+      })
+  )
+
   it.scopedLive("interrupting a wait aborts its request", () =>
     Effect.gen(function* () {
       const opened = yield* Deferred.make<void>()

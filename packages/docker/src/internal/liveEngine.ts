@@ -147,11 +147,21 @@ export const make = (options: Options) =>
       extra: Partial<Pick<RequestContext, "image" | "conflict">> = {}
     ): RequestContext => ({ address: address.display, operation, kind, name, ...extra })
 
-    /** One request, aborted on interruption, failing after `timeout`. */
+    /**
+     * One request, aborted on interruption or once `timeout` has passed. The deadline aborts the
+     * request itself, so it holds in an uninterruptible region too: a create or start that the
+     * orchestrator will not abort on interruption still fails when the engine stops answering
+     * (a containerd that hangs on a task). The Effect timeout covers the few calls that take no
+     * signal (image inspect, ping, version), which are never made uninterruptible.
+     */
     const request = <A>(ctx: RequestContext, run: (signal: AbortSignal) => Promise<A>) =>
-      Effect.tryPromise({ try: run, catch: toDockerError(ctx) }).pipe(
-        Effect.timeoutFail({ duration: timeout, onTimeout: () => timedOut(ctx, timeout) })
-      )
+      Effect.suspend(() => {
+        const deadline = AbortSignal.timeout(Duration.toMillis(timeout))
+        return Effect.tryPromise({
+          try: (interrupted) => run(AbortSignal.any([interrupted, deadline])),
+          catch: (error) => (deadline.aborted ? timedOut(ctx, timeout) : toDockerError(ctx)(error))
+        })
+      }).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => timedOut(ctx, timeout) }))
 
     /** A response body as a stream, its request aborted when the stream ends early. */
     const responseStream = (
