@@ -1,11 +1,14 @@
 /**
  * Engine faults. No engine at start: `armada run --engine docker` ends with exit code 3 and a
  * message saying where it looked, within 2 s. The engine stopped in the middle of a run: the suite
- * starts a Docker engine of its own (its own data root, exec root, pid file and socket, no default
- * bridge, no iptables), loads the test image into it, kills that engine by its pid while the run's
+ * starts a Docker engine of its own (its own data root, exec root, pid file, socket and bridge, no
+ * iptables), loads the test image into it, kills that engine by its pid while the run's
  * containers wait to be ready, and every affected item must fail with a typed error within its
- * timeout. Once the engine is back, `armada clean` removes what the run left, and the engine is
- * stopped by its pid and its folders removed.
+ * timeout. Once the engine is back, `armada clean` removes what the run left. Then the same engine
+ * is frozen (SIGSTOP) while the run creates and starts its containers: an engine that accepts
+ * requests and never answers them, as a hung containerd makes it; the items must fail within the
+ * request timeout, creates and starts included, which armada does not abort on interruption.
+ * Finally the engine is stopped by its pid and its folders removed.
  */
 import { type ChildProcess, execFileSync, execSync, spawn } from "node:child_process"
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs"
@@ -29,13 +32,27 @@ const stopped = {
   cleanExit: -1,
   leftAfterClean: -1
 }
+const frozenRows: Array<ReadonlyArray<string | number>> = []
+const frozen = {
+  status: "not run",
+  frozenAfterMillis: 0,
+  failedAfterFreezeMillis: 0,
+  leftBeforeClean: 0,
+  cleanExit: -1,
+  leftAfterClean: -1
+}
+/** The request timeout of the frozen-engine run. */
+const frozenRequestTimeout = Duration.seconds(3)
 let work = ""
 
 afterAll(() => {
   H.cleanup(work)
   Report.save("engine", {
     title: "Engine faults",
-    how: "No engine: the built `armada run --engine docker --json` with `DOCKER_HOST` at a refused port, a missing socket, and a socket that accepts but never answers. Engine stopped mid-run: a second `dockerd` started by the test (own `--data-root`, `--exec-root`, `--pidfile`, `-H unix://…`, `--bridge=none`, `--iptables=false`), the test image loaded into it with `docker save | docker load`, a library run of four processors that listen only after 60 s (ready timeout 8 s), and that `dockerd` killed with SIGKILL by its pid once every container has started.",
+    how:
+      "No engine: the built `armada run --engine docker --json` with `DOCKER_HOST` at a refused port, a missing socket, and a socket that accepts but never answers. Engine stopped mid-run: a second `dockerd` started by the test (own `--data-root`, `--exec-root`, `--pidfile`, `-H unix://…`, `--bridge=` a bridge of its own on a free 10.x.0.0/24, `--iptables=false`), the test image loaded into it with `docker save | docker load`, a library run of four processors that listen only after 60 s (ready timeout 8 s), and that `dockerd` killed with SIGKILL by its pid once every container has started. Engine frozen: the same `dockerd`, restarted, gets SIGSTOP by its pid once the run has created two of its eight containers, so the requests in flight and all later ones get no answer; request timeout " +
+      Duration.format(frozenRequestTimeout) +
+      "; SIGCONT after the run.",
     figures: [
       `no engine: ${noEngineRows.length} cases, every one exit 3 with the address in the message`,
       `engine stopped mid-run: ${stopped.status}`,
@@ -43,6 +60,13 @@ afterAll(() => {
         ? [
             `killed ${stopped.killAfterMillis} ms into the run; the run ended ${stopped.failedAfterKillMillis} ms later with every item failed (table below)`,
             `after a restart of the engine: ${stopped.leftBeforeClean} labelled resources left by the killed run; \`armada clean --session …\` exited ${stopped.cleanExit}; left after it: ${stopped.leftAfterClean}`
+          ]
+        : []),
+      `engine frozen mid-start: ${frozen.status}`,
+      ...(frozen.status === "ran"
+        ? [
+            `frozen ${frozen.frozenAfterMillis} ms into the run; the run ended ${frozen.failedAfterFreezeMillis} ms later with every item failed (table below)`,
+            `after SIGCONT: ${frozen.leftBeforeClean} labelled resources left; \`armada clean --session …\` exited ${frozen.cleanExit}; left after it: ${frozen.leftAfterClean}`
           ]
         : [])
     ],
@@ -56,6 +80,11 @@ afterAll(() => {
         title: "Engine killed mid-run",
         columns: ["stage", "item", "typed error", "message"],
         rows: stoppedRows
+      },
+      {
+        title: "Engine frozen mid-start",
+        columns: ["stage", "item", "typed error", "message"],
+        rows: frozenRows
       }
     ]
   })
@@ -435,6 +464,100 @@ describe.skipIf(reason !== undefined)(
           assert.strictEqual(stopped.cleanExit, 0, clean.stdout())
           const after = H.labelled(H.managedLabel, daemon.host)
           stopped.leftAfterClean = H.count(after)
+          assert.deepStrictEqual(after, H.nothing)
+        }),
+      180_000
+    )
+
+    it.live(
+      "a frozen engine: every item fails within the request timeout, creates and starts included; after SIGCONT armada clean removes the leftovers",
+      () =>
+        Effect.gen(function* () {
+          // The previous test leaves the engine running; on its own, this one starts it.
+          if (daemon.child?.exitCode !== null || daemon.child.signalCode !== null) {
+            yield* Effect.promise(() => startDaemon(daemon))
+          }
+          const pid = daemon.child!.pid!
+          const template = H.writeTree(join(work, "frozen-template"), { "a.txt": "a\n" })
+          const spec = yield* H.specOf({
+            template,
+            processors: Array.from({ length: 8 }, (_, i) => ({
+              id: `frozen${i}`,
+              image: H.image,
+              env: { ARMADA_FAULT_START_DELAY_MS: "60000" }
+            })),
+            options: { concurrency: 4, timeouts: { ready: "8s", call: "3s" } }
+          })
+          const started = Date.now()
+          let frozenAt = 0
+          let created = 0
+          const exit = yield* Orchestrator.pipeline(spec, { output: join(work, "frozen-out") }).pipe(
+            Effect.provide(
+              Progress.layer((event) =>
+                Effect.sync(() => {
+                  // Creates and starts are in flight: the ones armada lets finish even when interrupted.
+                  if (event._tag === "ContainerCreated" && ++created === 2) {
+                    frozenAt = Date.now()
+                    process.kill(pid, "SIGSTOP")
+                  }
+                })
+              )
+            ),
+            Effect.provide(H.live(daemon.host, frozenRequestTimeout)),
+            Effect.exit,
+            // Far beyond what the request timeouts add up to: reaching it would be a hang.
+            Effect.timeoutFail({
+              duration: Duration.seconds(90),
+              onTimeout: () => new Error("the run hung on the frozen engine for 90 s")
+            }),
+            Effect.ensuring(Effect.sync(() => frozenAt > 0 && process.kill(pid, "SIGCONT")))
+          )
+          const ended = Date.now()
+          assert.isAbove(frozenAt, 0, "the engine was never frozen")
+          assert.isTrue(Exit.isFailure(exit), "the run succeeded on a frozen engine")
+          const failed: OrchestratorError.StageFailed | undefined = Exit.isFailure(exit)
+            ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+            : undefined
+          assert.isDefined(failed, Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+          for (const failure of failed!.failures) {
+            assert.oneOf(failure.cause._tag, ["EngineError", "EngineUnreachable", "NotReady", "Timeout"])
+            frozenRows.push([
+              failure.stage,
+              `${failure.kind}/${failure.id}`,
+              failure.cause._tag,
+              failure.message
+            ])
+          }
+          // Frozen while creating: the start stage fails, and every processor is named in it.
+          assert.strictEqual(failed!.stage, "start")
+          assert.includeMembers(
+            failed!.failures.map((f) => f.id),
+            Array.from({ length: 8 }, (_, i) => `frozen${i}`)
+          )
+          Object.assign(frozen, {
+            status: "ran",
+            frozenAfterMillis: frozenAt - started,
+            failedAfterFreezeMillis: ended - frozenAt
+          })
+
+          // Requests the client gave up on wait in the socket's backlog and the thawed engine may
+          // still carry them out: wait until what is labelled stops changing, then clean.
+          let left = H.labelled(H.managedLabel, daemon.host)
+          for (let look = 0; look < 30; look++) {
+            yield* Effect.sleep("1 second")
+            const now = H.labelled(H.managedLabel, daemon.host)
+            if (JSON.stringify(now) === JSON.stringify(left)) break
+            left = now
+          }
+          frozen.leftBeforeClean = H.count(left)
+          const clean = H.armada(
+            ["clean", "--session", spec.session, "--prefix", H.prefix, "--engine", "docker", "--json"],
+            { DOCKER_HOST: daemon.host }
+          )
+          frozen.cleanExit = (yield* Effect.promise(() => clean.exit)).code
+          assert.strictEqual(frozen.cleanExit, 0, clean.stdout())
+          const after = H.labelled(H.managedLabel, daemon.host)
+          frozen.leftAfterClean = H.count(after)
           assert.deepStrictEqual(after, H.nothing)
         }),
       180_000

@@ -36,10 +36,13 @@ export const requireBin = (): void => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm build\` first (./scripts/test does)`)
 }
 
-/** The live engine (at `host`, default `DOCKER_HOST` as the CLI reads it) and the live HTTP client. */
-export const live = (host?: string) =>
+/**
+ * The live engine (at `host`, default `DOCKER_HOST` as the CLI reads it; its request timeout the
+ * layer's default unless given) and the live HTTP client.
+ */
+export const live = (host?: string, requestTimeout?: Duration.DurationInput) =>
   Layer.mergeAll(
-    Layer.orDie(DockerEngineLive.layer({ host: host ?? process.env.DOCKER_HOST })),
+    Layer.orDie(DockerEngineLive.layer({ host: host ?? process.env.DOCKER_HOST, timeout: requestTimeout })),
     Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
   )
 
