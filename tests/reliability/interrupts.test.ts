@@ -208,7 +208,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
         `SIGKILL: ${killed.containersBefore} containers, ${killed.before.volumes.length} volumes and ${killed.before.networks.length} network left by the killed run; \`armada clean --all --prefix ${H.prefix}\` exited ${killed.cleanExit}; left after it: ${H.count(killed.after)}`
       ],
       notes: [
-        "Seen while the suite was built, not necessarily in this run: in 3 of about 10 batches, on this machine's Docker 20.10 under a load average of 20-56, the prefix's network was left with no container attached that the engine still refused to remove (`has active endpoints`) for minutes, then let go of on its own (all such networks could be removed half an hour later; plain `docker run`/`docker rm -f` churn did not reproduce it). The run's cleanup reports it as in use, the final check of the file fails and says so, and as each run has a prefix of its own, later runs are not affected."
+        "Seen while the suite was built, before the effect patch (README, Development): in 3 of about 10 batches, on this machine's Docker 20.10 under a load average of 20-56, the prefix's network was left with no container attached that the engine still refused to remove (`has active endpoints`) for up to half an hour. The same batches had runs that lost their interrupt and went on creating and starting containers while the cleanup removed them, the kind of race in which that engine leaks a network endpoint; with the lost interrupt fixed, it has not been seen again. Should it come back, the run's cleanup reports the network as in use and the final check of this file fails and says so."
       ],
       tables: [
         {
