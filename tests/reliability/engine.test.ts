@@ -376,51 +376,102 @@ describe.skipIf(reason !== undefined)(
       }
     }, 120_000)
 
+    /**
+     * A library run of `processors` processors that listen only after 60 s (ready timeout 8 s) on
+     * the test's engine; `fault` runs once, at the event `at` accepts (`seen` counts the events
+     * of that tag so far). The run must fail with a `StageFailed` within `hangAfter`.
+     */
+    const runWithFault = (options: {
+      readonly name: string
+      readonly processors: number
+      readonly concurrency?: number
+      readonly requestTimeout?: Duration.Duration
+      readonly at: (event: Progress.Event, seen: number) => boolean
+      readonly fault: () => void
+      readonly hangAfter: Duration.Duration
+    }) =>
+      Effect.gen(function* () {
+        const template = H.writeTree(join(work, `${options.name}-template`), { "a.txt": "a\n" })
+        const spec = yield* H.specOf({
+          template,
+          processors: Array.from({ length: options.processors }, (_, i) => ({
+            id: `${options.name}${i}`,
+            image: H.image,
+            env: { ARMADA_FAULT_START_DELAY_MS: "60000" }
+          })),
+          options: {
+            ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+            timeouts: { ready: "8s", call: "3s" }
+          }
+        })
+        const started = Date.now()
+        let faultAt = 0
+        const seen = new Map<string, number>()
+        const exit = yield* Orchestrator.pipeline(spec, { output: join(work, `${options.name}-out`) }).pipe(
+          Effect.provide(
+            Progress.layer((event) =>
+              Effect.sync(() => {
+                const count = (seen.get(event._tag) ?? 0) + 1
+                seen.set(event._tag, count)
+                if (faultAt === 0 && options.at(event, count)) {
+                  faultAt = Date.now()
+                  options.fault()
+                }
+              })
+            )
+          ),
+          Effect.provide(H.live(daemon.host, options.requestTimeout)),
+          Effect.exit,
+          Effect.timeoutFail({
+            duration: options.hangAfter,
+            onTimeout: () =>
+              new Error(`the ${options.name} run hung for ${Duration.format(options.hangAfter)}`)
+          })
+        )
+        const ended = Date.now()
+        const pretty = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "the run succeeded"
+        assert.isAbove(faultAt, 0, `the fault never came: ${pretty}`)
+        assert.isTrue(Exit.isFailure(exit), "the run succeeded despite its engine")
+        const failed: OrchestratorError.StageFailed | undefined = Exit.isFailure(exit)
+          ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+          : undefined
+        assert.isDefined(failed, pretty)
+        return { spec, failed: failed!, started, faultAt, ended }
+      })
+
+    /** `armada clean --session` on the test's engine: it must exit 0 and leave nothing labelled. */
+    const cleanSession = (session: string, figures: { cleanExit: number; leftAfterClean: number }) =>
+      Effect.gen(function* () {
+        const clean = H.armada(
+          ["clean", "--session", session, "--prefix", H.prefix, "--engine", "docker", "--json"],
+          { DOCKER_HOST: daemon.host }
+        )
+        figures.cleanExit = (yield* Effect.promise(() => clean.exit)).code
+        assert.strictEqual(figures.cleanExit, 0, clean.stdout())
+        const after = H.labelled(H.managedLabel, daemon.host)
+        figures.leftAfterClean = H.count(after)
+        assert.deepStrictEqual(after, H.nothing)
+      })
+
     it.live(
       "every item fails with a typed error within its timeout; once the engine is back, armada clean removes the leftovers",
       () =>
         Effect.gen(function* () {
-          const template = H.writeTree(join(work, "stopped-template"), { "a.txt": "a\n" })
-          const spec = yield* H.specOf({
-            template,
-            processors: Array.from({ length: 4 }, (_, i) => ({
-              id: `slow${i}`,
-              image: H.image,
-              env: { ARMADA_FAULT_START_DELAY_MS: "60000" }
-            })),
-            options: { timeouts: { ready: "8s", call: "3s" } }
-          })
-          const started = Date.now()
-          let killedAt = 0
-          let containersStarted = 0
-          const exit = yield* Orchestrator.pipeline(spec, { output: join(work, "stopped-out") }).pipe(
-            Effect.provide(
-              Progress.layer((event) =>
-                Effect.sync(() => {
-                  // Mid-run: every container started, every one waiting to be ready.
-                  if (event._tag === "ContainerStarted" && ++containersStarted === 5) {
-                    killedAt = Date.now()
-                    process.kill(daemon.child!.pid!, "SIGKILL")
-                  }
-                })
-              )
-            ),
-            Effect.provide(H.live(daemon.host)),
-            Effect.exit,
+          const {
+            spec,
+            failed,
+            started,
+            faultAt: killedAt,
+            ended
+          } = yield* runWithFault({
+            name: "stopped",
+            processors: 4,
+            // Mid-run: every container started, every one waiting to be ready.
+            at: (event, seen) => event._tag === "ContainerStarted" && seen === 5,
+            fault: () => process.kill(daemon.child!.pid!, "SIGKILL"),
             // Far beyond the ready timeout: reaching it would be a hang.
-            Effect.timeout(Duration.seconds(60))
-          )
-          const ended = Date.now()
-          assert.isAbove(
-            killedAt,
-            0,
-            `the engine was never killed: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "the run succeeded"}`
-          )
-          assert.isTrue(Exit.isFailure(exit), "the run succeeded without its engine")
-          const failed: OrchestratorError.StageFailed | undefined = Exit.isFailure(exit)
-            ? Option.getOrUndefined(Cause.failureOption(exit.cause))
-            : undefined
-          assert.isDefined(failed, Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+            hangAfter: Duration.seconds(60)
+          })
           const typed = new Set([
             "NotReady",
             "Exited",
@@ -429,7 +480,7 @@ describe.skipIf(reason !== undefined)(
             "EngineError",
             "Timeout"
           ])
-          for (const failure of failed!.failures) {
+          for (const failure of failed.failures) {
             assert.isTrue(typed.has(failure.cause._tag), failure.message)
             stoppedRows.push([
               failure.stage,
@@ -440,8 +491,8 @@ describe.skipIf(reason !== undefined)(
           }
           // Every processor waited on the engine's containers: each is named.
           assert.includeMembers(
-            failed!.failures.map((f) => f.id),
-            ["slow0", "slow1", "slow2", "slow3"]
+            failed.failures.map((f) => f.id),
+            ["stopped0", "stopped1", "stopped2", "stopped3"]
           )
           Object.assign(stopped, {
             status: "ran",
@@ -456,15 +507,7 @@ describe.skipIf(reason !== undefined)(
           const left = H.labelled(H.managedLabel, daemon.host)
           stopped.leftBeforeClean = H.count(left)
           assert.isAbove(left.containers.length, 0, "the killed engine's containers should be left")
-          const clean = H.armada(
-            ["clean", "--session", spec.session, "--prefix", H.prefix, "--engine", "docker", "--json"],
-            { DOCKER_HOST: daemon.host }
-          )
-          stopped.cleanExit = (yield* Effect.promise(() => clean.exit)).code
-          assert.strictEqual(stopped.cleanExit, 0, clean.stdout())
-          const after = H.labelled(H.managedLabel, daemon.host)
-          stopped.leftAfterClean = H.count(after)
-          assert.deepStrictEqual(after, H.nothing)
+          yield* cleanSession(spec.session, stopped)
         }),
       180_000
     )
@@ -478,48 +521,24 @@ describe.skipIf(reason !== undefined)(
             yield* Effect.promise(() => startDaemon(daemon))
           }
           const pid = daemon.child!.pid!
-          const template = H.writeTree(join(work, "frozen-template"), { "a.txt": "a\n" })
-          const spec = yield* H.specOf({
-            template,
-            processors: Array.from({ length: 8 }, (_, i) => ({
-              id: `frozen${i}`,
-              image: H.image,
-              env: { ARMADA_FAULT_START_DELAY_MS: "60000" }
-            })),
-            options: { concurrency: 4, timeouts: { ready: "8s", call: "3s" } }
-          })
-          const started = Date.now()
-          let frozenAt = 0
-          let created = 0
-          const exit = yield* Orchestrator.pipeline(spec, { output: join(work, "frozen-out") }).pipe(
-            Effect.provide(
-              Progress.layer((event) =>
-                Effect.sync(() => {
-                  // Creates and starts are in flight: the ones armada lets finish even when interrupted.
-                  if (event._tag === "ContainerCreated" && ++created === 2) {
-                    frozenAt = Date.now()
-                    process.kill(pid, "SIGSTOP")
-                  }
-                })
-              )
-            ),
-            Effect.provide(H.live(daemon.host, frozenRequestTimeout)),
-            Effect.exit,
+          const {
+            spec,
+            failed,
+            started,
+            faultAt: frozenAt,
+            ended
+          } = yield* runWithFault({
+            name: "frozen",
+            processors: 8,
+            concurrency: 4,
+            requestTimeout: frozenRequestTimeout,
+            // Creates and starts are in flight: the ones armada lets finish even when interrupted.
+            at: (event, seen) => event._tag === "ContainerCreated" && seen === 2,
+            fault: () => process.kill(pid, "SIGSTOP"),
             // Far beyond what the request timeouts add up to: reaching it would be a hang.
-            Effect.timeoutFail({
-              duration: Duration.seconds(90),
-              onTimeout: () => new Error("the run hung on the frozen engine for 90 s")
-            }),
-            Effect.ensuring(Effect.sync(() => frozenAt > 0 && process.kill(pid, "SIGCONT")))
-          )
-          const ended = Date.now()
-          assert.isAbove(frozenAt, 0, "the engine was never frozen")
-          assert.isTrue(Exit.isFailure(exit), "the run succeeded on a frozen engine")
-          const failed: OrchestratorError.StageFailed | undefined = Exit.isFailure(exit)
-            ? Option.getOrUndefined(Cause.failureOption(exit.cause))
-            : undefined
-          assert.isDefined(failed, Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
-          for (const failure of failed!.failures) {
+            hangAfter: Duration.seconds(90)
+          }).pipe(Effect.ensuring(Effect.sync(() => process.kill(pid, "SIGCONT"))))
+          for (const failure of failed.failures) {
             assert.oneOf(failure.cause._tag, ["EngineError", "EngineUnreachable", "NotReady", "Timeout"])
             frozenRows.push([
               failure.stage,
@@ -529,9 +548,9 @@ describe.skipIf(reason !== undefined)(
             ])
           }
           // Frozen while creating: the start stage fails, and every processor is named in it.
-          assert.strictEqual(failed!.stage, "start")
+          assert.strictEqual(failed.stage, "start")
           assert.includeMembers(
-            failed!.failures.map((f) => f.id),
+            failed.failures.map((f) => f.id),
             Array.from({ length: 8 }, (_, i) => `frozen${i}`)
           )
           Object.assign(frozen, {
@@ -550,15 +569,7 @@ describe.skipIf(reason !== undefined)(
             left = now
           }
           frozen.leftBeforeClean = H.count(left)
-          const clean = H.armada(
-            ["clean", "--session", spec.session, "--prefix", H.prefix, "--engine", "docker", "--json"],
-            { DOCKER_HOST: daemon.host }
-          )
-          frozen.cleanExit = (yield* Effect.promise(() => clean.exit)).code
-          assert.strictEqual(frozen.cleanExit, 0, clean.stdout())
-          const after = H.labelled(H.managedLabel, daemon.host)
-          frozen.leftAfterClean = H.count(after)
-          assert.deepStrictEqual(after, H.nothing)
+          yield* cleanSession(spec.session, frozen)
         }),
       180_000
     )

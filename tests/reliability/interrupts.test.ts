@@ -51,6 +51,8 @@ interface Outcome {
 
 const outcomes: Array<Outcome> = []
 const orphans: Array<string> = []
+/** Orphaned docker-proxy processes the engine had before this file ran: not the runs' doing. */
+let orphansBefore: ReadonlyArray<string> = []
 const killed = { before: H.nothing, cleanExit: -1, after: H.nothing, containersBefore: 0 }
 let work = ""
 let template = ""
@@ -182,9 +184,10 @@ const viaLibrary = (index: number, delay: number, anchor: Anchor): Effect.Effect
   })
 
 describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliability: interrupts", () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     H.requireBin()
     TestImage.ensureTestAppImage()
+    orphansBefore = await H.orphanProxies()
     work = H.scratch("interrupts")
     template = H.writeTree(join(work, "template"), { "README.md": "# interrupted\n", "src/a.txt": "a\n" })
   }, 300_000)
@@ -203,7 +206,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
         `stage when interrupted: ${stages.map((s) => `${s} ${outcomes.filter((o) => o.stage === s).length}`).join(", ")}`,
         `runs not as expected: ${outcomes.filter((o) => o.problems.length > 0).length}`,
         `leftovers found after the runs: ${outcomes.reduce((n, o) => n + o.leftovers, 0)} labelled resources, ${outcomes.reduce((n, o) => n + o.processes, 0)} processes; labelled resources at the end of the file: ${atEnd}`,
-        `docker-proxy processes left without their container after the runs: ${orphans.length}`,
+        `docker-proxy processes left without their container after the runs: ${orphans.length} (the engine had ${orphansBefore.length} before them)`,
         `slowest stop (interrupt → cleaned up): ${Math.max(0, ...outcomes.map((o) => o.stopMillis))} ms`,
         `SIGKILL: ${killed.containersBefore} containers, ${killed.before.volumes.length} volumes and ${killed.before.networks.length} network left by the killed run; \`armada clean --all --prefix ${H.prefix}\` exited ${killed.cleanExit}; left after it: ${H.count(killed.after)}`
       ],
@@ -266,7 +269,8 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
         )
         assert.strictEqual(outcomes.length, runs)
         H.assertNothingLeft()
-        orphans.push(...(yield* Effect.promise(H.orphanProxies)))
+        const found = yield* Effect.promise(H.orphanProxies)
+        orphans.push(...found.filter((proxy) => !orphansBefore.includes(proxy)))
         assert.deepStrictEqual(orphans, [], "docker-proxy processes without their container")
       }),
     600_000

@@ -30,6 +30,19 @@ const fakeEngine = (handler: http.RequestListener) =>
 
 const image = ImageRef.ImageRef.make("example.invalid/armada/app:1")
 
+/**
+ * The live engine on a fake that accepts every request and never answers, with a 300 ms request
+ * timeout; `closed` completes when the client has given a request up.
+ */
+const silentEngine = Effect.gen(function* () {
+  const closed = yield* Deferred.make<void>()
+  const fake = yield* fakeEngine((request) => {
+    request.on("close", () => Effect.runSync(Deferred.succeed(closed, undefined)))
+  })
+  const engine = yield* DockerEngineLive.make({ host: `unix://${fake.socket}`, timeout: "300 millis" })
+  return { engine, closed }
+})
+
 describe("DockerEngineLive", () => {
   it.live("a missing socket is EngineUnreachable within 2 s, naming the address", () =>
     Effect.gen(function* () {
@@ -123,11 +136,7 @@ describe("DockerEngineLive", () => {
     "an engine that never answers fails after the request timeout, and the request is aborted",
     () =>
       Effect.gen(function* () {
-        const closed = yield* Deferred.make<void>()
-        const fake = yield* fakeEngine((request) => {
-          request.on("close", () => Effect.runSync(Deferred.succeed(closed, undefined)))
-        })
-        const engine = yield* DockerEngineLive.make({ host: `unix://${fake.socket}`, timeout: "300 millis" })
+        const { engine, closed } = yield* silentEngine
         const error = yield* Effect.flip(engine.inspectContainer("armada-slow"))
         assert.strictEqual(error._tag, "EngineError")
         assert.include(error.message, "did not answer within")
@@ -139,11 +148,7 @@ describe("DockerEngineLive", () => {
     "the request timeout holds inside an uninterruptible region (a start the orchestrator does not abort)",
     () =>
       Effect.gen(function* () {
-        const closed = yield* Deferred.make<void>()
-        const fake = yield* fakeEngine((request) => {
-          request.on("close", () => Effect.runSync(Deferred.succeed(closed, undefined)))
-        })
-        const engine = yield* DockerEngineLive.make({ host: `unix://${fake.socket}`, timeout: "300 millis" })
+        const { engine, closed } = yield* silentEngine
         const error = yield* Effect.flip(Effect.uninterruptible(engine.startContainer("armada-stuck"))).pipe(
           Effect.timeoutFail({
             duration: "5 seconds",
