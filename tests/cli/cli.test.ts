@@ -269,6 +269,20 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
       const containersOf = (session: string) =>
         docker(["ps", "-aq", "--filter", `label=${prefix}.session=${session}`])
 
+      /** `armada run` of the slow example in a terminal, once its containers are there. */
+      const slowRunInTerminal = async (session: string) => {
+        const terminal = inTerminal([
+          "run",
+          slowSpec(session),
+          "--output",
+          join(work, session),
+          "--prefix",
+          prefix
+        ])
+        await until("the run's containers", () => (containersOf(session).length >= 5 ? true : undefined))
+        return terminal
+      }
+
       afterEach(() => {
         for (const name of sessions.splice(0)) {
           try {
@@ -281,15 +295,7 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
 
       it("the first Ctrl-C cleans up what the run created and exits with 130", async () => {
         const session = "ctrlc1"
-        const { name, status: statusFile } = inTerminal([
-          "run",
-          slowSpec(session),
-          "--output",
-          join(work, "ctrlc1"),
-          "--prefix",
-          prefix
-        ])
-        await until("the run's containers", () => (containersOf(session).length >= 5 ? true : undefined))
+        const { name, status: statusFile } = await slowRunInTerminal(session)
         await until("the live view", () => (pane(name).includes("waiting until ready") ? true : undefined))
         tmux(["send-keys", "-t", name, "C-c"])
         const status = await until("the CLI to exit", () => exitStatus(statusFile))
@@ -302,15 +308,7 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
 
       it("a second Ctrl-C exits at once and prints the command that removes what is left", async () => {
         const session = "ctrlc2"
-        const { name, status: statusFile } = inTerminal([
-          "run",
-          slowSpec(session),
-          "--output",
-          join(work, "ctrlc2"),
-          "--prefix",
-          prefix
-        ])
-        await until("the run's containers", () => (containersOf(session).length >= 5 ? true : undefined))
+        const { name, status: statusFile } = await slowRunInTerminal(session)
         tmux(["send-keys", "-t", name, "C-c"])
         // As a person does: the second press once the first one showed (two presses at the same
         // instant can reach the process as one signal).
