@@ -431,10 +431,8 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: fault matrix"))("reliabil
   }, 300_000)
 
   afterAll(() => {
-    const leftovers = H.count(H.labelled(H.managedLabel))
-    H.sweep()
+    const leftovers = H.finishFile(work)
     if (mergerImages.size > 0) H.docker(["rmi", "-f", ...mergerImages.keys()])
-    H.cleanup(work)
     const failing = rows.filter((row) => row.problems.length > 0).length
     Report.save("faults", {
       title: "Fault matrix",

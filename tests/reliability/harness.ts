@@ -134,6 +134,17 @@ export const sweep = (host?: string): void => {
   if (networks.length > 0) attempt(["network", "rm", ...networks])
 }
 
+/**
+ * The end of a suite file: counts what is still labelled (its report says so), then removes it
+ * and the file's scratch folder.
+ */
+export const finishFile = (work: string): number => {
+  const left = count(labelled(managedLabel))
+  sweep()
+  cleanup(work)
+  return left
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processes.
 

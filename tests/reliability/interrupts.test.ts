@@ -193,9 +193,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
   }, 300_000)
 
   afterAll(() => {
-    const atEnd = H.count(H.labelled(H.managedLabel))
-    H.sweep()
-    H.cleanup(work)
+    const atEnd = H.finishFile(work)
     const byVia = (via: Outcome["via"]) => outcomes.filter((o) => o.via === via)
     const stages = [...new Set(outcomes.map((o) => o.stage))]
     Report.save("interrupts", {

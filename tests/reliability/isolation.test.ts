@@ -120,9 +120,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: isolation"))("reliability
   }, 300_000)
 
   afterAll(() => {
-    const atEnd = H.count(H.labelled(H.managedLabel))
-    H.sweep()
-    H.cleanup(work)
+    const atEnd = H.finishFile(work)
     Report.save("isolation", {
       title: "Isolation",
       how: `Real Docker engine; one session (two processors, one plugin, the merger) with limits memory 64 MiB, pids ${limits.pids}, cpus ${limits.cpus}, inspected while its containers run: through armada's \`DockerEngine.inspectContainer\`, through \`docker inspect\`'s raw JSON, and through /proc on the host for each container's main process.`,

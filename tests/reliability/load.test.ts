@@ -45,9 +45,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: load"))("reliability: loa
   }, 300_000)
 
   afterAll(() => {
-    const atEnd = H.count(H.labelled(H.managedLabel))
-    H.sweep()
-    H.cleanup(work)
+    const atEnd = H.finishFile(work)
     const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
     Report.save("load", {
       title: "Load",

@@ -62,9 +62,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: sessions"))("reliability:
   }, 300_000)
 
   afterAll(() => {
-    const atEnd = H.count(H.labelled(H.managedLabel))
-    H.sweep()
-    H.cleanup(work)
+    const atEnd = H.finishFile(work)
     Report.save("sessions", {
       title: "Sessions sharing a prefix",
       how: "Real Docker engine. Two networks named after the prefix made on purpose through the engine API (`CheckDuplicate: false`), as two processes' racing ensures can leave them, then a whole pipeline of the prefix. (Sessions running side by side are also what the fault matrix and the interrupts do, three at a time.)",
