@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Array as Arr, Order } from "effect"
 import * as Event from "./Event.js"
 
 /**
@@ -217,12 +218,12 @@ export const failuresInOrder = (state: RunState): ReadonlyArray<Event.FailureInf
     return index === -1 ? Number.POSITIVE_INFINITY : index
   }
   const stageOf = (failure: Event.FailureInfo) => Event.stages.indexOf(failure.stage)
-  // `sort` is stable: failures of the same rank keep their order of arrival.
-  return state.failures.slice().sort((a, b) => stageOf(a) - stageOf(b) || compare(rank(a), rank(b)))
+  // The sort is stable: failures of the same rank keep their order of arrival.
+  return Arr.sort(
+    state.failures,
+    Order.combine(Order.mapInput(Order.number, stageOf), Order.mapInput(Order.number, rank))
+  )
 }
-
-/** Infinity - Infinity is NaN, not 0. */
-const compare = (a: number, b: number): number => (a === b ? 0 : a < b ? -1 : 1)
 
 /**
  * Downloaded and total bytes of a pull, summed over its layers.
