@@ -79,12 +79,15 @@ export const start = (session: Orchestrator.Session) =>
     const reportFailure = (plan: Plan) => (cause: Cause) =>
       Progress.emit(Progress.ContainerFailed.make({ ...described(plan), cause }))
 
+    /** The last lines a stopped container wrote (none when the engine cannot say). */
+    const logTail = (containerId: string) =>
+      engine.logs(containerId, { tail: logTailLines }).pipe(Effect.orElseSucceed(() => ""))
+
     /** The exit code and log tail of a container that has stopped. */
     const exited = (info: ContainerInfo) =>
       info.state === "exited" || info.state === "dead"
-        ? Effect.map(
-            engine.logs(info.id, { tail: logTailLines }).pipe(Effect.orElseSucceed(() => "")),
-            (logTail) => Option.some({ exitCode: info.exitCode ?? -1, logTail })
+        ? Effect.map(logTail(info.id), (tail) =>
+            Option.some({ exitCode: info.exitCode ?? -1, logTail: tail })
           )
         : Effect.succeed(Option.none())
 
@@ -142,9 +145,9 @@ export const start = (session: Orchestrator.Session) =>
         const gone = yield* Deferred.make<Liveness>()
         yield* engine.waitContainer(containerId).pipe(
           Effect.flatMap((exitCode) =>
-            engine.logs(containerId, { tail: logTailLines }).pipe(
-              Effect.orElseSucceed(() => ""),
-              Effect.map((logTail): Liveness => ({ _tag: "Exited", exitCode, logTail }))
+            Effect.map(
+              logTail(containerId),
+              (tail): Liveness => ({ _tag: "Exited", exitCode, logTail: tail })
             )
           ),
           Effect.catchTag("ContainerNotFound", () =>
