@@ -5,6 +5,7 @@ import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, TestImage } from "@armada/testkit"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
+import { docker, labelled, nothing, sweep } from "../support.js"
 
 // The built `armada` binary end to end on the real Docker engine, as a user runs it. Every
 // resource carries the test's own prefix, and each test checks that none is left by label.
@@ -34,28 +35,8 @@ const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): 
     )
   })
 
-const docker = (args: ReadonlyArray<string>) =>
-  execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
-    .split("\n")
-    .filter((line) => line !== "")
-
-/** Every container, volume and network labelled with `label`. */
-const labelled = (label: string) => ({
-  containers: docker(["ps", "-aq", "--filter", `label=${label}`]),
-  volumes: docker(["volume", "ls", "-q", "--filter", `label=${label}`]),
-  networks: docker(["network", "ls", "-q", "--filter", `label=${label}`])
-})
-
 const nothingLeft = (label: string) => {
-  assert.deepStrictEqual(labelled(label), { containers: [], volumes: [], networks: [] }, `left with ${label}`)
-}
-
-/** Removes what a failed test may have left, by label only. */
-const sweep = () => {
-  const { containers, volumes, networks } = labelled(`${prefix}.managed=true`)
-  if (containers.length > 0) docker(["rm", "-f", ...containers])
-  if (volumes.length > 0) docker(["volume", "rm", "-f", ...volumes])
-  if (networks.length > 0) docker(["network", "rm", ...networks])
+  assert.deepStrictEqual(labelled(label), nothing, `left with ${label}`)
 }
 
 /** Every file below `dir`, relative, with its bytes. */
@@ -107,7 +88,7 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
       try {
         nothingLeft(`${prefix}.managed=true`)
       } finally {
-        sweep()
+        sweep(`${prefix}.managed=true`)
       }
     })
 

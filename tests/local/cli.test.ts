@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ProcessGroup } from "@armada/local"
 import { afterEach, assert, beforeAll, describe, it } from "vitest"
+import { until } from "../support.js"
 
 // `armada run --engine local` end to end, as a user runs it: the built CLI in a child process.
 // Each run gets its own TMPDIR, so its state folder and its processes can be found afterwards.
@@ -42,14 +43,6 @@ const leftovers = (run: Run) => ({
   processes: ProcessGroup.startedUnder(run.tmp),
   files: readdirSync(run.tmp)
 })
-
-const until = async (condition: () => boolean, what: string, millis = 60_000) => {
-  const deadline = Date.now() + millis
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 /** A spec on the example's template where the processor `docs` gets `env`. */
 const specWith = (dir: string, env: Record<string, string>) => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { LocalEngine, ProcessGroup } from "@armada/local"
 import { Effect } from "effect"
 import { afterEach, assert, beforeAll, describe, it } from "vitest"
+import { until } from "../support.js"
 
 // A Node.js process that ends without closing its local engine: the engine's exit guard (on
 // process.exit and unhandled SIGTERM) or, after SIGKILL, the next engine must clean up.
@@ -28,14 +29,6 @@ const abandon = async () => {
   const { folder } = JSON.parse(out) as { folder: string }
   await until(() => ProcessGroup.startedUnder(folder).length === 2, "the container and its child")
   return { child, exited, folder, parent, pids: ProcessGroup.startedUnder(folder) }
-}
-
-const until = async (condition: () => boolean, what: string, millis = 20_000) => {
-  const deadline = Date.now() + millis
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }
 
 const nothingLeft = async (pids: ReadonlyArray<number>, folder: string) => {

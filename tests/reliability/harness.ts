@@ -17,6 +17,10 @@ import { Orchestrator, type OrchestratorError, Progress, Spec } from "@armada/or
 import { TestImage } from "@armada/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Duration, Effect, type Exit, Layer, Schema } from "effect"
+import * as Support from "../support.js"
+import { count, docker, labelled } from "../support.js"
+
+export { count, docker, type Labelled, labelled, nothing, until } from "../support.js"
 
 /**
  * `armadaqa` and 4 random characters, new for each file and run (vitest runs each file in a process
@@ -49,15 +53,6 @@ export const live = (host?: string, requestTimeout?: Duration.DurationInput) =>
 // ---------------------------------------------------------------------------------------------
 // The engine, seen through the docker CLI rather than through the code under test.
 
-export const docker = (args: ReadonlyArray<string>, host?: string): Array<string> =>
-  execFileSync("docker", host === undefined ? [...args] : ["-H", host, ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: 60_000
-  })
-    .split("\n")
-    .filter((line) => line !== "")
-
 /**
  * Builds `tag` from a Dockerfile given as text (`FROM` a local image, so no registry is asked),
  * labelled with the test prefix.
@@ -79,19 +74,6 @@ export const buildImage = (tag: string, dockerfile: string, host?: string): void
   )
 }
 
-export interface Labelled {
-  readonly containers: ReadonlyArray<string>
-  readonly volumes: ReadonlyArray<string>
-  readonly networks: ReadonlyArray<string>
-}
-
-/** The names of every container, volume and network carrying `label`. */
-export const labelled = (label: string, host?: string): Labelled => ({
-  containers: docker(["ps", "-a", "--format", "{{.Names}}", "--filter", `label=${label}`], host),
-  volumes: docker(["volume", "ls", "-q", "--filter", `label=${label}`], host),
-  networks: docker(["network", "ls", "--format", "{{.Name}}", "--filter", `label=${label}`], host)
-})
-
 /**
  * Fails when anything carries the prefix's label. A network left with no container attached is
  * one the engine refused to remove: the message says so (Docker 20.10 can leak a network's
@@ -106,33 +88,8 @@ export const assertNothingLeft = (host?: string): void => {
   if (count(found) > 0) throw new Error(`left behind: ${JSON.stringify(found)}; ${networks.join("; ")}`)
 }
 
-export const count = (found: Labelled): number =>
-  found.containers.length + found.volumes.length + found.networks.length
-
-export const nothing: Labelled = { containers: [], volumes: [], networks: [] }
-
-/**
- * Removes what carries the test prefix's label, and only that: the safety net after a failed
- * test (which has already reported what it found).
- */
-export const sweep = (host?: string): void => {
-  const filter = ["--filter", `label=${managedLabel}`]
-  // Best effort: what it cannot remove, the assertions have already reported.
-  const attempt = (args: ReadonlyArray<string>) => {
-    try {
-      docker(args, host)
-    } catch {
-      // reported by the assertions
-    }
-  }
-  const containers = docker(["ps", "-aq", ...filter], host)
-  if (containers.length > 0) attempt(["rm", "-f", ...containers])
-  const volumes = docker(["volume", "ls", "-q", ...filter], host)
-  if (volumes.length > 0) attempt(["volume", "rm", "-f", ...volumes])
-  // By id: two networks may share the name.
-  const networks = docker(["network", "ls", "-q", ...filter], host)
-  if (networks.length > 0) attempt(["network", "rm", ...networks])
-}
+/** Removes what carries the suite's label, and only that. */
+export const sweep = (host?: string): void => Support.sweep(managedLabel, host)
 
 /**
  * The end of a suite file: counts what is still labelled (its report says so), then removes it
@@ -198,14 +155,6 @@ export const peakRss = (pid: number): number | undefined => {
     return match === null ? undefined : Number(match[1]) * 1024
   } catch {
     return undefined
-  }
-}
-
-export const until = async (condition: () => boolean, what: string, millis = 60_000): Promise<void> => {
-  const deadline = Date.now() + millis
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${millis} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 

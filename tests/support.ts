@@ -1,0 +1,69 @@
+/**
+ * What the cross-package tests share: the engine seen through the `docker` CLI rather than
+ * through the code under test, and waiting for a condition.
+ */
+import { execFileSync } from "node:child_process"
+
+/** `docker args...` (against `host` when given), its output as non-empty lines. */
+export const docker = (args: ReadonlyArray<string>, host?: string): Array<string> =>
+  execFileSync("docker", host === undefined ? [...args] : ["-H", host, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000
+  })
+    .split("\n")
+    .filter((line) => line !== "")
+
+export interface Labelled {
+  readonly containers: ReadonlyArray<string>
+  readonly volumes: ReadonlyArray<string>
+  readonly networks: ReadonlyArray<string>
+}
+
+/** The names of every container, volume and network carrying `label`. */
+export const labelled = (label: string, host?: string): Labelled => ({
+  containers: docker(["ps", "-a", "--format", "{{.Names}}", "--filter", `label=${label}`], host),
+  volumes: docker(["volume", "ls", "-q", "--filter", `label=${label}`], host),
+  networks: docker(["network", "ls", "--format", "{{.Name}}", "--filter", `label=${label}`], host)
+})
+
+export const count = (found: Labelled): number =>
+  found.containers.length + found.volumes.length + found.networks.length
+
+export const nothing: Labelled = { containers: [], volumes: [], networks: [] }
+
+/**
+ * Removes what carries `label`, and only that: the safety net after a failed test (which has
+ * already reported what it found). Best effort: what it cannot remove, the assertions report.
+ */
+export const sweep = (label: string, host?: string): void => {
+  const filter = ["--filter", `label=${label}`]
+  const attempt = (args: ReadonlyArray<string>) => {
+    try {
+      docker(args, host)
+    } catch {
+      // reported by the assertions
+    }
+  }
+  const containers = docker(["ps", "-aq", ...filter], host)
+  if (containers.length > 0) attempt(["rm", "-f", ...containers])
+  const volumes = docker(["volume", "ls", "-q", ...filter], host)
+  if (volumes.length > 0) attempt(["volume", "rm", "-f", ...volumes])
+  // By id: two networks may share the name.
+  const networks = docker(["network", "ls", "-q", ...filter], host)
+  if (networks.length > 0) attempt(["network", "rm", ...networks])
+}
+
+/** Waits until `condition` holds, checking every `every` ms; fails after `millis`. */
+export const until = async (
+  condition: () => boolean,
+  what: string,
+  millis = 60_000,
+  every = 50
+): Promise<void> => {
+  const deadline = Date.now() + millis
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${millis} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, every))
+  }
+}
