@@ -98,7 +98,8 @@ export const make = (
     const displayMode = mode(flags, output.isTTY)
     const style = displayMode === "live" ? Style.ansi : Style.plain
     const header = stamp(started, yield* Clock.currentTimeMillis) as Event.Event & { _tag: "RunStarted" }
-    const state = yield* Ref.make(RunState.make(header, declared))
+    const initial = RunState.make(header, declared)
+    const state = yield* Ref.make(initial)
     const height = yield* Ref.make(0)
 
     const draw = Effect.gen(function* () {
@@ -131,7 +132,7 @@ export const make = (
     const emit = (event: Event.Unstamped) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) => emitStamped(stamp(event, at)))
 
-    yield* render(RunState.make(header, declared), header)
+    yield* render(initial, header)
 
     let ticker: Fiber.RuntimeFiber<unknown> | undefined
     if (displayMode === "live") {
