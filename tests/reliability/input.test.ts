@@ -725,7 +725,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: hostile templates"))(
             "the link is kept as a link, never followed",
             0
           ])
-          assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+          assert.deepStrictEqual(H.armadaLeft(H.labelled(H.managedLabel)), H.nothing)
         }),
       180_000
     )

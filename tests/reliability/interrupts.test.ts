@@ -204,12 +204,13 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
         `stage when interrupted: ${stages.map((s) => `${s} ${outcomes.filter((o) => o.stage === s).length}`).join(", ")}`,
         `runs not as expected: ${outcomes.filter((o) => o.problems.length > 0).length}`,
         `leftovers found after the runs: ${outcomes.reduce((n, o) => n + o.leftovers, 0)} labelled resources, ${outcomes.reduce((n, o) => n + o.processes, 0)} processes; labelled resources at the end of the file: ${atEnd}`,
+        `networks the engine kept (active endpoints, no container; not removable by anyone until dockerd restarts): ${H.engineKept.size}`,
         `docker-proxy processes left without their container after the runs: ${orphans.length} (the engine had ${orphansBefore.length} before them)`,
         `slowest stop (interrupt → cleaned up): ${Math.max(0, ...outcomes.map((o) => o.stopMillis))} ms`,
         `SIGKILL: ${killed.containersBefore} containers, ${killed.before.volumes.length} volumes and ${killed.before.networks.length} network left by the killed run; \`armada clean --all --prefix ${H.prefix}\` exited ${killed.cleanExit}; left after it: ${H.count(killed.after)}`
       ],
       notes: [
-        "Seen while the suite was built, before the effect patch (README, Development): in 3 of about 10 batches, on this machine's Docker 20.10 under a load average of 20-56, the prefix's network was left with no container attached that the engine still refused to remove (`has active endpoints`) for up to half an hour. The same batches had runs that lost their interrupt and went on creating and starting containers while the cleanup removed them, the kind of race in which that engine leaks a network endpoint; with the lost interrupt fixed, it has not been seen again. Should it come back, the run's cleanup reports the network as in use and the final check of this file fails and says so.",
+        "The prefix's network is sometimes kept by the engine itself: no container attached, and Docker 20.10 refuses to remove it (`has active endpoints`) until dockerd restarts (seen in 3 of about 10 batches while the suite was built, and again in 1 of 5 fresh-clone CI runs after the effect patch; in those runs the engine's log shows port-allocation retries, `Failed to allocate and map port ... address already in use`: Docker picks host ports from the same range the kernel gives to outgoing connections, the readiness probes' included, and on a collision that engine retries and can leak the endpoint). armada's cleanup then reports the network as in use. The suite checks such a network itself (no container attached, and its own removal refused with `has active endpoints`), counts it above and does not count it as armada's leftover; any other leftover fails the file.",
         "The engine itself can stop answering under this much container churn. On this machine's Debian Docker 20.10.24 it happened twice in about fifteen batches: once containerd hung on a task create, once libnetwork deadlocked between a container leaving the network and an endpoint delete (the deadlock fixed upstream by moby/moby#42545, which Debian's 20.10.24 does not carry). armada's requests then fail with a typed `EngineError` after the request timeout (`ARMADA_DOCKER_TIMEOUT`, 30 s) instead of hanging, but each run takes minutes and this file fails with them; the engine has to be restarted."
       ],
       tables: [
@@ -295,7 +296,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
     const clean = H.armada(["clean", "--all", "--prefix", H.prefix, "--engine", "docker", "--json"])
     killed.cleanExit = (await clean.exit).code
     assert.strictEqual(killed.cleanExit, 0, clean.stdout() + clean.stderr())
-    killed.after = H.labelled(H.managedLabel)
+    killed.after = H.armadaLeft(H.labelled(H.managedLabel))
     assert.deepStrictEqual(killed.after, H.nothing)
   }, 180_000)
 

@@ -96,7 +96,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: sessions"))("reliability:
         })
         const ran = yield* H.runPipeline(spec, join(work, "out"))
         assert.isTrue(Exit.isSuccess(ran.exit), JSON.stringify(ran.exit))
-        assert.deepStrictEqual(H.labelled(H.managedLabel), H.nothing)
+        assert.deepStrictEqual(H.armadaLeft(H.labelled(H.managedLabel)), H.nothing)
         outcome = `succeeded in ${ran.millis} ms; both networks were removed with the session`
       }),
     120_000
