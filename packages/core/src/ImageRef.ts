@@ -108,3 +108,44 @@ export const withDefaultTag = (ref: ImageRef): ImageRef => {
   const p = parts(ref)
   return Option.isNone(p.tag) && Option.isNone(p.digest) ? ImageRef.make(`${ref}:latest`) : ref
 }
+
+/**
+ * Docker Hub's registry host, where a reference without a registry is pulled from.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const dockerHub = "docker.io"
+
+/**
+ * The registry a reference is pulled from, as the Docker CLI reads it: its own host, else
+ * `docker.io` (`index.docker.io` is Docker Hub's old name for the same).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const registryOf = (ref: ImageRef): string => {
+  const host = Option.getOrElse(parts(ref).registry, () => dockerHub)
+  return host === "index.docker.io" ? dockerHub : host
+}
+
+/**
+ * The fully-qualified reference the Docker CLI pulls for `ref`: the registry, `library/` before
+ * a single-name Docker Hub repository, and `latest` when there is neither tag nor digest
+ * (`alpine` → `docker.io/library/alpine:latest`).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const canonical = (ref: ImageRef): string => {
+  const p = parts(ref)
+  const registry = registryOf(ref)
+  const repository =
+    registry === dockerHub && !p.repository.includes("/") ? `library/${p.repository}` : p.repository
+  const tag = Option.match(p.tag, {
+    onNone: () => (Option.isNone(p.digest) ? ":latest" : ""),
+    onSome: (t) => `:${t}`
+  })
+  const digest = Option.match(p.digest, { onNone: () => "", onSome: (d) => `@${d}` })
+  return `${registry}/${repository}${tag}${digest}`
+}

@@ -106,6 +106,23 @@ describe("ImageRef", () => {
     assert.strictEqual(ImageRef.withDefaultTag(make(`${"a".repeat(255)}`)), `${"a".repeat(255)}:latest`)
   })
 
+  const canonicalForms: ReadonlyArray<readonly [string, string, string]> = [
+    ["alpine", "docker.io", "docker.io/library/alpine:latest"],
+    ["alpine:3.19", "docker.io", "docker.io/library/alpine:3.19"],
+    ["team/app", "docker.io", "docker.io/team/app:latest"],
+    ["docker.io/alpine", "docker.io", "docker.io/library/alpine:latest"],
+    ["index.docker.io/library/alpine:3", "docker.io", "docker.io/library/alpine:3"],
+    ["localhost/app", "localhost", "localhost/app:latest"],
+    ["127.0.0.1:5000/team/proc/x", "127.0.0.1:5000", "127.0.0.1:5000/team/proc/x:latest"],
+    [`127.0.0.1:5000/proc@${digest}`, "127.0.0.1:5000", `127.0.0.1:5000/proc@${digest}`],
+    [`proc:1@${digest}`, "docker.io", `docker.io/library/proc:1@${digest}`]
+  ]
+  it.each(canonicalForms)("%s is pulled from %s as %s", (raw, registry, canonical) => {
+    const ref = Schema.decodeSync(ImageRef.ImageRef)(raw)
+    assert.strictEqual(ImageRef.registryOf(ref), registry)
+    assert.strictEqual(ImageRef.canonical(ref), canonical)
+  })
+
   const component = fc.stringMatching(/^[a-z0-9]{1,8}(?:[._-][a-z0-9]{1,8}){0,2}$/)
   // Without a registry, a first component with a dot (or `localhost`) would be read as one.
   const first = fc
