@@ -1,9 +1,10 @@
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Option, Scope } from "effect"
+import { Effect, Exit, Fiber, Option, Scope } from "effect"
 import { skipWithoutEngine } from "../src/Engine.js"
 import * as Registry from "../src/Registry.js"
+import * as RegistryProxy from "../src/RegistryProxy.js"
 
 const skip = skipWithoutEngine("testkit Registry") || Registry.skipWithoutRegistry("testkit Registry")
 
@@ -72,6 +73,42 @@ describe.skipIf(skip)("Registry", () => {
         assert.isFalse(isRunning(closed.pid))
         assert.isTrue(Option.isSome(closed.auth))
       }),
+    120_000
+  )
+
+  it.live(
+    "a proxy holds a layer download halfway until released, or corrupts it",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const registry = yield* Registry.start()
+          const local = `armada-testkit/proxy-${randomBytes(4).toString("hex")}:v1`
+          yield* Registry.buildImage({ tag: local, bytes: 512 * 1024 })
+          const [pushed] = yield* Registry.push(registry, [{ image: local, name: "team/held:v1" }])
+          yield* Registry.removeLocal([local])
+          const pull = (ref: string) =>
+            Effect.async<string>((resume) => {
+              const child = execFile("docker", ["pull", ref], (error, stdout, stderr) =>
+                resume(Effect.succeed(error === null ? "pulled" : `${stdout}${stderr}`))
+              )
+              return Effect.sync(() => child.kill())
+            })
+
+          const held = yield* RegistryProxy.start(registry, "hold")
+          const ref = held.ref("team/held:v1")
+          const pulling = yield* Effect.fork(pull(ref))
+          yield* held.holding
+          assert.isFalse(imageExists(ref))
+          yield* held.release
+          assert.strictEqual(yield* Fiber.join(pulling), "pulled")
+          yield* Registry.removeLocal([ref])
+
+          const corrupt = yield* RegistryProxy.start(registry, "corrupt")
+          assert.match(yield* pull(corrupt.ref("team/held:v1")), /verification failed/)
+          assert.isFalse(imageExists(corrupt.ref("team/held:v1")))
+          assert.isString(pushed!.digest)
+        })
+      ),
     120_000
   )
 })
