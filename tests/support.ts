@@ -3,6 +3,21 @@
  * through the code under test, and waiting for a condition.
  */
 import { execFileSync } from "node:child_process"
+import { Poll } from "@armada/testkit"
+
+/** Waits for a condition: `Poll.until`, the one helper every test of the project uses. */
+export const until = Poll.until
+
+/**
+ * How long the machine takes, now, to start the `armada` at `bin` and have it print its version:
+ * the share of a timed CLI run that is only the machine's speed. A bound on how fast the CLI does
+ * something is that much plus what the bound is about, so a busy machine does not fail it.
+ */
+export const cliStartMillis = (bin: string): number => {
+  const started = Date.now()
+  execFileSync(process.execPath, [bin, "--version"], { stdio: "ignore", timeout: 60_000 })
+  return Date.now() - started
+}
 
 /** `docker args...` (against `host` when given), its output as non-empty lines. */
 export const docker = (args: ReadonlyArray<string>, host?: string): Array<string> =>
@@ -52,18 +67,4 @@ export const sweep = (label: string, host?: string): void => {
   // By id: two networks may share the name.
   const networks = docker(["network", "ls", "-q", ...filter], host)
   if (networks.length > 0) attempt(["network", "rm", ...networks])
-}
-
-/** Waits until `condition` holds, checking every `every` ms; fails after `millis`. */
-export const until = async (
-  condition: () => boolean,
-  what: string,
-  millis = 60_000,
-  every = 50
-): Promise<void> => {
-  const deadline = Date.now() + millis
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${millis} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, every))
-  }
 }

@@ -33,7 +33,7 @@ const abandon = async () => {
 
 const nothingLeft = async (pids: ReadonlyArray<number>, folder: string) => {
   // The kill is sent synchronously; the kernel ends the processes a moment later.
-  await until(() => !pids.some(ProcessGroup.isAlive), `${pids} to end`, 5_000)
+  await until(() => !pids.some(ProcessGroup.isAlive), `${pids} to end`)
   assert.isFalse(existsSync(folder), `${folder} is still there`)
 }
 

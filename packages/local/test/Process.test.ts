@@ -3,6 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ImageRef } from "@armada/core"
 import { LocalEngine, ProcessGroup } from "@armada/local"
+import { Poll } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import {
@@ -69,17 +70,22 @@ describe("local containers are process groups", () => {
       const [binding] = info.ports
       assert.strictEqual(binding!.containerPort, 5551)
       assert.strictEqual(binding!.hostIp, "127.0.0.1")
-      const body = yield* Effect.tryPromise(async () => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const response = await fetch(`http://127.0.0.1:${binding!.hostPort}/`)
-            return (await response.json()) as { env: Record<string, string>; cwd: string }
-          } catch (error) {
-            if (attempt > 200) throw error
-            await new Promise((resolve) => setTimeout(resolve, 25))
-          }
-        }
-      })
+      let body: { env: Record<string, string>; cwd: string } = { env: {}, cwd: "" }
+      yield* Effect.promise(() =>
+        Poll.until(
+          () =>
+            fetch(`http://127.0.0.1:${binding!.hostPort}/`)
+              .then((response) => response.json())
+              .then((answer) => {
+                body = answer as typeof body
+                return true
+              })
+              .catch(() => false),
+          "the server to answer",
+          60_000,
+          25
+        )
+      )
       assert.strictEqual(body.env.ARMADA_LISTEN_HOST, "127.0.0.1")
       assert.strictEqual(body.env.ARMADA_LISTEN_PORT, String(binding!.hostPort))
       assert.strictEqual(body.env.ARMADA_ROLE, "processor")

@@ -15,6 +15,10 @@ export * as Engine from "./Engine.js"
  */
 export * as Leftovers from "./Leftovers.js"
 /**
+ * @since 0.2.0
+ */
+export * as Poll from "./Poll.js"
+/**
  * @since 0.1.0
  */
 export * as TestImage from "./TestImage.js"
