@@ -5,7 +5,8 @@ export default defineProject({
   resolve: { alias: armadaAliases },
   test: {
     include: ["**/*.test.ts"],
-    testTimeout: 120_000,
+    // Room for a busy 2-core machine: these tests start containers and processes.
+    testTimeout: 300_000,
     hookTimeout: 300_000,
     poolOptions: { forks: { singleFork: true } }
   }

@@ -1,4 +1,7 @@
 import { defineProject } from "vitest/config"
-import { armadaAliases } from "../../vitest.shared.js"
+import { armadaAliases, busyMachineTimeouts } from "../../vitest.shared.js"
 
-export default defineProject({ resolve: { alias: armadaAliases }, test: { include: ["test/**/*.test.ts"] } })
+export default defineProject({
+  resolve: { alias: armadaAliases },
+  test: { include: ["test/**/*.test.ts"], ...busyMachineTimeouts }
+})
