@@ -1,3 +1,4 @@
+import type { Socket } from "node:net"
 import { ProcessorClient, type ProcessorError, Protocol, layer as processorClientLayer } from "@armada/http"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
@@ -169,6 +170,30 @@ describe("ProcessorClient.waitReady", () => {
       // undici may open a second socket while the first is being handed back to its pool.
       assert.isAtMost(server.connections(), 2, "10 probes, at most 2 connections")
     }).pipe(Effect.provide(processorClientLayer.pipe(Layer.provide(FetchHttpClient.layer))))
+  )
+})
+
+describe("ProcessorClient.waitReady over a port whose app does not listen yet", () => {
+  it.scopedLive(
+    "a probe's reset or dropped connection is another failed probe, not the end of the wait",
+    () =>
+      Effect.gen(function* () {
+        // As docker-proxy answers for a container whose app is not listening yet: it accepts the
+        // connection, fails to reach the app and drops it. Two connections are reset as they are
+        // accepted, two requests are dropped unanswered; then the app answers.
+        let accepted = 0
+        let requests = 0
+        const server = yield* realServer((request, response) => {
+          if (++requests <= 2) request.socket.destroy()
+          else response.end("ok")
+        })
+        server.server.prependListener("connection", (socket: Socket) => {
+          if (++accepted <= 2) socket.resetAndDestroy()
+        })
+        const client = yield* ProcessorClient
+        const ready = yield* client.waitReady({ name: "proxied", url: server.url }, { deadline: "1 minute" })
+        assert.strictEqual(ready.attempts, 5)
+      }).pipe(Effect.provide(processorClientLayer.pipe(Layer.provide(FetchHttpClient.layer))))
   )
 })
 
