@@ -10,11 +10,11 @@ import { DockerError } from "@armada/docker"
 import type * as Http from "@armada/http"
 import { ProcessorError } from "@armada/http"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Schedule, Schema } from "effect"
 import * as Event from "../src/Event.js"
 import { ExitCode } from "../src/ExitCode.js"
 import * as Report from "../src/Report.js"
-import { removeSpecFiles, run, scriptedEngine, specFile } from "./harness.js"
+import { type Routes, removeSpecFiles, run, scriptedEngine, specFile } from "./harness.js"
 
 const outputs = mkdtempSync(join(tmpdir(), "armada-cli-result-"))
 afterAll(() => {
@@ -52,6 +52,18 @@ const spec = (processors: ReadonlyArray<string>, plugins: ReadonlyArray<string> 
 
 const badStatus = (endpoint: ProcessorError.Endpoint) =>
   new ProcessorError.BadStatus({ endpoint, status: 500, body: `${endpoint.name} broke` })
+
+/** Whether `stdout` holds the failure of `item`: its JSON event or its plain line. */
+const printedFailureOf = (item: string) => (stdout: string) =>
+  stdout.split("\n").some((line) => line.includes(item) && /"ItemFailed"|FAILED/.test(line))
+
+/** Waits until the run has printed the failure of `item` (a minute at most: then it dies). */
+const afterFailureOf = (stdout: Effect.Effect<string>, item: string) =>
+  stdout.pipe(
+    Effect.repeat({ until: printedFailureOf(item), schedule: Schedule.spaced("5 millis") }),
+    Effect.timeout("1 minute"),
+    Effect.orDie
+  )
 
 /** The id in a container name `armada-<role>-<id>-result1`. */
 const idOf = (endpoint: ProcessorError.Endpoint) => endpoint.name.split("-").slice(2, -1).join("-")
@@ -95,17 +107,17 @@ describe("the cleanup's failure", () => {
 
 describe("failures", () => {
   it("are listed in declared order, whatever order they arrived in", async () => {
-    // `first` fails last, `second` at once.
-    const http: Http.TestRoutes = {
+    // `second` fails at once, `first` once the failure of `second` has been printed.
+    const http: Routes = (stdout) => ({
       "*": {
         process: (_, endpoint) =>
           idOf(endpoint) === "first"
-            ? Effect.zipRight(Effect.sleep("150 millis"), Effect.fail(badStatus(endpoint)))
+            ? Effect.zipRight(afterFailureOf(stdout, "second"), Effect.fail(badStatus(endpoint)))
             : idOf(endpoint) === "second"
               ? Effect.fail(badStatus(endpoint))
               : Effect.succeed({ outputDir: "/workspace/area/x" })
       }
-    }
+    })
     const args = ["run", spec(["first", "ok", "second"])]
     const json = await run([...args, "--output", freshOutput(), "--json"], {}, { http })
     expect(json.code).toBe(ExitCode.itemsFailed)

@@ -57,32 +57,39 @@ export const unreachableEngine = (address = "tcp://127.0.0.1:1"): Layer.Layer<Do
     { address }
   )
 
+/**
+ * The answers of the in-memory containers. As a function, it is given what the command has printed
+ * to stdout so far, so that an answer can wait until an earlier one has been reported.
+ */
+export type Routes = Http.TestRoutes | ((stdout: Effect.Effect<string>) => Http.TestRoutes)
+
 export const run = (
   args: ReadonlyArray<string>,
   engines: Engines = {},
-  options: { readonly isTTY?: boolean; readonly http?: Http.TestRoutes } = {}
+  options: { readonly isTTY?: boolean; readonly http?: Routes } = {}
 ): Promise<Result> =>
   Effect.gen(function* () {
     const console = yield* Effect.console
     const printed = yield* Ref.make("")
     const captured = yield* Output.CapturedOutput
     const output = yield* Output.Output
+    const stdout = Effect.zipWith(
+      Ref.get(printed),
+      Ref.get(captured.stdout),
+      (logged, written) => logged + written
+    )
+    const routes = typeof options.http === "function" ? options.http(stdout) : options.http
     const code = yield* Effect.withConsole(Cli.run(["node", "armada", ...args]), {
       ...console,
       log: (...parts) => Ref.update(printed, (all) => `${all}${parts.join(" ")}\n`),
       error: (...parts) => output.stderr(`${parts.join(" ")}\n`)
-    })
-    return {
-      code,
-      stdout: (yield* Ref.get(printed)) + (yield* Ref.get(captured.stdout)),
-      stderr: yield* Ref.get(captured.stderr)
-    }
+    }).pipe(Effect.provide(Http.layerTest(routes)))
+    return { code, stdout: yield* stdout, stderr: yield* Ref.get(captured.stderr) }
   }).pipe(
     Effect.provide(
       Layer.mergeAll(
         NodeContext.layer,
         Output.layerTest({ isTTY: options.isTTY ?? false }),
-        Http.layerTest(options.http),
         Engine.layer({
           docker: engines.docker ?? memoryEngine(),
           local: () => engines.local ?? memoryEngine()

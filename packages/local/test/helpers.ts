@@ -36,7 +36,7 @@ export const logsWith = (engine: DockerEngine.Service, container: string, text: 
       until: (logs) => logs.includes(text),
       schedule: Schedule.addDelay(Schedule.identity<string>(), () => "20 millis")
     }),
-    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`no "${text}" in the logs`) })
+    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`no "${text}" in the logs`) })
   )
 
 /** The two pids a `family` container prints. */

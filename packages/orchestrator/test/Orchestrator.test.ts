@@ -19,9 +19,18 @@ let outputCount = 0
 /** A fresh output path below the test's temporary root. */
 const freshOutput = (suffix = "") => join(outputs.dir, `out-${++outputCount}${suffix}`)
 
-const recording = () => {
+/** The progress events of a run, in order; `onEvent` also sees each one as it comes. */
+const recording = (onEvent: (event: Progress.Event) => Effect.Effect<void> = () => Effect.void) => {
   const events: Array<Progress.Event> = []
-  return { events, layer: Progress.layer((event) => Effect.sync(() => events.push(event))) }
+  return {
+    events,
+    layer: Progress.layer((event) =>
+      Effect.zipRight(
+        Effect.sync(() => events.push(event)),
+        onEvent(event)
+      )
+    )
+  }
 }
 
 const processors = (...ids: Array<string>) => ids.map((id) => ({ id, image: harness.image }))
@@ -201,21 +210,23 @@ describe("Orchestrator.pipeline", () => {
     }
   )
 
-  it.live("plugins run one after another in declared order even when the first is slow", () => {
-    const recorded = recording()
+  it.effect("plugins run one after another in declared order even when the first is slow", () => {
+    const secondDone = Effect.unsafeMakeLatch(false)
+    const recorded = recording((event) =>
+      event._tag === "ProcessorDone" && event.id === "second" ? secondDone.open : Effect.void
+    )
     const timeline: Array<string> = []
     const behaviour: harness.Behaviour = {
       process: {
         // The first declared processor finishes last: the merge still takes it first.
         first: (request) =>
-          Effect.sleep("40 millis").pipe(
-            Effect.as(Protocol.ProcessResponse.make({ outputDir: request.writeDir }))
-          )
+          secondDone.await.pipe(Effect.as(Protocol.ProcessResponse.make({ outputDir: request.writeDir })))
       },
       plug: {
+        // Slow: other fibers get a hundred turns meanwhile, where a plugin run beside it would start.
         slow: () =>
           Effect.sync(() => timeline.push("slow:start")).pipe(
-            Effect.zipRight(Effect.sleep("50 millis")),
+            Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 99)),
             Effect.zipRight(Effect.sync(() => timeline.push("slow:end")))
           ),
         fast: () => Effect.sync(() => timeline.push("fast:start"))
