@@ -1,12 +1,12 @@
 /**
- * The test app's settings, read from the environment (and `--role`). The `ARMADA_FAULT_*`
- * variables make it misbehave on purpose, for tests and benchmarks; other packages rely on their
- * exact names.
+ * The test app's settings, read from the environment (and `--role`) through Effect's `Config`.
+ * The `ARMADA_FAULT_*` variables make it misbehave on purpose, for tests and benchmarks; other
+ * packages rely on their exact names.
  *
  * @since 0.1.0
  */
 import { Protocol } from "@armada/http"
-import { Either } from "effect"
+import { Config, ConfigError, ConfigProvider, Effect, Either, Option } from "effect"
 
 /**
  * @since 0.1.0
@@ -70,75 +70,100 @@ export const noFaults: Faults = {
   streamForever: false
 }
 
-const roles: ReadonlyArray<Role> = ["processor", "plugin", "merger"]
+const roles = ["processor", "plugin", "merger"] as const satisfies ReadonlyArray<Role>
 
 type Env = Readonly<Record<string, string | undefined>>
 
-const set = (value: string | undefined): value is string => value !== undefined && value !== ""
+const integer = (name: string, min: number, max: number): Config.Config<number> =>
+  Config.integer().pipe(
+    Config.mapOrFail((value) =>
+      value >= min && value <= max
+        ? Either.right(value)
+        : Either.left(ConfigError.InvalidData([], `must be an integer from ${min} to ${max}, got ${value}`))
+    ),
+    Config.nested(name)
+  )
 
-const integer = (
-  env: Env,
-  name: string,
-  min: number,
-  max: number
-): Either.Either<number | undefined, string> => {
-  const raw = env[name]
-  if (!set(raw)) return Either.right(undefined)
-  const value = Number(raw)
-  return Number.isSafeInteger(value) && value >= min && value <= max
-    ? Either.right(value)
-    : Either.left(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`)
-}
+const optionalInteger = (name: string, min: number, max: number): Config.Config<number | undefined> =>
+  Config.map(Config.option(integer(name, min, max)), Option.getOrUndefined)
 
-const flag = (env: Env, name: string): Either.Either<boolean, string> => {
-  const raw = env[name]
-  if (!set(raw) || raw === "0" || raw === "false") return Either.right(false)
-  if (raw === "1" || raw === "true") return Either.right(true)
-  return Either.left(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`)
-}
-
-const roleFrom = (env: Env, argv: ReadonlyArray<string>): Either.Either<Role, string> => {
-  let raw = env.ARMADA_ROLE
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === "--role") raw = argv[++i]
-    else if (arg.startsWith("--role=")) raw = arg.slice("--role=".length)
-    else
-      return Either.left(
-        `unknown argument ${JSON.stringify(arg)}; usage: test-app [--role processor|plugin|merger]`
-      )
-  }
-  if (!set(raw)) return Either.right("processor")
-  return roles.includes(raw as Role)
-    ? Either.right(raw as Role)
-    : Either.left(`the role must be one of ${roles.join(", ")}, got ${JSON.stringify(raw)}`)
-}
+/** `1`, `true`, `yes` or `on`; `0`, `false`, `no` or `off`; unset is off. */
+const flag = (name: string): Config.Config<boolean> => Config.withDefault(Config.boolean(name), false)
 
 /**
- * Reads the settings; `--role` wins over `ARMADA_ROLE`. A bad value is a message for the user.
+ * The settings the `ARMADA_*` variables give (the role from `ARMADA_ROLE`); every bad value is
+ * reported, each under its variable's name.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Settings> = Config.all({
+  role: Config.withDefault(Config.literal(...roles)("ARMADA_ROLE"), "processor"),
+  host: Config.withDefault(Config.string("ARMADA_LISTEN_HOST"), "0.0.0.0"),
+  port: Config.option(integer("ARMADA_LISTEN_PORT", 0, 65535)),
+  workspaceRoot: Config.map(Config.option(Config.string("ARMADA_WORKSPACE_ROOT")), Option.getOrUndefined),
+  faults: Config.all({
+    startDelayMillis: Config.withDefault(integer("ARMADA_FAULT_START_DELAY_MS", 0, 3_600_000), 0),
+    exitCode: optionalInteger("ARMADA_FAULT_EXIT", 0, 255),
+    status: optionalInteger("ARMADA_FAULT_STATUS", 100, 599),
+    hang: flag("ARMADA_FAULT_HANG"),
+    malformed: flag("ARMADA_FAULT_MALFORMED"),
+    outsideArea: flag("ARMADA_FAULT_OUTSIDE_AREA"),
+    writeTemplate: flag("ARMADA_FAULT_WRITE_TEMPLATE"),
+    bigResponseBytes: optionalInteger("ARMADA_FAULT_BIG_RESPONSE", 0, 1024 * 1024 * 1024),
+    streamForever: flag("ARMADA_FAULT_STREAM_FOREVER")
+  })
+}).pipe(
+  Config.map(({ port, ...settings }) => ({
+    ...settings,
+    port: Option.getOrElse(port, () => Protocol.ports[settings.role])
+  }))
+)
+
+const usage = "usage: test-app [--role processor|plugin|merger]"
+
+/** The value of `--role`, if given. */
+const roleArgument = (argv: ReadonlyArray<string>): Either.Either<string | undefined, string> => {
+  let role: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === "--role") role = argv[++i]
+    else if (arg.startsWith("--role=")) role = arg.slice("--role=".length)
+    else return Either.left(`unknown argument ${JSON.stringify(arg)}; ${usage}`)
+  }
+  return role === undefined || roles.some((known) => known === role)
+    ? Either.right(role)
+    : Either.left(`--role must be one of ${roles.join(", ")}, got ${JSON.stringify(role)}`)
+}
+
+const line = (_: unknown, path: Array<string>, message: string) => [`${path.join(".")}: ${message}`]
+const both = (_: unknown, left: Array<string>, right: Array<string>) => [...left, ...right]
+
+/** Every bad setting as `NAME: problem`, separated by `; `. */
+const describe = (error: ConfigError.ConfigError): string =>
+  ConfigError.reduceWithContext(error, undefined, {
+    andCase: both,
+    orCase: both,
+    invalidDataCase: line,
+    missingDataCase: line,
+    sourceUnavailableCase: line,
+    unsupportedCase: line
+  }).join("; ")
+
+/**
+ * Reads the settings from `env` (a variable set to `""` counts as unset, as `-e NAME=` means "no
+ * value") and `argv`; `--role` wins over `ARMADA_ROLE`. A bad value is a message for the user.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromEnv = (env: Env, argv: ReadonlyArray<string> = []): Either.Either<Settings, string> =>
-  Either.gen(function* () {
-    const role = yield* roleFrom(env, argv)
-    const port = yield* integer(env, "ARMADA_LISTEN_PORT", 0, 65535)
-    return {
-      role,
-      host: set(env.ARMADA_LISTEN_HOST) ? env.ARMADA_LISTEN_HOST : "0.0.0.0",
-      port: port ?? Protocol.ports[role],
-      workspaceRoot: set(env.ARMADA_WORKSPACE_ROOT) ? env.ARMADA_WORKSPACE_ROOT : undefined,
-      faults: {
-        startDelayMillis: (yield* integer(env, "ARMADA_FAULT_START_DELAY_MS", 0, 3_600_000)) ?? 0,
-        exitCode: yield* integer(env, "ARMADA_FAULT_EXIT", 0, 255),
-        status: yield* integer(env, "ARMADA_FAULT_STATUS", 100, 599),
-        hang: yield* flag(env, "ARMADA_FAULT_HANG"),
-        malformed: yield* flag(env, "ARMADA_FAULT_MALFORMED"),
-        outsideArea: yield* flag(env, "ARMADA_FAULT_OUTSIDE_AREA"),
-        writeTemplate: yield* flag(env, "ARMADA_FAULT_WRITE_TEMPLATE"),
-        bigResponseBytes: yield* integer(env, "ARMADA_FAULT_BIG_RESPONSE", 0, 1024 * 1024 * 1024),
-        streamForever: yield* flag(env, "ARMADA_FAULT_STREAM_FOREVER")
-      }
-    }
+  Either.flatMap(roleArgument(argv), (role) => {
+    const values = new Map<string, string>()
+    for (const [name, value] of Object.entries(env))
+      if (value !== undefined && value !== "") values.set(name, value)
+    if (role !== undefined) values.set("ARMADA_ROLE", role)
+    return ConfigProvider.fromMap(values)
+      .load(config)
+      .pipe(Effect.mapError(describe), Effect.either, Effect.runSync)
   })

@@ -61,16 +61,33 @@ describe("Settings.fromEnv", () => {
       streamForever: true
     })
     assert.isFalse(ok({ ARMADA_FAULT_HANG: "0" }).faults.hang)
+    assert.isTrue(ok({ ARMADA_FAULT_HANG: "true" }).faults.hang)
   })
 
-  it("names the variable and the value of a bad setting", () => {
-    assert.include(problem({ ARMADA_ROLE: "painter" }), '"painter"')
+  it("takes an empty variable for an unset one", () => {
+    assert.deepStrictEqual(
+      ok({ ARMADA_ROLE: "", ARMADA_LISTEN_PORT: "", ARMADA_FAULT_EXIT: "", ARMADA_FAULT_HANG: "" }),
+      ok({})
+    )
+  })
+
+  it("names the variable and the value of a bad setting, every one of them", () => {
+    assert.include(problem({ ARMADA_ROLE: "painter" }), "ARMADA_ROLE: ")
+    assert.include(problem({ ARMADA_ROLE: "painter" }), "painter")
     assert.include(
       problem({ ARMADA_LISTEN_PORT: "70000" }),
-      "ARMADA_LISTEN_PORT must be an integer from 0 to 65535"
+      "ARMADA_LISTEN_PORT: must be an integer from 0 to 65535, got 70000"
     )
-    assert.include(problem({ ARMADA_FAULT_STATUS: "abc" }), "ARMADA_FAULT_STATUS")
-    assert.include(problem({ ARMADA_FAULT_HANG: "yes" }), "ARMADA_FAULT_HANG must be 1 or 0")
+    assert.include(problem({ ARMADA_FAULT_STATUS: "abc" }), "ARMADA_FAULT_STATUS: ")
+    assert.include(problem({ ARMADA_FAULT_STATUS: "abc" }), "abc")
+    const both = problem({ ARMADA_FAULT_HANG: "maybe", ARMADA_FAULT_EXIT: "300" })
+    assert.include(both, "ARMADA_FAULT_HANG: ")
+    assert.include(both, "maybe")
+    assert.include(both, "ARMADA_FAULT_EXIT: must be an integer from 0 to 255, got 300")
+    assert.include(
+      problem({}, ["--role", "painter"]),
+      '--role must be one of processor, plugin, merger, got "painter"'
+    )
     assert.include(problem({}, ["--verbose"]), 'unknown argument "--verbose"')
   })
 })
