@@ -71,6 +71,8 @@ export const run = (
             )
       )
     )
+    // A tool that exits without reading its input closes the pipe: its exit code says why.
+    child.stdin.on("error", () => undefined)
     child.stdin.end(options.input ?? "")
     return Effect.sync(() => {
       child.kill("SIGKILL")
