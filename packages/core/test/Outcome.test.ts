@@ -1,6 +1,6 @@
-import { InputError, Outcome, Parallel } from "@armada/core"
+import { InputError, Outcome } from "@armada/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Duration, Exit, FiberId, Schema } from "effect"
+import { Cause, Data, Exit, FiberId, Schema } from "effect"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
@@ -78,15 +78,5 @@ describe("errors", () => {
       value: 1.5,
       reason: "expected a positive integer"
     })
-  })
-
-  it("ItemTimeout names its item and its limit, and is serialisable", () => {
-    const error = new Parallel.ItemTimeout({ index: 3, after: Duration.millis(1500) })
-    assert.strictEqual(error.message, "item 3 did not finish within 1s 500ms")
-    const encoded = Schema.encodeSync(Parallel.ItemTimeout)(error)
-    assert.strictEqual(encoded._tag, "ItemTimeout")
-    assert.strictEqual(encoded.index, 3)
-    const decoded = Schema.decodeSync(Parallel.ItemTimeout)(encoded)
-    assert.isTrue(Duration.equals(decoded.after, Duration.millis(1500)))
   })
 })

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os"
 import { InputError, type Outcome, Parallel } from "@armada/core"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Data, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, TestClock } from "effect"
+import { type Cause, Data, Deferred, Duration, Effect, Exit, Fiber, Schedule, TestClock } from "effect"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly item: number }> {}
 
@@ -24,9 +24,6 @@ const defectOf = (failure: Outcome.Failure<unknown, unknown>): unknown => {
   assert.strictEqual(failure.cause._tag, "Die")
   return (failure.cause as { readonly defect: unknown }).defect
 }
-
-/** Lets forked fibers run until they block (on a sleep, a deferred, `never`). */
-const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 0)))
 
 describe("Parallel.forEachCollect: the coordinator's edge cases", () => {
   it.effect("all succeed: every value, no failure, in input order", () =>
@@ -83,16 +80,18 @@ describe("Parallel.forEachCollect: the coordinator's edge cases", () => {
     assert.strictEqual(calls, 0)
   })
 
-  it("one item: runs in the caller's fiber, without waiting on the limit", () => {
-    // `runSync` fails on any asynchronous step, such as forking a worker and joining it.
+  it("a limit of 1 runs the items one after another in the caller's fiber", () => {
+    // `runSync` fails on any asynchronous step, such as forking a fiber and joining it.
     const [caller, inner] = Effect.runSync(
       Effect.zip(
         Effect.fiberId,
-        Parallel.forEachCollect(["only"], () => Effect.fiberId, { concurrency: 1 })
+        Parallel.forEachCollect(["first", "second"], () => Effect.fiberId, { concurrency: 1 })
       )
     )
-    assert.strictEqual(inner.successes.length, 1)
-    assert.deepStrictEqual(inner.successes[0]!.value, caller)
+    assert.deepStrictEqual(
+      inner.successes.map((s) => s.value),
+      [caller, caller]
+    )
   })
 
   it.effect("one slow item finishes when it is done, under a limit of 1", () =>
@@ -164,7 +163,7 @@ describe("Parallel.forEachCollect: defects", () => {
       })
   )
 
-  it.effect("a thrown exception in the only worker does not stop the items after it", () =>
+  it.effect("a thrown exception under a limit of 1 does not stop the items after it", () =>
     Effect.gen(function* () {
       const outcome = yield* Parallel.forEachCollect(
         range(3),
@@ -244,16 +243,33 @@ describe("Parallel.forEachCollect: interruption", () => {
     (concurrency) =>
       Effect.gen(function* () {
         const log = { started: [] as Array<number>, released: [] as Array<number> }
+        const limitReached = yield* Deferred.make<void>()
         const fiber = yield* Effect.fork(
-          Parallel.forEachCollect(range(10), (i) => tracked(log, i, Effect.never), { concurrency })
+          Parallel.forEachCollect(
+            range(10),
+            (i) =>
+              tracked(
+                log,
+                i,
+                Effect.zipRight(
+                  Effect.suspend(() =>
+                    log.started.length === concurrency
+                      ? Deferred.succeed(limitReached, undefined)
+                      : Effect.void
+                  ),
+                  Effect.never
+                )
+              ),
+            { concurrency }
+          )
         )
-        yield* settle
+        yield* Deferred.await(limitReached)
         assert.deepStrictEqual(log.started, range(concurrency))
         const exit = yield* Fiber.interrupt(fiber)
         assert.isTrue(Exit.isInterrupted(exit))
-        // Fiber.interrupt returns once the batch is done: the finalizers have run by then.
+        // Fiber.interrupt returns once the batch is done: every item it started has ended and run
+        // its finalizers, and nothing is left that could start another.
         assert.deepStrictEqual([...log.released].sort(), range(concurrency))
-        yield* settle
         assert.deepStrictEqual(log.started, range(concurrency))
       })
   )
@@ -277,41 +293,40 @@ describe("Parallel.forEachCollect: interruption", () => {
   )
 })
 
-describe("Parallel.forEachCollect: timeout and retry", () => {
-  it.effect("an item that takes longer than the timeout fails with ItemTimeout and is interrupted", () =>
-    Effect.gen(function* () {
-      const log = { started: [] as Array<number>, released: [] as Array<number> }
-      const fiber = yield* Effect.fork(
-        Parallel.forEachCollect(
-          [1, 10, 3],
-          (seconds, i) => tracked(log, i, Effect.sleep(Duration.seconds(seconds))),
-          {
-            concurrency: 3,
-            timeout: "5 seconds"
-          }
+describe("Parallel.forEachCollect: timeouts and retries are the caller's", () => {
+  it.effect(
+    "Effect.timeoutFail on the item: a slow item fails with the caller's error and is interrupted",
+    () =>
+      Effect.gen(function* () {
+        const log = { started: [] as Array<number>, released: [] as Array<number> }
+        const fiber = yield* Effect.fork(
+          Parallel.forEachCollect(
+            [1, 10, 3],
+            (seconds, i) =>
+              tracked(log, i, Effect.sleep(Duration.seconds(seconds))).pipe(
+                Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Boom({ item: seconds }) })
+              ),
+            { concurrency: 3 }
+          )
         )
-      )
-      yield* TestClock.adjust("5 seconds")
-      const outcome = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(indices(outcome.successes), [0, 2])
-      assert.deepStrictEqual(indices(outcome.failures), [1])
-      const error = failedWith(outcome.failures[0]!)
-      assert.instanceOf(error, Parallel.ItemTimeout)
-      assert.strictEqual(error.index, 1)
-      assert.isTrue(Duration.equals(error.after, Duration.seconds(5)))
-      assert.strictEqual(error.message, "item 1 did not finish within 5s")
-      assert.deepStrictEqual([...log.released].sort(), [0, 1, 2])
-    })
+        yield* TestClock.adjust("5 seconds")
+        const outcome = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(indices(outcome.successes), [0, 2])
+        assert.deepStrictEqual(indices(outcome.failures), [1])
+        assert.deepStrictEqual(failedWith(outcome.failures[0]!), new Boom({ item: 10 }))
+        assert.deepStrictEqual([...log.released].sort(), [0, 1, 2])
+      })
   )
 
-  it.effect("the timeout applies to each attempt, and a timed-out attempt is retried", () =>
+  it.effect("Effect.retry around a timed attempt: each attempt times out on its own and calls f anew", () =>
     Effect.gen(function* () {
       let attempts = 0
       const fiber = yield* Effect.fork(
-        Parallel.forEachCollect(
-          ["flaky"],
-          () => Effect.suspend(() => (++attempts < 3 ? Effect.never : Effect.succeed(attempts))),
-          { timeout: "1 second", retry: Schedule.recurs(5) }
+        Parallel.forEachCollect(["flaky"], () =>
+          Effect.suspend(() => (++attempts < 3 ? Effect.never : Effect.succeed(attempts))).pipe(
+            Effect.timeoutFail({ duration: "1 second", onTimeout: () => new Boom({ item: attempts }) }),
+            Effect.retry(Schedule.recurs(5))
+          )
         )
       )
       yield* TestClock.adjust("1 second")
@@ -321,170 +336,39 @@ describe("Parallel.forEachCollect: timeout and retry", () => {
     })
   )
 
-  it.effect(
-    "retry follows its schedule, calls f again for every attempt, and gives up with the last error",
-    () =>
-      Effect.gen(function* () {
-        const calls = new Map<number, number>()
-        const fiber = yield* Effect.fork(
-          Parallel.forEachCollect(
-            [0, 1],
-            (item): Effect.Effect<number, Boom> => {
-              const n = (calls.get(item) ?? 0) + 1
-              calls.set(item, n)
-              // Item 0 succeeds at its third attempt; item 1 always fails.
-              return item === 0 && n === 3 ? Effect.succeed(n) : Effect.fail(new Boom({ item: n }))
-            },
-            { retry: Schedule.intersect(Schedule.spaced("1 second"), Schedule.recurs(2)) }
-          )
-        )
-        yield* settle
-        assert.deepStrictEqual(
-          [...calls],
-          [
-            [0, 1],
-            [1, 1]
-          ]
-        )
-        yield* TestClock.adjust("1 second")
-        assert.deepStrictEqual(
-          [...calls],
-          [
-            [0, 2],
-            [1, 2]
-          ]
-        )
-        yield* TestClock.adjust("1 second")
-        const outcome = yield* Fiber.join(fiber)
-        assert.deepStrictEqual(outcome.successes, [{ index: 0, item: 0, value: 3 }])
-        assert.deepStrictEqual(failedWith(outcome.failures[0]!), new Boom({ item: 3 }))
-        assert.deepStrictEqual(
-          [...calls],
-          [
-            [0, 3],
-            [1, 3]
-          ]
-        )
-      })
-  )
-
-  it.effect("a defect is not retried", () =>
+  it.effect("Effect.retry gives up with the item's last error; a defect is not retried", () =>
     Effect.gen(function* () {
-      let attempts = 0
-      const outcome = yield* Parallel.forEachCollect(
-        ["x"],
-        () =>
-          Effect.suspend(() => {
-            attempts++
-            return Effect.die("bug")
-          }),
-        { retry: Schedule.recurs(3) }
+      const calls = [0, 0, 0]
+      const fiber = yield* Effect.fork(
+        Parallel.forEachCollect(
+          [0, 1, 2],
+          (item): Effect.Effect<number, Boom> =>
+            Effect.suspend(() => {
+              const n = ++calls[item]!
+              // Item 0 succeeds at its third attempt, item 1 always fails, item 2 dies.
+              if (item === 2) return Effect.die("bug")
+              return item === 0 && n === 3 ? Effect.succeed(n) : Effect.fail(new Boom({ item: n }))
+            }).pipe(Effect.retry(Schedule.intersect(Schedule.spaced("1 second"), Schedule.recurs(2))))
+        )
       )
-      assert.strictEqual(attempts, 1)
-      assert.strictEqual(defectOf(outcome.failures[0]!), "bug")
+      yield* TestClock.adjust("2 seconds")
+      const outcome = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(outcome.successes, [{ index: 0, item: 0, value: 3 }])
+      assert.deepStrictEqual(failedWith(outcome.failures[0]!), new Boom({ item: 3 }))
+      assert.strictEqual(defectOf(outcome.failures[1]!), "bug")
+      assert.deepStrictEqual(calls, [3, 3, 1])
     })
   )
 
-  it("ItemTimeout joins the error type whenever a timeout may be set", () => {
+  it("the item error type is f's own, and what the caller composes onto f joins it", () => {
     const f = (n: number) => (n > 0 ? Effect.succeed(n) : Effect.fail(new Boom({ item: n })))
     type ErrorOf<T> =
       T extends Effect.Effect<Outcome.Outcome<number, number, infer E>, InputError> ? E : never
-    expectTypeOf<
-      ErrorOf<ReturnType<typeof Parallel.forEachCollect<number, number, Boom, never>>>
-    >().toEqualTypeOf<Boom>()
-    const noTimeout = Parallel.forEachCollect([1], f, { concurrency: 2 })
-    expectTypeOf<ErrorOf<typeof noTimeout>>().toEqualTypeOf<Boom>()
-    const literal = Parallel.forEachCollect([1], f, { timeout: "1 second" })
-    expectTypeOf<ErrorOf<typeof literal>>().toEqualTypeOf<Boom | Parallel.ItemTimeout>()
-    const options: Parallel.Options<number, Boom> = {}
-    const variable = Parallel.forEachCollect([1], f, options)
-    expectTypeOf<ErrorOf<typeof variable>>().toEqualTypeOf<Boom | Parallel.ItemTimeout>()
+    const plain = Parallel.forEachCollect([1], f, { concurrency: 2 })
+    expectTypeOf<ErrorOf<typeof plain>>().toEqualTypeOf<Boom>()
+    const timed = Parallel.forEachCollect([1], (n) => Effect.timeout(f(n), "1 second"))
+    expectTypeOf<ErrorOf<typeof timed>>().toEqualTypeOf<Boom | Cause.TimeoutException>()
   })
-})
-
-describe("Parallel.forEachCollect: progress events", () => {
-  it.effect("Started, then Succeeded or Failed, with running totals, one pair per item", () =>
-    Effect.gen(function* () {
-      const events: Array<Parallel.ProgressEvent<number, Boom | Parallel.ItemTimeout>> = []
-      const fiber = yield* Effect.fork(
-        Parallel.forEachCollect(
-          range(5),
-          // Item 1 takes longest, so item 3 fails first.
-          (i) => Effect.zipRight(Effect.sleep(Duration.seconds(i === 1 ? 10 : 1)), failOn([1, 3])(i)),
-          { concurrency: 2, onEvent: (event) => Effect.sync(() => events.push(event)) }
-        )
-      )
-      yield* TestClock.adjust("1 hour")
-      const outcome = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(indices(outcome.failures), [1, 3])
-
-      assert.strictEqual(events.length, 10)
-      const started = new Set<number>()
-      const finished = new Set<number>()
-      let succeeded = 0
-      let failed = 0
-      for (const event of events) {
-        if (event._tag === "Started") {
-          assert.isFalse(started.has(event.index), `item ${event.index} started twice`)
-          started.add(event.index)
-        } else {
-          assert.isTrue(started.has(event.index), `item ${event.index} finished before it started`)
-          assert.isFalse(finished.has(event.index), `item ${event.index} finished twice`)
-          finished.add(event.index)
-          if (event._tag === "Succeeded") succeeded++
-          else {
-            failed++
-            assert.deepStrictEqual(event.cause, { _tag: "Fail", error: new Boom({ item: event.item }) })
-          }
-        }
-        assert.strictEqual(event.item, event.index)
-        assert.deepStrictEqual(event.counts, {
-          total: 5,
-          running: started.size - finished.size,
-          succeeded,
-          failed
-        })
-        assert.isAtMost(event.counts.running, 2)
-      }
-      assert.deepStrictEqual(
-        events.filter((e) => e._tag === "Failed").map((e) => e.index),
-        [3, 1]
-      )
-      assert.deepStrictEqual(events.at(-1)!.counts, { total: 5, running: 0, succeeded: 3, failed: 2 })
-    })
-  )
-
-  it.effect("a retried item reports one Started and one final event", () =>
-    Effect.gen(function* () {
-      const tags: Array<string> = []
-      let attempts = 0
-      yield* Parallel.forEachCollect(
-        ["x"],
-        () =>
-          Effect.suspend(() =>
-            ++attempts < 3 ? Effect.fail(new Boom({ item: attempts })) : Effect.succeed(1)
-          ),
-        { retry: Schedule.recurs(3), onEvent: (event) => Effect.sync(() => tags.push(event._tag)) }
-      )
-      assert.deepStrictEqual(tags, ["Started", "Succeeded"])
-    })
-  )
-
-  it.effect("the batch waits for the observer", () =>
-    Effect.gen(function* () {
-      const gate = yield* Deferred.make<void>()
-      const fiber = yield* Effect.fork(
-        Parallel.forEachCollect(["a"], () => Effect.void, {
-          onEvent: (event) => (event._tag === "Succeeded" ? Deferred.await(gate) : Effect.void)
-        })
-      )
-      yield* settle
-      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
-      yield* Deferred.succeed(gate, undefined)
-      const outcome = yield* Fiber.join(fiber)
-      assert.strictEqual(outcome.successes.length, 1)
-    })
-  )
 })
 
 describe("Parallel.forEachFailFast", () => {
@@ -558,18 +442,6 @@ describe("Parallel.forEachFailFast", () => {
         })
       )
       assert.deepStrictEqual(failure, { index: 1, item: "b", cause: { _tag: "Die", defect: "bad b" } })
-    })
-  )
-
-  it.effect("reports the failing item's Failed event before failing", () =>
-    Effect.gen(function* () {
-      const tags: Array<string> = []
-      yield* Effect.flip(
-        Parallel.forEachFailFast([0], () => Effect.fail(new Boom({ item: 0 })), {
-          onEvent: (event) => Effect.sync(() => tags.push(`${event._tag} ${event.counts.failed}`))
-        })
-      )
-      assert.deepStrictEqual(tags, ["Started 0", "Failed 1"])
     })
   )
 })

@@ -23,13 +23,8 @@ export interface Options {
   readonly concurrency?: Parallel.Concurrency | undefined
 }
 
-/**
- * `Parallel.ItemError` adds `ItemTimeout` to the item error unless the options visibly set no
- * timeout (TypeScript's weak-type rule needs the key present), so say `timeout: undefined`.
- */
-const parallelOptions = (options: Options | undefined) => ({
-  concurrency: options?.concurrency ?? 8,
-  timeout: undefined
+const parallelOptions = (options: Options | undefined): Parallel.Options => ({
+  concurrency: options?.concurrency ?? 8
 })
 
 const validateAll = <A, B>(

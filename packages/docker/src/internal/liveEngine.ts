@@ -452,8 +452,7 @@ export const make = (options: Options) =>
             docker.listContainers(withSignal({ all: true, filters: labelFilters(labels) }, signal))
           )
           const outcome = yield* Parallel.forEachCollect(listed, (summary) => inspectContainer(summary.Id), {
-            concurrency: 8,
-            timeout: undefined
+            concurrency: 8
           }).pipe(Effect.orDie)
           // A container removed between the list and its inspect is simply gone.
           const failure = outcome.failures.find(

@@ -140,14 +140,8 @@ export const forEach = <I, A, E, R>(
   items: Iterable<I>,
   f: (item: I, index: number) => Effect.Effect<A, E, R>,
   concurrency: Parallel.Concurrency
-): Effect.Effect<Outcome.Outcome<I, A, Parallel.ItemError<E, Limit>>, never, R> =>
-  Parallel.forEachCollect<I, A, E, R, Limit>(items, f, { concurrency, timeout: undefined }).pipe(Effect.orDie)
-
-/**
- * A limit and, said out loud, no timeout: `Parallel.ItemError` then adds no `ItemTimeout` (an
- * options type without the `timeout` key does not pass its weak-type check).
- */
-type Limit = { readonly concurrency: Parallel.Concurrency; readonly timeout: undefined }
+): Effect.Effect<Outcome.Outcome<I, A, E>, never, R> =>
+  Parallel.forEachCollect(items, f, { concurrency }).pipe(Effect.orDie)
 
 /**
  * One item after another, in order, stopping at the first failure (which names its item).
@@ -157,8 +151,8 @@ type Limit = { readonly concurrency: Parallel.Concurrency; readonly timeout: und
 export const sequence = <I, A, E, R>(
   items: Iterable<I>,
   f: (item: I, index: number) => Effect.Effect<A, E, R>
-): Effect.Effect<Array<A>, Outcome.Failure<I, Parallel.ItemError<E, Limit>>, R> =>
-  Parallel.forEachFailFast<I, A, E, R, Limit>(items, f, { concurrency: 1, timeout: undefined }).pipe(
+): Effect.Effect<Array<A>, Outcome.Failure<I, E>, R> =>
+  Parallel.forEachFailFast(items, f, { concurrency: 1 }).pipe(
     // A limit of 1 is always valid: an `InputError` here would be a bug.
     Effect.catchIf(
       (error): error is InputError => Predicate.isTagged(error, "InputError"),
