@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { stripVTControlCharacters } from "node:util"
 import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import * as Span from "@effect/cli/HelpDoc/Span"
 import { Effect } from "effect"
@@ -14,7 +15,6 @@ import * as Ps from "./commands/Ps.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Flags from "./Flags.js"
 import { Output } from "./Output.js"
-import * as Format from "./render/Format.js"
 
 /**
  * @since 0.1.0
@@ -231,7 +231,7 @@ const withPlainHelp = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A
       ? effect
       : Effect.flatMap(Effect.console, (console) => {
           const strip = (args: ReadonlyArray<unknown>) =>
-            args.map((arg) => (typeof arg === "string" ? Format.stripAnsi(arg) : arg))
+            args.map((arg) => (typeof arg === "string" ? stripVTControlCharacters(arg) : arg))
           return Effect.withConsole(effect, {
             ...console,
             log: (...args) => console.log(...strip(args)),

@@ -13,6 +13,7 @@ import * as Report from "./Report.js"
 import * as RunState from "./RunState.js"
 import * as Live from "./render/Live.js"
 import * as Plain from "./render/Plain.js"
+import * as Screen from "./render/Screen.js"
 import * as Style from "./render/Style.js"
 import * as Summary from "./render/Summary.js"
 
@@ -73,12 +74,6 @@ export const jsonLine = (event: Event.Event): string => `${encodeEvent(event)}\n
  */
 export const jsonDocument = (document: Report.Document): string => `${encodeDocument(document)}\n`
 
-/** Draws successive frames in place: up to the first line, rewrite each line, clear what is left. */
-const frameText = (previousHeight: number, lines: ReadonlyArray<string>): string =>
-  `\x1b[?2026h${previousHeight > 0 ? `\x1b[${previousHeight}F` : ""}${lines
-    .map((line) => `${line}\x1b[K\n`)
-    .join("")}\x1b[J\x1b[?2026l`
-
 const stamp = (event: Event.Unstamped, at: number): Event.Event => ({ ...event, at }) as Event.Event
 
 /**
@@ -106,7 +101,7 @@ export const make = (
       const now = yield* Clock.currentTimeMillis
       const lines = Live.frame(yield* Ref.get(state), now, yield* output.size, style)
       const previous = yield* Ref.getAndSet(height, lines.length)
-      yield* output.stdout(frameText(previous, lines))
+      yield* output.stdout(Screen.frame(previous, lines))
     })
 
     const render = (before: RunState.RunState, event: Event.Event): Effect.Effect<void> => {
@@ -136,9 +131,9 @@ export const make = (
 
     let ticker: Fiber.RuntimeFiber<unknown> | undefined
     if (displayMode === "live") {
-      yield* output.stdout("\x1b[?25l")
+      yield* output.stdout(Screen.hideCursor)
       ticker = yield* Effect.forkScoped(Effect.repeat(draw, Schedule.spaced("80 millis")))
-      yield* Effect.addFinalizer(() => output.stdout("\x1b[?25h"))
+      yield* Effect.addFinalizer(() => output.stdout(Screen.showCursor))
     }
 
     const finish = (ending: Omit<Report.Ending, "finishedAt">) =>
@@ -146,7 +141,7 @@ export const make = (
         if (ticker !== undefined) {
           yield* Fiber.interrupt(ticker)
           yield* draw
-          yield* output.stdout("\x1b[?25h")
+          yield* output.stdout(Screen.showCursor)
         }
         const finishedAt = yield* Clock.currentTimeMillis
         const document = Report.fromState(yield* Ref.get(state), { ...ending, finishedAt })

@@ -7,6 +7,7 @@
  */
 import { writeSync } from "node:fs"
 import { Effect, Runtime, type Scope } from "effect"
+import * as Screen from "./render/Screen.js"
 
 /**
  * @since 0.1.0
@@ -39,7 +40,7 @@ export const exitNow = (message: Message): void => {
   try {
     // End a synchronized update the live view may have begun (a terminal would hold back what
     // follows), show the cursor, and start on a fresh line.
-    if (process.stdout.isTTY) writeAll(process.stdout.fd, "\x1b[?2026l\x1b[?25h\n")
+    if (process.stdout.isTTY) writeAll(process.stdout.fd, `${Screen.endUpdate}${Screen.showCursor}\n`)
     writeAll(message.stream === "stdout" ? process.stdout.fd : process.stderr.fd, message.text)
   } finally {
     process.exit(130)

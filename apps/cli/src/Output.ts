@@ -1,11 +1,13 @@
 /**
  * Where the CLI writes: stdout (results, progress) and stderr (errors outside a run), with what
- * it needs to know about the terminal. `layer` is the process's own streams; `layerTest` captures
- * everything so commands can be tested in-process.
+ * it needs to know about the terminal. `layer` is the process's own streams, with the terminal's
+ * facts from the platform `Terminal`; `layerTest` captures everything so commands can be tested
+ * in-process.
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import * as Terminal from "@effect/platform/Terminal"
+import { Config, Context, Effect, Layer, Ref } from "effect"
 
 /**
  * @since 0.1.0
@@ -39,18 +41,38 @@ const write = (stream: NodeJS.WriteStream) => (text: string) =>
   })
 
 /**
+ * Whether the user lets the CLI draw with escape codes: a non-empty `NO_COLOR` or `TERM=dumb`
+ * says no. The platform `Terminal` knows whether stdout is a terminal, not these conventions.
+ */
+const escapesAllowed: Config.Config<boolean> = Config.all({
+  noColor: Config.withDefault(Config.string("NO_COLOR"), ""),
+  term: Config.withDefault(Config.string("TERM"), "")
+}).pipe(Config.map(({ noColor, term }) => noColor === "" && term !== "dumb"))
+
+/**
+ * The process's stdout and stderr; whether stdout is a terminal and its size come from the
+ * platform `Terminal` (an unknown size counts as 80×24).
+ *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Output> = Layer.sync(Output, () => ({
-  isTTY:
-    process.stdout.isTTY === true &&
-    process.env.TERM !== "dumb" &&
-    (process.env.NO_COLOR === undefined || process.env.NO_COLOR === ""),
-  size: Effect.sync(() => ({ columns: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 })),
-  stdout: write(process.stdout),
-  stderr: write(process.stderr)
-}))
+export const layer: Layer.Layer<Output, never, Terminal.Terminal> = Layer.effect(
+  Output,
+  Effect.gen(function* () {
+    const terminal = yield* Terminal.Terminal
+    // Both variables have defaults, so reading them cannot fail.
+    const allowed = yield* Effect.orDie(escapesAllowed)
+    return {
+      isTTY: allowed && (yield* terminal.isTTY),
+      size: Effect.map(Effect.all([terminal.columns, terminal.rows]), ([columns, rows]) => ({
+        columns: columns > 0 ? columns : 80,
+        rows: rows > 0 ? rows : 24
+      })),
+      stdout: write(process.stdout),
+      stderr: write(process.stderr)
+    }
+  })
+)
 
 /**
  * What a test layer captured.

@@ -27,7 +27,9 @@ const EnginesLive = Engine.layer({
   local: (catalog) => LocalEngine.layer({ catalog })
 })
 
-const MainLive = Layer.mergeAll(NodeContext.layer, Output.layer, HttpLive, EnginesLive)
+const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive).pipe(
+  Layer.provideMerge(NodeContext.layer)
+)
 
 Cli.run(process.argv).pipe(
   Effect.provide(MainLive),

@@ -88,7 +88,7 @@ describe("live frame", () => {
   it("never wider than the terminal, whatever the styles", () => {
     for (const style of [Style.plain, Style.ansi]) {
       for (const line of Live.frame(pulling, 5000, { columns: 40, rows: 30 }, style)) {
-        assert.isAtMost(Format.stripAnsi(line).length, 40)
+        assert.isAtMost(Format.width(line), 40)
       }
     }
   })
@@ -110,6 +110,29 @@ describe("live frame", () => {
     assert.isAtMost(lines.length, 10)
     assert.isTrue(lines.some((line) => line.includes("slow")))
     assert.isTrue(lines.some((line) => line.includes("more")))
+  })
+
+  it("counts wide characters as two columns: a CJK or emoji name never makes a line wrap", () => {
+    const wide = fold([
+      { _tag: "ItemStarted", at: 100, stage: "process", item: "文档处理器/中文" },
+      {
+        _tag: "ItemStarted",
+        at: 100,
+        stage: "process",
+        item: "rocket🚀",
+        detail: "发射中 🚀🚀🚀 👩‍👩‍👧 出发"
+      }
+    ])
+    for (const columns of [30, 31, 32, 33, 40, 41]) {
+      for (const style of [Style.plain, Style.ansi]) {
+        const lines = Live.frame(wide, 1000, { columns, rows: 30 }, style)
+        for (const line of lines) assert.isAtMost(Format.width(line), columns)
+      }
+    }
+    // The names column is as wide as the widest name in columns, so the times line up.
+    const column = (line: string) => Format.width(line.slice(0, line.indexOf("900ms")))
+    const [cjk, rocket] = Live.frame(wide, 1000, { columns: 120, rows: 30 }, Style.plain).slice(1, 3)
+    assert.strictEqual(column(cjk!), column(rocket!))
   })
 
   it("says it is cleaning up after Ctrl-C", () => {
@@ -134,5 +157,24 @@ describe("formatting", () => {
       ["A    BB", "CCC  D"]
     )
     assert.strictEqual(Format.truncate("\x1b[1mabcdef\x1b[22m", 4), "\x1b[1mabc…\x1b[0m")
+    assert.strictEqual(Format.truncate("abcdef", 4), "abc…", "no reset where nothing was styled")
+  })
+
+  it("widths are terminal columns: wide characters take two, escapes and joiners none", () => {
+    assert.strictEqual(Format.width("中文"), 4)
+    assert.strictEqual(Format.width("\x1b[31m中文\x1b[39m"), 4)
+    assert.strictEqual(Format.width("👩‍👩‍👧"), 2, "one family emoji, three people joined")
+    assert.strictEqual(Format.width("é"), 1, "e and a combining accent")
+    assert.strictEqual(Format.truncate("中文字符", 5), "中文…")
+    assert.strictEqual(Format.truncate("中文字符", 6), "中文…", "a wide character never crosses the edge")
+    assert.strictEqual(Format.truncate("a👩‍👩‍👧b🚀c", 5), "a👩‍👩‍👧b…")
+    assert.strictEqual(Format.truncate("\x1b[1m中文\x1b[22m字符", 5), "\x1b[1m中文\x1b[22m…\x1b[0m")
+    assert.deepStrictEqual(
+      Format.table([
+        ["中文", "x"],
+        ["abcde", "y"]
+      ]),
+      ["中文   x", "abcde  y"]
+    )
   })
 })

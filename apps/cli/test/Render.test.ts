@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { stripVTControlCharacters } from "node:util"
 import { DockerError } from "@armada/docker"
 import { ProcessorError } from "@armada/http"
 import { OrchestratorError, Progress } from "@armada/orchestrator"
@@ -11,7 +12,6 @@ import type * as Event from "../src/Event.js"
 import * as Output from "../src/Output.js"
 import * as CliProgress from "../src/Progress.js"
 import * as Report from "../src/Report.js"
-import * as Format from "../src/render/Format.js"
 import { context, failingRun, successfulRun } from "./fixtures.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -183,7 +183,7 @@ describe("live view (a terminal)", () => {
       assert.include(stdout, "\x1b[?25l", "hides the cursor")
       assert.include(stdout, "\x1b[?25h", "shows it again")
       assert.match(stdout, new RegExp(`${"\x1b"}\\[\\d+F`), "moves up to redraw")
-      const summary = Format.stripAnsi(stdout.slice(stdout.lastIndexOf("\x1b[?2026l")))
+      const summary = stripVTControlCharacters(stdout.slice(stdout.lastIndexOf("\x1b[?2026l")))
       assert.include(summary, "STAGE")
       assert.include(summary, "✖ run failed")
     })
@@ -206,7 +206,7 @@ const processorFailed = (id: string) =>
 
 /** The failure lines of a summary, `<stage> <item>`, in the order printed. */
 const failureLines = (text: string) =>
-  Format.stripAnsi(text)
+  stripVTControlCharacters(text)
     .split("\n")
     .flatMap((line) => {
       const match = /^ {2}✖ (\S+) ([^\s:]+)/.exec(line)
@@ -363,7 +363,7 @@ describe("the Result document and the summary", () => {
         assert.include(summary, `Skipped:\n  - plug second: ${reason}\n  - plug third: ${reason}\n`)
         assert.include(summary, "✖ run failed in 20ms: 1 item failed, 2 skipped")
         const live = yield* play(script, plain, { outcome: "failed" }, { ...options, isTTY: true })
-        assert.include(Format.stripAnsi(live.stdout), `Skipped:\n  - plug second: ${reason}\n`)
+        assert.include(stripVTControlCharacters(live.stdout), `Skipped:\n  - plug second: ${reason}\n`)
       })
   )
 })

@@ -1,8 +1,12 @@
 /**
- * Small pure formatters shared by the renderers.
+ * Small pure formatters shared by the renderers. Widths are terminal columns (string-width), not
+ * string lengths: a CJK character or an emoji takes two.
  *
  * @since 0.1.0
  */
+import ansiRegex from "ansi-regex"
+import stringWidth from "string-width"
+import * as Style from "./Style.js"
 
 /**
  * `840ms`, `1.2s`, `2m05s`.
@@ -48,42 +52,60 @@ export const bar = (current: number, total: number, width: number): string => {
   return `${"█".repeat(filled)}${"░".repeat(width - filled)}`
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-const ansiPattern = /\x1b\[[0-9;?]*[ -/]*[@-~]/g
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" })
 
 /**
- * The text without ANSI escape sequences.
+ * The columns `text` takes on a terminal: escape sequences none, wide characters (CJK, most
+ * emoji) two, combining marks none.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const stripAnsi = (text: string): string => text.replace(ansiPattern, "")
+export const width = (text: string): number => stringWidth(text)
 
 /**
- * Cuts a line to `width` visible characters (escape sequences kept, not counted), marking the
- * cut with `…`, so a live frame never wraps and its cursor arithmetic stays right.
+ * `text` followed by spaces up to `columns` columns.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const truncate = (line: string, width: number): string => {
-  if (stripAnsi(line).length <= width) return line
-  let visible = 0
-  let out = ""
-  let index = 0
-  while (index < line.length && visible < width - 1) {
-    ansiPattern.lastIndex = index
-    const match = ansiPattern.exec(line)
-    if (match !== null && match.index === index) {
-      out += match[0]
-      index += match[0].length
-      continue
+export const padEnd = (text: string, columns: number): string =>
+  text + " ".repeat(Math.max(0, columns - width(text)))
+
+/**
+ * Cuts a line to `columns` columns (escape sequences kept, not counted; a wide character that
+ * would cross the edge left out), marking the cut with `…`, so a live frame never wraps and its
+ * cursor arithmetic stays right.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const truncate = (line: string, columns: number): string => {
+  if (width(line) <= columns) return line
+  const room = columns - 1
+  let used = 0
+  let cut = ""
+  let styled = false
+  const ending = () => `${cut}…${styled ? Style.reset : ""}`
+  /** Adds the characters of `text` that fit; false at the first that does not. */
+  const fit = (text: string): boolean => {
+    for (const { segment } of graphemes.segment(text)) {
+      const cells = width(segment)
+      if (used + cells > room) return false
+      cut += segment
+      used += cells
     }
-    out += line[index]
-    index++
-    visible++
+    return true
   }
-  return `${out}…\x1b[0m`
+  let from = 0
+  for (const sequence of line.matchAll(ansiRegex())) {
+    if (!fit(line.slice(from, sequence.index))) return ending()
+    cut += sequence[0]
+    styled = true
+    from = sequence.index + sequence[0].length
+  }
+  fit(line.slice(from))
+  return ending()
 }
 
 /**
@@ -96,14 +118,12 @@ export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): Array<string>
   const widths: Array<number> = []
   for (const row of rows) {
     row.forEach((cell, column) => {
-      widths[column] = Math.max(widths[column] ?? 0, stripAnsi(cell).length)
+      widths[column] = Math.max(widths[column] ?? 0, width(cell))
     })
   }
   return rows.map((row) =>
     row
-      .map((cell, column) =>
-        column === row.length - 1 ? cell : cell + " ".repeat(widths[column]! - stripAnsi(cell).length)
-      )
+      .map((cell, column) => (column === row.length - 1 ? cell : padEnd(cell, widths[column]!)))
       .join("  ")
       .trimEnd()
   )

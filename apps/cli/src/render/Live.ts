@@ -1,7 +1,7 @@
 /**
  * The live view on a terminal: one line per item with its state and elapsed time, pull progress
  * bars with bytes and rate, and a footer with the counts. `frame` is pure (state + clock →
- * lines); `Terminal.ts` draws successive frames in place.
+ * lines); `Screen.ts` draws successive frames in place.
  *
  * @since 0.1.0
  */
@@ -42,7 +42,7 @@ const itemLine = (style: Style, item: RunState.Item, now: number, itemWidth: num
         ? style.red((item.detail ?? "failed").split("\n")[0]!)
         : (item.detail ?? (item.status === "done" ? "done" : "running"))
   const elapsed = style.dim(Format.duration(RunState.elapsed(item, now)).padStart(7))
-  return ` ${icon} ${item.stage.padEnd(7)} ${item.item.padEnd(itemWidth)} ${elapsed}  ${state}`
+  return ` ${icon} ${item.stage.padEnd(7)} ${Format.padEnd(item.item, itemWidth)} ${elapsed}  ${state}`
 }
 
 /**
@@ -57,7 +57,7 @@ export const frame = (state: RunState.RunState, now: number, size: Size, style: 
   const head = `${style.bold(`armada ${header.command}`)} ${header.spec} ${style.dim(
     `· session ${header.session} · ${header.engine.kind} ${header.engine.address}`
   )}`
-  const itemWidth = Math.min(32, Math.max(4, ...state.items.map((item) => item.item.length)))
+  const itemWidth = Math.min(32, Math.max(4, ...state.items.map((item) => Format.width(item.item))))
   const counts = RunState.counts(state)
   const footer = [
     `${counts.done} done`,
