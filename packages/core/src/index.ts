@@ -9,6 +9,10 @@ export * from "./InputError.js"
 /**
  * @since 0.1.0
  */
+export * as Interruption from "./Interruption.js"
+/**
+ * @since 0.1.0
+ */
 export * as Names from "./Names.js"
 /**
  * @since 0.1.0
