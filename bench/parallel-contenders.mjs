@@ -41,7 +41,7 @@ let pLimit
 
 // Each contender resolves to the number of failed items, which the caller checks.
 export const contenders = {
-  // ours: `forEachCollect` with an Effect per item.
+  // ours: `forEachCollect` with an Effect per item, folded into an `Outcome`.
   ours: async (items, concurrency, kind) => {
     ours ??= await loadOurs()
     const { Parallel, Effect, work } = ours
@@ -52,7 +52,8 @@ export const contenders = {
       )
     )
   },
-  // The design's first sketch, kept to show why the worker pool replaced it: one fiber per item.
+  // The bare idiom `forEachCollect` is made of, without the `Outcome` fold and the capture of a
+  // synchronous throw: what the core adds on top of it.
   effectForEach: async (items, concurrency, kind) => {
     ours ??= await loadOurs()
     const { Effect, work } = ours
