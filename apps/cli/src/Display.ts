@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { Interruption } from "@armada/core"
 import { Clock, Effect, Fiber, Ref, Schedule, Schema, type Scope } from "effect"
 import * as Event from "./Event.js"
 import { Output } from "./Output.js"
@@ -133,7 +134,7 @@ export const make = (
     if (displayMode === "live") {
       yield* output.stdout(Screen.hideCursor)
       ticker = yield* Effect.forkScoped(Effect.repeat(draw, Schedule.spaced("80 millis")))
-      yield* Effect.addFinalizer(() => output.stdout(Screen.showCursor))
+      yield* Interruption.addFinalizer(() => output.stdout(Screen.showCursor))
     }
 
     const finish = (ending: Omit<Report.Ending, "finishedAt">) =>

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { writeSync } from "node:fs"
+import { Interruption } from "@armada/core"
 import { Effect, Runtime, type Scope } from "effect"
 import * as Screen from "./render/Screen.js"
 
@@ -87,7 +88,7 @@ export const install = (
       if (presses === 1) Runtime.runFork(runtime)(handlers.onFirst)
       else exit(Runtime.runSync(runtime)(handlers.onSecond))
     }
-    yield* Effect.acquireRelease(
+    yield* Interruption.acquireRelease(
       Effect.sync(() => signals.on("SIGINT", listener)),
       () => Effect.sync(() => signals.removeListener("SIGINT", listener))
     )

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Interruption } from "@armada/core"
 import { DockerEngineLive, DockerError } from "@armada/docker"
 import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
@@ -31,8 +32,11 @@ const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive).pipe(
   Layer.provideMerge(NodeContext.layer)
 )
 
+// runMain turns a Ctrl-C into an interruption of its fiber: isolated, the program below ends with
+// it whatever it is doing then, even while closing a scope (see @armada/core's Interruption).
 Cli.run(process.argv).pipe(
   Effect.provide(MainLive),
+  Interruption.isolated,
   NodeRuntime.runMain({
     disableErrorReporting: true,
     disablePrettyLogger: true,

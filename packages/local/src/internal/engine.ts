@@ -19,7 +19,7 @@ import { rmSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { ImageRef, type InputError, Parallel } from "@armada/core"
+import { ImageRef, type InputError, Interruption, Parallel } from "@armada/core"
 import {
   type ArchiveTarget,
   type ContainerInfo,
@@ -116,7 +116,7 @@ export const make = (
     const parent = options.stateDir ?? tmpdir()
 
     yield* reapAbandoned(parent)
-    const state = yield* Effect.acquireRelease(
+    const state = yield* Interruption.acquireRelease(
       Effect.tryPromise({
         try: () => mkdtemp(join(parent, `armada-local-${process.pid}-`)),
         catch: hostError("create state folder", parent)
@@ -149,7 +149,7 @@ export const make = (
         concurrency: Math.max(1, running.length)
       })
     })
-    yield* Effect.addFinalizer(() => Effect.ignoreLogged(stopAll))
+    yield* Interruption.addFinalizer(() => Effect.ignoreLogged(stopAll))
 
     const conflict = (operation: string, resource: string, detail: string) =>
       new DockerError.EngineError({ operation, resource, status: 409, detail })

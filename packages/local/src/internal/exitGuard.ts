@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import { Interruption } from "@armada/core"
 import { Effect, type Scope } from "effect"
 
 const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const
@@ -33,5 +34,5 @@ export const guard = (cleanup: () => void): Effect.Effect<void, never, Scope.Sco
     process.removeListener("exit", cleanup)
     for (const signal of signals) process.removeListener(signal, onSignal)
   }
-  return Effect.acquireRelease(Effect.sync(install), () => Effect.sync(uninstall))
+  return Interruption.acquireRelease(Effect.sync(install), () => Effect.sync(uninstall))
 }
