@@ -1,4 +1,4 @@
-// `pnpm bench docker`: the DockerEngine service against the docker CLI, side by side in one run on
+// `pnpm bench docker`: the ContainerEngine service against the docker CLI, side by side in one run on
 // the real engine (build first: `cd packages/docker && pnpm tsc -b && cd ../testkit && pnpm tsc -b`).
 //   create+start: 16 containers of the local fixture image at concurrency 8, through
 //                 Bulk.createAndStartAll, against `docker run -d` under `xargs -P 8`;
@@ -16,7 +16,8 @@
 // remains.
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { Bulk, DockerEngineLive } from "@armada/docker"
+import { DockerEngineLive } from "@armada/docker"
+import { Bulk } from "@armada/engine"
 import { ManagedRuntime } from "effect"
 import { ensureFixtureImage } from "../packages/testkit/dist/ConformanceFixture.js"
 import { machine, median, numberFlag, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"

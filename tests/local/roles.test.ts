@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs"
-import { Archive, type ContainerSpec, type DockerEngine } from "@armada/docker"
+import { Archive, type ContainerEngine, type ContainerSpec } from "@armada/engine"
 import { ProcessorClient, Protocol, layer as processorClientLayer } from "@armada/http"
 import { LocalEngine, ProcessGroup } from "@armada/local"
 import { TestImage } from "@armada/testkit"
@@ -37,7 +37,7 @@ const spec = (
 })
 
 /** Creates, starts and waits until the container answers; returns its endpoint. */
-const start = (engine: DockerEngine.Service, containerSpec: ContainerSpec) =>
+const start = (engine: ContainerEngine.Service, containerSpec: ContainerSpec) =>
   Effect.gen(function* () {
     const client = yield* ProcessorClient
     const id = yield* engine.createContainer(containerSpec)

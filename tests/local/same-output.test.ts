@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { DockerEngine, DockerEngineLive } from "@armada/docker"
+import { DockerEngineLive } from "@armada/docker"
+import { ContainerEngine } from "@armada/engine"
 import { layer as processorClientLayer } from "@armada/http"
 import { LocalEngine, ProcessGroup } from "@armada/local"
 import { Orchestrator, Spec } from "@armada/orchestrator"
@@ -44,7 +45,7 @@ const snapshot = (root: string): Record<string, string> => {
   return entries
 }
 
-const runOn = (engine: Layer.Layer<DockerEngine, unknown>, output: string) =>
+const runOn = (engine: Layer.Layer<ContainerEngine, unknown>, output: string) =>
   Effect.gen(function* () {
     const spec = yield* Spec.load(example)
     return yield* Orchestrator.pipeline(spec, { output })
@@ -74,7 +75,7 @@ describe.skipIf(Engine.skipWithoutEngine("local engine vs Docker: same output"))
             }),
             (context) =>
               Effect.sync(() => {
-                stateFolder = Context.get(context, DockerEngine).address.slice("local:".length)
+                stateFolder = Context.get(context, ContainerEngine).address.slice("local:".length)
               })
           )
           yield* runOn(local, onLocal)

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http"
 import { createServer as createNetServer } from "node:net"
 import { join } from "node:path"
 import type { Names } from "@armada/core"
-import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
+import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { Orchestrator, Spec } from "@armada/orchestrator"
 import { Engine, TestImage } from "@armada/testkit"
@@ -416,7 +416,7 @@ describe("reliability: bad input", () => {
         // Every run cleaned up after itself, whatever its prefix, but those asked to keep theirs:
         // `clean` removes those.
         for (const prefix of keptPrefixes) yield* Orchestrator.clean({ all: true }, { prefix })
-        const engine = yield* DockerEngine
+        const engine = yield* ContainerEngine
         assert.deepStrictEqual([...(yield* engine.listContainers()), ...(yield* engine.listVolumes())], [])
       }).pipe(
         Effect.provide(

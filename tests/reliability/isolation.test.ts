@@ -1,13 +1,13 @@
 /**
  * Isolation, as the engine reports it and as the kernel applies it. A session's containers are
- * inspected while they run: through armada's `DockerEngine`, through the `docker` CLI's raw JSON
+ * inspected while they run: through armada's `ContainerEngine`, through the `docker` CLI's raw JSON
  * (independent of armada's own mapping), and through /proc on the host (the container's main
  * process: no-new-privileges, no capabilities, its own network namespace). Then a processor tries
  * to write into the template and must find it read-only (EROFS).
  */
 import { readFileSync, readlinkSync } from "node:fs"
 import { join } from "node:path"
-import { type ContainerInfo, DockerEngine } from "@armada/docker"
+import { ContainerEngine, type ContainerInfo } from "@armada/engine"
 import { Orchestrator } from "@armada/orchestrator"
 import { Engine, TestImage } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
@@ -123,7 +123,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: isolation"))("reliability
     const atEnd = H.finishFile(work)
     Report.save("isolation", {
       title: "Isolation",
-      how: `Real Docker engine; one session (two processors, one plugin, the merger) with limits memory 64 MiB, pids ${limits.pids}, cpus ${limits.cpus}, inspected while its containers run: through armada's \`DockerEngine.inspectContainer\`, through \`docker inspect\`'s raw JSON, and through /proc on the host for each container's main process.`,
+      how: `Real Docker engine; one session (two processors, one plugin, the merger) with limits memory 64 MiB, pids ${limits.pids}, cpus ${limits.cpus}, inspected while its containers run: through armada's \`ContainerEngine.inspectContainer\`, through \`docker inspect\`'s raw JSON, and through /proc on the host for each container's main process.`,
       figures: [...figures, `labelled resources at the end of the file: ${atEnd}`],
       tables: [
         {
@@ -166,7 +166,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: isolation"))("reliability
         })
         const exported = yield* Effect.scoped(
           Effect.gen(function* () {
-            const engine = yield* DockerEngine
+            const engine = yield* ContainerEngine
             const started = yield* Orchestrator.start(yield* Orchestrator.warm(spec))
             const containers = [...started.processors, ...started.plugins, started.merger]
             const failing: Array<string> = []

@@ -1,12 +1,12 @@
 /**
- * Which `DockerEngine` a command runs on (`--engine auto|docker|local`). The engine is the only
+ * Which `ContainerEngine` a command runs on (`--engine auto|docker|local`). The engine is the only
  * layer the flag swaps: `Engines` holds how to build each one (the live layers in `bin.ts`, fakes
  * in tests), and `select` builds the chosen one in the command's scope, saying which and why.
  *
  * @since 0.1.0
  */
 import { fileURLToPath } from "node:url"
-import { DockerEngine, DockerError } from "@armada/docker"
+import { ContainerEngine, ContainerEngineError } from "@armada/engine"
 import type { LocalEngine } from "@armada/local"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import type * as Event from "./Event.js"
@@ -29,7 +29,7 @@ export const choices: ReadonlyArray<Choice> = ["auto", "docker", "local"]
  * @since 0.1.0
  * @category models
  */
-export type BuildError = DockerError.DockerError
+export type BuildError = ContainerEngineError.ContainerEngineError
 
 /**
  * How to build each engine.
@@ -38,8 +38,8 @@ export type BuildError = DockerError.DockerError
  * @category models
  */
 export interface Factories {
-  readonly docker: Layer.Layer<DockerEngine, BuildError>
-  readonly local: (catalog: LocalEngine.Catalog) => Layer.Layer<DockerEngine, BuildError>
+  readonly docker: Layer.Layer<ContainerEngine, BuildError>
+  readonly local: (catalog: LocalEngine.Catalog) => Layer.Layer<ContainerEngine, BuildError>
 }
 
 /**
@@ -89,7 +89,7 @@ export const pingTimeout: Duration.Duration = Duration.millis(1500)
  */
 export interface Selected {
   readonly info: Event.EngineInfo
-  readonly context: Context.Context<DockerEngine>
+  readonly context: Context.Context<ContainerEngine>
 }
 
 /**
@@ -103,7 +103,7 @@ export type Probe =
       readonly reachable: true
       readonly address: string
       readonly millis: number
-      readonly context: Context.Context<DockerEngine>
+      readonly context: Context.Context<ContainerEngine>
     }
   | { readonly reachable: false; readonly error: BuildError }
 
@@ -117,12 +117,12 @@ export const probeDocker: Effect.Effect<Probe, never, Engines | Scope.Scope> = E
   const engines = yield* Engines
   return yield* Layer.build(engines.docker).pipe(
     Effect.flatMap((context) => {
-      const engine = Context.get(context, DockerEngine)
+      const engine = Context.get(context, ContainerEngine)
       return engine.ping.pipe(
         Effect.timeoutFail({
           duration: pingTimeout,
           onTimeout: () =>
-            new DockerError.EngineUnreachable({
+            new ContainerEngineError.EngineUnreachable({
               address: engine.address,
               detail: `no answer within ${Duration.format(pingTimeout)}`
             })
@@ -164,7 +164,7 @@ export const select = (
         Layer.build(engines.local({ ...builtInCatalog, ...catalog })),
         (context): Selected => ({
           context,
-          info: { kind: "local", address: Context.get(context, DockerEngine).address, reason }
+          info: { kind: "local", address: Context.get(context, ContainerEngine).address, reason }
         })
       )
     if (choice === "local") return yield* buildLocal("--engine local")

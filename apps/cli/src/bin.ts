@@ -4,8 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Interruption } from "@armada/core"
-import { DockerEngineLive, DockerError } from "@armada/docker"
+import { DockerEngineLive } from "@armada/docker"
+import { ContainerEngineError } from "@armada/engine"
 import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
@@ -22,7 +22,10 @@ const EnginesLive = Engine.layer({
     Layer.mapError((error) =>
       error._tag === "InputError"
         ? error
-        : new DockerError.EngineUnreachable({ address: process.env.DOCKER_HOST ?? "", detail: error.message })
+        : new ContainerEngineError.EngineUnreachable({
+            address: process.env.DOCKER_HOST ?? "",
+            detail: error.message
+          })
     )
   ),
   local: (catalog) => LocalEngine.layer({ catalog })
@@ -32,11 +35,8 @@ const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive).pipe(
   Layer.provideMerge(NodeContext.layer)
 )
 
-// runMain turns a Ctrl-C into an interruption of its fiber: isolated, the program below ends with
-// it whatever it is doing then, even while closing a scope (see @armada/core's Interruption).
 Cli.run(process.argv).pipe(
   Effect.provide(MainLive),
-  Interruption.isolated,
   NodeRuntime.runMain({
     disableErrorReporting: true,
     disablePrettyLogger: true,

@@ -1,4 +1,4 @@
-import { DockerError } from "@armada/docker"
+import { ContainerEngineError } from "@armada/engine"
 import { ProcessorError } from "@armada/http"
 import { OrchestratorError, Progress } from "@armada/orchestrator"
 import { assert, describe, it } from "@effect/vitest"
@@ -61,13 +61,13 @@ describe("translating the orchestrator's progress", () => {
   })
 
   it("a failed cleanup keeps the engine's typed error, names each resource and the command that finishes it", () => {
-    const busy = new DockerError.EngineError({
+    const busy = new ContainerEngineError.EngineError({
       operation: "removeContainer",
       resource: "armada-processor-docs-golden01",
       status: 500,
       detail: "device or resource busy"
     })
-    const inUse = new DockerError.VolumeInUse({ volume: "armada-tpl-golden01" })
+    const inUse = new ContainerEngineError.VolumeInUse({ volume: "armada-tpl-golden01" })
     const [event] = CliProgress.translate(
       context,
       Progress.CleanupDone.make({
@@ -108,7 +108,7 @@ describe("translating the orchestrator's progress", () => {
     const failures = Array.from({ length: 12 }, (_, i) => ({
       kind: "volume" as const,
       name: `v${i}`,
-      cause: new DockerError.VolumeInUse({ volume: `v${i}` })
+      cause: new ContainerEngineError.VolumeInUse({ volume: `v${i}` })
     }))
     const [event] = CliProgress.translate(
       context,
@@ -181,7 +181,7 @@ describe("translating the orchestrator's progress", () => {
     assert.strictEqual(CliProgress.itemName(context, "start", "plugin", "stamp"), "plugin/stamp")
     assert.strictEqual(CliProgress.itemName(context, "start", "merger", "merger"), "merger")
     assert.strictEqual(CliProgress.itemName(context, "export", "volume", "armada-x-s"), "out/golden01")
-    const pull = new DockerError.PullFailed({ image: "armada/test-app:dev", detail: "no registry" })
+    const pull = new ContainerEngineError.PullFailed({ image: "armada/test-app:dev", detail: "no registry" })
     assert.include(
       CliProgress.failureInfo(
         context,

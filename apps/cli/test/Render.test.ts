@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { stripVTControlCharacters } from "node:util"
-import { DockerError } from "@armada/docker"
+import { ContainerEngineError } from "@armada/engine"
 import { ProcessorError } from "@armada/http"
 import { OrchestratorError, Progress } from "@armada/orchestrator"
 import { assert, describe, it } from "@effect/vitest"
@@ -275,7 +275,7 @@ describe("the Result document and the summary", () => {
               {
                 kind: "volume",
                 name: "armada-tpl-golden01",
-                cause: new DockerError.VolumeInUse({ volume: "armada-tpl-golden01" })
+                cause: new ContainerEngineError.VolumeInUse({ volume: "armada-tpl-golden01" })
               }
             ],
             kept: false
@@ -288,7 +288,7 @@ describe("the Result document and the summary", () => {
           stage: "export",
           kind: "volume",
           id: "armada-tpl-golden01",
-          cause: new DockerError.EngineError({
+          cause: new ContainerEngineError.EngineError({
             operation: "getArchive",
             resource: "x",
             status: 404,

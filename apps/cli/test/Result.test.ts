@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { DockerError } from "@armada/docker"
+import { ContainerEngineError } from "@armada/engine"
 import type * as Http from "@armada/http"
 import { ProcessorError } from "@armada/http"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -75,7 +75,7 @@ describe("the cleanup's failure", () => {
         memory.fail({
           operation: "removeContainer",
           error: (name) =>
-            new DockerError.EngineError({
+            new ContainerEngineError.EngineError({
               operation: "removeContainer",
               resource: name ?? "?",
               status: 500,

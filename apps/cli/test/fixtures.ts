@@ -2,7 +2,7 @@
  * A scripted run, as the orchestrator reports it: one image present, one pulled with progress,
  * three processors (one answers HTTP 500), a merger and a plugin that never run, and the cleanup.
  */
-import { DockerError } from "@armada/docker"
+import { ContainerEngineError } from "@armada/engine"
 import { ProcessorError } from "@armada/http"
 import { Progress } from "@armada/orchestrator"
 import type * as CliProgress from "../src/Progress.js"
@@ -96,7 +96,7 @@ export const failingRun: ReadonlyArray<readonly [number, Progress.Event]> = [
 ]
 
 /** A run that cannot start: the engine went away while pulling. */
-export const unreachable = new DockerError.EngineUnreachable({
+export const unreachable = new ContainerEngineError.EngineUnreachable({
   address: "tcp://127.0.0.1:1",
   detail: "connect ECONNREFUSED 127.0.0.1:1"
 })

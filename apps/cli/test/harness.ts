@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { DockerEngine, DockerError, MemoryEngine } from "@armada/docker"
+import { ContainerEngine, ContainerEngineError, MemoryEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { NodeContext } from "@effect/platform-node"
 import { Context, Effect, Layer, Ref } from "effect"
@@ -21,12 +21,12 @@ export interface Result {
 }
 
 export interface Engines {
-  readonly docker?: Layer.Layer<DockerEngine, Engine.BuildError> | undefined
-  readonly local?: Layer.Layer<DockerEngine, Engine.BuildError> | undefined
+  readonly docker?: Layer.Layer<ContainerEngine, Engine.BuildError> | undefined
+  readonly local?: Layer.Layer<ContainerEngine, Engine.BuildError> | undefined
 }
 
 /** A memory engine with the test app's image present. */
-export const memoryEngine = (): Layer.Layer<DockerEngine> =>
+export const memoryEngine = (): Layer.Layer<ContainerEngine> =>
   MemoryEngine.layerMemory({ images: [{ ref: "armada/test-app:dev" }] })
 
 /**
@@ -36,23 +36,26 @@ export const memoryEngine = (): Layer.Layer<DockerEngine> =>
 export const scriptedEngine = (
   script: (memory: MemoryEngine.MemoryEngine.Service) => Effect.Effect<void>,
   options: MemoryEngine.Options & { readonly address?: string | undefined } = {}
-): Layer.Layer<DockerEngine> =>
+): Layer.Layer<ContainerEngine> =>
   Layer.effectContext(
     Effect.gen(function* () {
       const context = yield* Layer.build(MemoryEngine.layerMemory(options))
       yield* script(Context.get(context, MemoryEngine.MemoryEngine))
-      const engine = Context.get(context, DockerEngine)
-      return Context.make(DockerEngine, { ...engine, address: options.address ?? engine.address })
+      const engine = Context.get(context, ContainerEngine)
+      return Context.make(ContainerEngine, { ...engine, address: options.address ?? engine.address })
     })
-  ).pipe(Layer.orDie) as Layer.Layer<DockerEngine>
+  ).pipe(Layer.orDie) as Layer.Layer<ContainerEngine>
 
 /** An engine that never answers. */
-export const unreachableEngine = (address = "tcp://127.0.0.1:1"): Layer.Layer<DockerEngine> =>
+export const unreachableEngine = (address = "tcp://127.0.0.1:1"): Layer.Layer<ContainerEngine> =>
   scriptedEngine(
     (memory) =>
       memory.fail({
         operation: "*",
-        error: new DockerError.EngineUnreachable({ address, detail: "connect ECONNREFUSED 127.0.0.1:1" })
+        error: new ContainerEngineError.EngineUnreachable({
+          address,
+          detail: "connect ECONNREFUSED 127.0.0.1:1"
+        })
       }),
     { address }
   )

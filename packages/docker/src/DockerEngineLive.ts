@@ -1,5 +1,5 @@
 /**
- * The `DockerEngine` over a real Docker engine, through dockerode. The SDK client (and its HTTP
+ * The `ContainerEngine` over a real Docker engine, through dockerode. The SDK client (and its HTTP
  * agent) is a scoped resource: it lives as long as the layer and its sockets are closed with it.
  *
  * Each request fails after `timeout`; the long ones have no fixed length and are bounded
@@ -9,8 +9,8 @@
  * @since 0.1.0
  */
 import type { InputError } from "@armada/core"
+import { ContainerEngine } from "@armada/engine"
 import { Config, type ConfigError, Duration, Effect, Layer, type Scope } from "effect"
-import { DockerEngine } from "./DockerEngine.js"
 import * as internal from "./internal/liveEngine.js"
 
 /**
@@ -55,15 +55,17 @@ export const config: Config.Config<Options> = Config.all({
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<DockerEngine.Service, InputError, Scope.Scope> =>
-  internal.make(options)
+export const make = (
+  options: Options = {}
+): Effect.Effect<ContainerEngine.Service, InputError, Scope.Scope> =>
+  Effect.map(internal.make(options), ContainerEngine.make)
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<DockerEngine, InputError> =>
-  Layer.scoped(DockerEngine, make(options))
+export const layer = (options: Options = {}): Layer.Layer<ContainerEngine, InputError> =>
+  Layer.scoped(ContainerEngine, make(options))
 
 /**
  * The layer configured from `config` (by default `DOCKER_HOST` and `ARMADA_DOCKER_TIMEOUT`).
@@ -73,5 +75,5 @@ export const layer = (options: Options = {}): Layer.Layer<DockerEngine, InputErr
  */
 export const layerConfig = (
   options: Config.Config<Options> = config
-): Layer.Layer<DockerEngine, InputError | ConfigError.ConfigError> =>
-  Layer.scoped(DockerEngine, Effect.flatMap(options, make))
+): Layer.Layer<ContainerEngine, InputError | ConfigError.ConfigError> =>
+  Layer.scoped(ContainerEngine, Effect.flatMap(options, make))

@@ -3,7 +3,8 @@ import * as http from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { ImageRef } from "@armada/core"
-import { DockerEngine, DockerEngineLive, type DockerError, type PullProgress } from "@armada/docker"
+import { DockerEngineLive } from "@armada/docker"
+import { ContainerEngine, type ContainerEngineError, type PullProgress } from "@armada/engine"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { toDockerError } from "../src/internal/error.js"
@@ -46,17 +47,20 @@ const silentEngine = Effect.gen(function* () {
 describe("DockerEngineLive", () => {
   it.live("a missing socket is EngineUnreachable within 2 s, naming the address", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const error = yield* Effect.flip(engine.ping).pipe(Effect.timeout("2 seconds"))
       assert.strictEqual(error._tag, "EngineUnreachable")
-      assert.strictEqual((error as DockerError.EngineUnreachable).address, "unix:///nonexistent.sock")
+      assert.strictEqual(
+        (error as ContainerEngineError.EngineUnreachable).address,
+        "unix:///nonexistent.sock"
+      )
       assert.include(error.message, "DOCKER_HOST")
     }).pipe(Effect.provide(DockerEngineLive.layer({ host: "unix:///nonexistent.sock" })))
   )
 
   it.live("a refused TCP port is EngineUnreachable within 2 s, on every kind of operation", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const attempts = [
         engine.ping,
         engine.listContainers(),
@@ -66,14 +70,14 @@ describe("DockerEngineLive", () => {
       for (const attempt of attempts) {
         const error = yield* Effect.flip(attempt).pipe(Effect.timeout("2 seconds"))
         assert.strictEqual(error._tag, "EngineUnreachable")
-        assert.strictEqual((error as DockerError.EngineUnreachable).address, "tcp://127.0.0.1:1")
+        assert.strictEqual((error as ContainerEngineError.EngineUnreachable).address, "tcp://127.0.0.1:1")
       }
     }).pipe(Effect.provide(DockerEngineLive.layer({ host: "tcp://127.0.0.1:1" })))
   )
 
   it.live("layerConfig reads DOCKER_HOST through Effect Config", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       assert.strictEqual(engine.address, "unix:///nonexistent.sock")
     }).pipe(
       Effect.provide(
@@ -121,7 +125,7 @@ describe("DockerEngineLive", () => {
         Stream.runForEach(engine.pull(image), (p) => Effect.sync(() => seen.push(p)))
       )
       assert.strictEqual(error._tag, "PullFailed")
-      assert.strictEqual((error as DockerError.PullFailed).detail, "manifest unknown")
+      assert.strictEqual((error as ContainerEngineError.PullFailed).detail, "manifest unknown")
       assert.deepStrictEqual(
         seen.map((p) => [p.layer, p.status, p.current, p.total]),
         [
@@ -207,18 +211,18 @@ describe("SDK error mapping", () => {
     })
     const noImage = create(httpError(404, "No such image: i:1"))
     assert.strictEqual(noImage._tag, "ImageNotFound")
-    assert.strictEqual((noImage as DockerError.ImageNotFound).image, "i:1")
+    assert.strictEqual((noImage as ContainerEngineError.ImageNotFound).image, "i:1")
     const start = toDockerError({ ...at, operation: "startContainer", kind: "container", name: "c" })
     const noNetwork = start(httpError(404, "network armada-net not found"))
     assert.strictEqual(noNetwork._tag, "NetworkNotFound")
-    assert.strictEqual((noNetwork as DockerError.NetworkNotFound).network, "armada-net")
+    assert.strictEqual((noNetwork as ContainerEngineError.NetworkNotFound).network, "armada-net")
     assert.strictEqual(start(httpError(404, "No such container: c"))._tag, "ContainerNotFound")
     const volume = toDockerError({ ...at, operation: "removeVolume", kind: "volume", name: "v" })
     assert.strictEqual(volume(httpError(404, "get v: no such volume"))._tag, "VolumeNotFound")
     const archive = toDockerError({ ...at, operation: "getArchive", kind: "archive", name: "c" })
     const noPath = archive(httpError(404, "Could not find the file /x in container c"))
     assert.strictEqual(noPath._tag, "EngineError")
-    assert.strictEqual((noPath as DockerError.EngineError).status, 404)
+    assert.strictEqual((noPath as ContainerEngineError.EngineError).status, 404)
   })
 
   it("409 is NameConflict or VolumeInUse where the request says so, else EngineError", () => {
@@ -248,7 +252,7 @@ describe("SDK error mapping", () => {
     const image = toDockerError({ ...at, operation: "removeImage", kind: "image", name: "i" })
     const inUse = image(httpError(409, "image is being used"))
     assert.strictEqual(inUse._tag, "EngineError")
-    assert.strictEqual((inUse as DockerError.EngineError).status, 409)
+    assert.strictEqual((inUse as ContainerEngineError.EngineError).status, 409)
   })
 
   it("a streamed response's message loses the SDK's guess", () => {
@@ -263,6 +267,9 @@ describe("SDK error mapping", () => {
       )
     )
     assert.strictEqual(error._tag, "EngineError")
-    assert.strictEqual((error as DockerError.EngineError).detail, "Could not find the file /x in container c")
+    assert.strictEqual(
+      (error as ContainerEngineError.EngineError).detail,
+      "Could not find the file /x in container c"
+    )
   })
 })

@@ -1,5 +1,5 @@
 /**
- * A `DockerEngine` over local processes and directories, for machines without a Docker engine
+ * A `ContainerEngine` over local processes and directories, for machines without a Docker engine
  * and for a fast inner loop: an image is a local command (from a catalog), a container is a child
  * process in its own process group, a volume is a directory, a network is bookkeeping. The
  * orchestrator runs on it unchanged. Its isolation is far weaker than Docker's: see
@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { InputError } from "@armada/core"
-import { DockerEngine, type DockerError } from "@armada/docker"
+import { ContainerEngine, type ContainerEngineError } from "@armada/engine"
 import { type Duration, type Effect, Layer, Schema, type Scope } from "effect"
 import * as internal from "./internal/engine.js"
 
@@ -84,11 +84,14 @@ export const catalogHint: (image: string) => string = internal.catalogHint
  */
 export const make: (
   options: Options
-) => Effect.Effect<DockerEngine.Service, DockerError.EngineError | InputError, Scope.Scope> = internal.make
+) => Effect.Effect<ContainerEngine.Service, ContainerEngineError.EngineError | InputError, Scope.Scope> =
+  internal.make
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<DockerEngine, DockerError.EngineError | InputError> =>
-  Layer.scoped(DockerEngine, make(options))
+export const layer = (
+  options: Options
+): Layer.Layer<ContainerEngine, ContainerEngineError.EngineError | InputError> =>
+  Layer.scoped(ContainerEngine, make(options))

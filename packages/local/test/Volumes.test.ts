@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Archive, type DockerEngine } from "@armada/docker"
+import { Archive, type ContainerEngine } from "@armada/engine"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import * as tar from "tar-stream"
@@ -41,7 +41,7 @@ const mounts = [
   { volume: "armada-area", target: "/workspace/area", readOnly: false }
 ]
 
-const runToEnd = (engine: DockerEngine.Service, name: string, cmd: ReadonlyArray<string>) =>
+const runToEnd = (engine: ContainerEngine.Service, name: string, cmd: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const id = yield* run(engine, spec(name, cmd, { mounts }))
     assert.strictEqual(yield* engine.waitContainer(id), 0, yield* engine.logs(id, { tail: 20 }))

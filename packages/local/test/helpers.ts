@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { ImageRef } from "@armada/core"
-import type { ContainerSpec, DockerEngine } from "@armada/docker"
+import type { ContainerEngine, ContainerSpec } from "@armada/engine"
 import { LocalEngine } from "@armada/local"
 import { Effect, Schedule } from "effect"
 
@@ -26,11 +26,11 @@ export const spec = (
 })
 
 /** Creates and starts a container, returning its id. */
-export const run = (engine: DockerEngine.Service, containerSpec: ContainerSpec) =>
+export const run = (engine: ContainerEngine.Service, containerSpec: ContainerSpec) =>
   Effect.tap(engine.createContainer(containerSpec), (id) => engine.startContainer(id))
 
 /** The logs once they contain `text`. */
-export const logsWith = (engine: DockerEngine.Service, container: string, text: string) =>
+export const logsWith = (engine: ContainerEngine.Service, container: string, text: string) =>
   engine.logs(container, { tail: 100 }).pipe(
     Effect.repeat({
       until: (logs) => logs.includes(text),
@@ -40,12 +40,12 @@ export const logsWith = (engine: DockerEngine.Service, container: string, text: 
   )
 
 /** The two pids a `family` container prints. */
-export const familyPids = (engine: DockerEngine.Service, container: string) =>
+export const familyPids = (engine: ContainerEngine.Service, container: string) =>
   Effect.map(logsWith(engine, container, "pids"), (logs) => {
     const [, leader, grandchild] = /pids (\d+) (\d+)/.exec(logs)!
     return [Number(leader), Number(grandchild)] as const
   })
 
-export const stateFolder = (engine: DockerEngine.Service): string => engine.address.slice("local:".length)
+export const stateFolder = (engine: ContainerEngine.Service): string => engine.address.slice("local:".length)
 
 export const folderExists = (path: string): boolean => existsSync(path)

@@ -11,22 +11,13 @@
  *
  * Every stage fails with one `StageFailed` carrying every item's typed failure; progress goes to
  * the `Progress` service; each stage and item has a span, and logs carry the session id.
- * Interrupting the fiber that runs an operation ends it at once, whatever it is doing: the
- * operation runs `Interruption.isolated` (`@armada/core`), and returns once its finalizers ran.
  *
  * @since 0.1.0
  */
-import {
-  type ImageRef,
-  type InputError,
-  Interruption,
-  type Names,
-  type Outcome,
-  type Parallel
-} from "@armada/core"
-import type { DockerEngine, DockerError } from "@armada/docker"
+import type { ImageRef, InputError, Names, Outcome, Parallel } from "@armada/core"
+import type { ContainerEngine, ContainerEngineError } from "@armada/engine"
 import type { ProcessorClient, ProcessorError } from "@armada/http"
-import { type Effect, flow, type Scope } from "effect"
+import type { Effect, Scope } from "effect"
 import * as clean_ from "./internal/clean.js"
 import * as export_ from "./internal/export.js"
 import * as pipeline_ from "./internal/pipeline.js"
@@ -188,7 +179,11 @@ export type Resource = resources.Resource
  * @since 0.1.0
  * @category models
  */
-export type CleanOutcome = Outcome.Outcome<Resource, resources.Removal, DockerError.DockerError>
+export type CleanOutcome = Outcome.Outcome<
+  Resource,
+  resources.Removal,
+  ContainerEngineError.ContainerEngineError
+>
 
 /**
  * Ensures the network, pulls the images that are missing (in parallel; present ones are skipped),
@@ -199,10 +194,8 @@ export type CleanOutcome = Outcome.Outcome<Resource, resources.Removal, DockerEr
  * @since 0.1.0
  * @category operations
  */
-export const warm: (spec: Spec) => Effect.Effect<Session, StageFailed, DockerEngine | Scope.Scope> = flow(
-  warm_.warm,
-  Interruption.isolated
-)
+export const warm: (spec: Spec) => Effect.Effect<Session, StageFailed, ContainerEngine | Scope.Scope> =
+  warm_.warm
 
 /**
  * Creates and starts every processor, plugin and merger container (in parallel, at most
@@ -214,10 +207,7 @@ export const warm: (spec: Spec) => Effect.Effect<Session, StageFailed, DockerEng
  */
 export const start: (
   session: Session
-) => Effect.Effect<Started, StageFailed, DockerEngine | ProcessorClient> = flow(
-  start_.start,
-  Interruption.isolated
-)
+) => Effect.Effect<Started, StageFailed, ContainerEngine | ProcessorClient> = start_.start
 
 /**
  * Stage 1: every processor in parallel, all failures gathered. Stage 2: the merger, with the
@@ -227,10 +217,7 @@ export const start: (
  * @since 0.1.0
  * @category operations
  */
-export const run: (started: Started) => Effect.Effect<RunResult, StageFailed, ProcessorClient> = flow(
-  run_.run,
-  Interruption.isolated
-)
+export const run: (started: Started) => Effect.Effect<RunResult, StageFailed, ProcessorClient> = run_.run
 
 /**
  * Copies the merge dir out of the session volume to a host directory or a `.tar.gz` file.
@@ -243,7 +230,7 @@ export const exportTo: (
   started: Started,
   result: RunResult,
   options: ExportOptions
-) => Effect.Effect<Exported, StageFailed, DockerEngine> = flow(export_.exportTo, Interruption.isolated)
+) => Effect.Effect<Exported, StageFailed, ContainerEngine> = export_.exportTo
 
 /**
  * warm → start → run → export, with everything acquired in one scope that is closed (and the
@@ -255,10 +242,7 @@ export const exportTo: (
 export const pipeline: (
   spec: Spec,
   options: ExportOptions
-) => Effect.Effect<Summary, StageFailed, DockerEngine | ProcessorClient> = flow(
-  pipeline_.pipeline,
-  Interruption.isolated
-)
+) => Effect.Effect<Summary, StageFailed, ContainerEngine | ProcessorClient> = pipeline_.pipeline
 
 /**
  * @since 0.1.0
@@ -281,7 +265,5 @@ export interface CleanOptions {
 export const clean: (
   target: { readonly session: Names.Id } | { readonly all: true },
   options?: CleanOptions
-) => Effect.Effect<CleanOutcome, DockerError.DockerError | InputError, DockerEngine> = flow(
-  clean_.clean,
-  Interruption.isolated
-)
+) => Effect.Effect<CleanOutcome, ContainerEngineError.ContainerEngineError | InputError, ContainerEngine> =
+  clean_.clean

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { DockerError } from "@armada/docker"
+import { ContainerEngineError } from "@armada/engine"
 import { ProcessorError } from "@armada/http"
 import { Schema } from "effect"
 
@@ -74,8 +74,8 @@ export class Defect extends Schema.TaggedError<Defect>("@armada/orchestrator/Def
 export interface CauseSchema
   extends Schema.Union<
     [
-      typeof DockerError.DockerError,
-      typeof DockerError.ArchiveError,
+      typeof ContainerEngineError.ContainerEngineError,
+      typeof ContainerEngineError.ArchiveError,
       typeof ProcessorError.ProcessorError,
       typeof Defect
     ]
@@ -88,8 +88,8 @@ export interface CauseSchema
  * @category schemas
  */
 export const Cause: CauseSchema = Schema.Union(
-  DockerError.DockerError,
-  DockerError.ArchiveError,
+  ContainerEngineError.ContainerEngineError,
+  ContainerEngineError.ArchiveError,
   ProcessorError.ProcessorError,
   Defect
 )

@@ -2,7 +2,7 @@
  * Interruption at every step: the pipeline is interrupted while its k-th engine or HTTP call is in
  * flight, for every k of a whole run, and each time nothing labelled may remain on the engine.
  */
-import { DockerEngine, MemoryEngine } from "@armada/docker"
+import { ContainerEngine, MemoryEngine } from "@armada/engine"
 import { ProcessorClient } from "@armada/http"
 import { Orchestrator } from "@armada/orchestrator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -46,9 +46,9 @@ const passStream =
     Stream.unwrap(pass(gate, what)(Effect.succeed(stream)))
 
 /** The engine and the client, every call going through the gate. */
-const gated = (engine: DockerEngine.Service, client: ProcessorClient.Service, gate: Gate) => {
+const gated = (engine: ContainerEngine.Service, client: ProcessorClient.Service, gate: Gate) => {
   const g = (what: string) => pass(gate, what)
-  const gatedEngine: DockerEngine.Service = {
+  const gatedEngine: ContainerEngine.Service = {
     ...engine,
     imageExists: (image) => g("imageExists")(engine.imageExists(image)),
     pull: (image) => passStream(gate, "pull")(engine.pull(image)),
@@ -78,15 +78,15 @@ const gated = (engine: DockerEngine.Service, client: ProcessorClient.Service, ga
   return { gatedEngine, gatedClient }
 }
 
-/** A fresh memory engine whose `DockerEngine` and `ProcessorClient` pass through `gate`. */
+/** A fresh memory engine whose `ContainerEngine` and `ProcessorClient` pass through `gate`. */
 const layer = (gate: Gate) =>
   Layer.effectContext(
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const client = yield* ProcessorClient
       const memory = yield* MemoryEngine.MemoryEngine
       const { gatedEngine, gatedClient } = gated(engine, client, gate)
-      return Context.make(DockerEngine, gatedEngine).pipe(
+      return Context.make(ContainerEngine, gatedEngine).pipe(
         Context.add(ProcessorClient, gatedClient),
         Context.add(MemoryEngine.MemoryEngine, memory)
       )

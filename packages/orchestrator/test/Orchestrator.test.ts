@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Names } from "@armada/core"
-import { Archive, DockerEngine, DockerError, MemoryEngine } from "@armada/docker"
+import { Archive, ContainerEngine, ContainerEngineError, MemoryEngine } from "@armada/engine"
 import { ProcessorError, Protocol } from "@armada/http"
 import { Orchestrator, Progress } from "@armada/orchestrator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -386,7 +386,7 @@ describe("containers, volumes and network", () => {
       ]
     }
     return Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const spec = yield* harness.spec({
         template: template.dir,
         processors: [{ id: "p", image: harness.image, env: { ARMADA_FAULT_X: "1", ARMADA_ROLE: "plugin" } }],
@@ -497,7 +497,7 @@ describe("containers, volumes and network", () => {
     const recorded = recording()
     return Effect.gen(function* () {
       const memory = yield* MemoryEngine.MemoryEngine
-      const busy = new DockerError.EngineError({
+      const busy = new ContainerEngineError.EngineError({
         operation: "removeContainer",
         resource: "armadaunit-processor-p-s1",
         status: 500,
@@ -529,7 +529,7 @@ describe("containers, volumes and network", () => {
 
   it.effect("a volume name already taken is a warm failure, and nothing of the run stays", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       yield* engine.createVolume({ name: "armadaunit-tpl", labels: {} })
       const spec = yield* harness.spec({ template: template.dir, processors: processors("p") })
       const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Names } from "@armada/core"
-import { Archive, DockerEngine, MemoryEngine } from "@armada/docker"
+import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
 import { layerTest, type ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Spec } from "@armada/orchestrator"
 import { Leftovers } from "@armada/testkit"
@@ -66,7 +66,7 @@ export interface Behaviour {
 }
 
 /** Which volume holds `path` in the container `name`, and where inside it. */
-const locate = (engine: DockerEngine.Service, name: string, path: string) =>
+const locate = (engine: ContainerEngine.Service, name: string, path: string) =>
   Effect.map(Effect.orDie(engine.inspectContainer(name)), (info) => {
     const mount = info.mounts.find((m) => path === m.target || path.startsWith(`${m.target}/`))
     if (mount === undefined) throw new Error(`${path} is not on a volume of ${name}`)
@@ -83,10 +83,10 @@ export const processorFiles = (id: string): Archive.Tree =>
  */
 export const client = (
   behaviour: Behaviour = {}
-): Layer.Layer<ProcessorClient, never, DockerEngine | MemoryEngine.MemoryEngine> =>
+): Layer.Layer<ProcessorClient, never, ContainerEngine | MemoryEngine.MemoryEngine> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const memory = yield* MemoryEngine.MemoryEngine
       const idOf = (endpoint: ProcessorError.Endpoint) => endpoint.name.split("-").slice(2, -1).join("-")
       const read = (name: string, path: string) =>
@@ -167,7 +167,7 @@ export const client = (
 export const layer = (
   behaviour: Behaviour = {},
   options: MemoryEngine.Options = { images: [{ ref: image }] }
-): Layer.Layer<DockerEngine | MemoryEngine.MemoryEngine | ProcessorClient> =>
+): Layer.Layer<ContainerEngine | MemoryEngine.MemoryEngine | ProcessorClient> =>
   Layer.provideMerge(client(behaviour), MemoryEngine.layerMemory(options))
 
 /** Everything labelled with the test prefix that is still on the engine. */

@@ -10,7 +10,7 @@
 import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { ImageRef } from "@armada/core"
-import type { MemoryEngine } from "@armada/docker"
+import type { MemoryEngine } from "@armada/engine"
 
 // The same relative paths from src/ (tests) and dist/ (built).
 const builder = fileURLToPath(new URL("../../../scripts/build-node-image.mjs", import.meta.url))

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Names } from "@armada/core"
-import { DockerEngine } from "@armada/docker"
+import { ContainerEngine } from "@armada/engine"
 import { Effect } from "effect"
 
 /**
@@ -14,9 +14,9 @@ import { Effect } from "effect"
  * @since 0.1.0
  * @category getters
  */
-export const labelled = (prefix: Names.Id): Effect.Effect<Array<string>, never, DockerEngine> =>
+export const labelled = (prefix: Names.Id): Effect.Effect<Array<string>, never, ContainerEngine> =>
   Effect.gen(function* () {
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const filter = Names.labelFilter(prefix)
     const [containers, volumes, networks] = yield* Effect.all([
       engine.listContainers(filter),

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs"
 import { Parallel } from "@armada/core"
-import { DockerEngine } from "@armada/docker"
+import { ContainerEngine } from "@armada/engine"
 import { Spec } from "@armada/orchestrator"
 import { Array as Arr, Clock, Context, Effect, Option } from "effect"
 import * as Engine from "../Engine.js"
@@ -88,7 +88,7 @@ export const lines = (findings: Findings, spec: string | undefined): Array<strin
   return Format.table(rows)
 }
 
-const versionText = (engine: DockerEngine.Service) =>
+const versionText = (engine: ContainerEngine.Service) =>
   engine.version.pipe(
     Effect.map((v) => `${v.engine} ${v.version} (API ${v.apiVersion}, ${v.os}/${v.arch})`),
     Effect.catchAll((error) => Effect.succeed(`version unknown: ${error.message}`))
@@ -118,7 +118,7 @@ export const handler = (flags: Flags) =>
           reachable: true,
           address: probe.address,
           millis: probe.millis,
-          version: yield* versionText(Context.get(probe.context, DockerEngine))
+          version: yield* versionText(Context.get(probe.context, ContainerEngine))
         }
       : { reachable: false, ...Failures.describe(probe.error) }
     const local = { testAppBundle: Engine.testAppBundle, present: existsSync(Engine.testAppBundle) }
@@ -130,7 +130,7 @@ export const handler = (flags: Flags) =>
     const images =
       spec === undefined || selected._tag === "Left"
         ? []
-        : yield* imagesOf(spec, Context.get(selected.right.context, DockerEngine))
+        : yield* imagesOf(spec, Context.get(selected.right.context, ContainerEngine))
     const exitCode =
       selected._tag === "Left"
         ? selected.left._tag === "EngineUnreachable"
@@ -148,7 +148,7 @@ export const handler = (flags: Flags) =>
   }).pipe(Effect.scoped)
 
 /** Every image the spec runs, once, with whether the engine has it. */
-const imagesOf = (spec: Spec.Spec, engine: DockerEngine.Service) =>
+const imagesOf = (spec: Spec.Spec, engine: ContainerEngine.Service) =>
   Effect.gen(function* () {
     const images = Arr.dedupe([
       ...spec.processors.map((p) => p.image),

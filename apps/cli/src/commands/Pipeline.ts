@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { relative, resolve } from "node:path"
 import type { Names, Parallel } from "@armada/core"
-import type { DockerEngine } from "@armada/docker"
+import type { ContainerEngine } from "@armada/engine"
 import type { ProcessorClient } from "@armada/http"
 import { Orchestrator, type OrchestratorError, Progress, Spec } from "@armada/orchestrator"
 import type { FileSystem } from "@effect/platform"
@@ -123,7 +123,7 @@ interface Work<A> {
   readonly effect: (
     spec: Spec.Spec,
     output: string
-  ) => Effect.Effect<A, OrchestratorError.StageFailed, DockerEngine | ProcessorClient>
+  ) => Effect.Effect<A, OrchestratorError.StageFailed, ContainerEngine | ProcessorClient>
   readonly ending: (value: A) => Omit<Report.Ending, "finishedAt" | "outcome">
 }
 

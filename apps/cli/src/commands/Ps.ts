@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Names } from "@armada/core"
-import { type ContainerInfo, DockerEngine, type VolumeInfo } from "@armada/docker"
+import { ContainerEngine, type ContainerInfo, type VolumeInfo } from "@armada/engine"
 import { Clock, Context, Effect } from "effect"
 import * as Engine from "../Engine.js"
 import type { Reported } from "../ExitCode.js"
@@ -149,7 +149,7 @@ export const handler = (options: {
       )
     const selected = yield* Effect.either(Engine.select(options.engine))
     if (selected._tag === "Left") return yield* fail(selected.left)
-    const engine = Context.get(selected.right.context, DockerEngine)
+    const engine = Context.get(selected.right.context, ContainerEngine)
     const output = yield* Output
     const filter = Names.labelFilter(options.prefix)
     const listed = yield* Effect.either(

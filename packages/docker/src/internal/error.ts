@@ -1,11 +1,12 @@
 /**
  * The one place where a failure of the Docker SDK (an errno code from the socket, an HTTP status
- * from the engine) becomes a typed `DockerError`.
+ * from the engine) becomes a typed `ContainerEngineError`.
  *
  * @internal
  */
+
+import { ContainerEngineError } from "@armada/engine"
 import { Duration } from "effect"
-import * as DockerError from "../DockerError.js"
 
 /**
  * What a request was about: the operation, the resource kind and name, and which error a 409
@@ -76,22 +77,25 @@ export const isAlreadyStarted = (cause: unknown): boolean => statusOf(cause) ===
  *
  * @internal
  */
-export const isAmbiguousName = (error: DockerError.DockerError): boolean =>
+export const isAmbiguousName = (error: ContainerEngineError.ContainerEngineError): boolean =>
   error._tag === "EngineError" && /is ambiguous/.test(error.detail)
 
 /**
  * @internal
  */
-export const networkNotFound = (network: string): DockerError.NetworkNotFound =>
-  new DockerError.NetworkNotFound({ network })
+export const networkNotFound = (network: string): ContainerEngineError.NetworkNotFound =>
+  new ContainerEngineError.NetworkNotFound({ network })
 
 /**
  * A request the engine did not answer within `timeout`.
  *
  * @internal
  */
-export const timedOut = (context: RequestContext, timeout: Duration.Duration): DockerError.EngineError =>
-  new DockerError.EngineError({
+export const timedOut = (
+  context: RequestContext,
+  timeout: Duration.Duration
+): ContainerEngineError.EngineError =>
+  new ContainerEngineError.EngineError({
     operation: context.operation,
     resource: context.name,
     detail: `the engine at ${context.address} did not answer within ${Duration.format(timeout)}`
@@ -100,8 +104,8 @@ export const timedOut = (context: RequestContext, timeout: Duration.Duration): D
 /**
  * @internal
  */
-export const pullFailed = (image: string, detail: string): DockerError.PullFailed =>
-  new DockerError.PullFailed({ image, detail })
+export const pullFailed = (image: string, detail: string): ContainerEngineError.PullFailed =>
+  new ContainerEngineError.PullFailed({ image, detail })
 
 /**
  * Whatever stops a pull, but an absent engine, is the pull's own failure.
@@ -110,7 +114,7 @@ export const pullFailed = (image: string, detail: string): DockerError.PullFaile
  */
 export const asPullFailure =
   (image: string) =>
-  (error: DockerError.DockerError): DockerError.DockerError =>
+  (error: ContainerEngineError.ContainerEngineError): ContainerEngineError.ContainerEngineError =>
     error._tag === "EngineUnreachable" || error._tag === "PullFailed"
       ? error
       : pullFailed(image, error.message)
@@ -129,52 +133,54 @@ const hint = (code: string): string => {
 }
 
 /**
- * Maps any failure of a request to a `DockerError`.
+ * Maps any failure of a request to a `ContainerEngineError`.
  *
  * @internal
  */
 export const toDockerError =
   (context: RequestContext) =>
-  (cause: unknown): DockerError.DockerError => {
+  (cause: unknown): ContainerEngineError.ContainerEngineError => {
     const code = field(cause, "code")
     const status = statusOf(cause)
     if (typeof code === "string" && unreachableCodes.has(code) && status === undefined) {
-      return new DockerError.EngineUnreachable({ address: context.address, detail: hint(code) })
+      return new ContainerEngineError.EngineUnreachable({ address: context.address, detail: hint(code) })
     }
     const detail = messageOf(cause)
     switch (status) {
       case 404: {
         if (/no such image/i.test(detail)) {
-          return new DockerError.ImageNotFound({ image: context.image ?? context.name, detail })
+          return new ContainerEngineError.ImageNotFound({ image: context.image ?? context.name, detail })
         }
         const network = /network (\S+) not found/i.exec(detail)
-        if (network !== null) return new DockerError.NetworkNotFound({ network: network[1]! })
+        if (network !== null) return new ContainerEngineError.NetworkNotFound({ network: network[1]! })
         if (/no such container/i.test(detail))
-          return new DockerError.ContainerNotFound({ container: context.name })
-        if (/no such volume/i.test(detail)) return new DockerError.VolumeNotFound({ volume: context.name })
+          return new ContainerEngineError.ContainerNotFound({ container: context.name })
+        if (/no such volume/i.test(detail))
+          return new ContainerEngineError.VolumeNotFound({ volume: context.name })
         switch (context.kind) {
           case "image":
-            return new DockerError.ImageNotFound({ image: context.name, detail })
+            return new ContainerEngineError.ImageNotFound({ image: context.name, detail })
           case "container":
-            return new DockerError.ContainerNotFound({ container: context.name })
+            return new ContainerEngineError.ContainerNotFound({ container: context.name })
           case "volume":
-            return new DockerError.VolumeNotFound({ volume: context.name })
+            return new ContainerEngineError.VolumeNotFound({ volume: context.name })
           case "network":
-            return new DockerError.NetworkNotFound({ network: context.name })
+            return new ContainerEngineError.NetworkNotFound({ network: context.name })
         }
         break
       }
       case 409:
-        if (context.conflict === "VolumeInUse") return new DockerError.VolumeInUse({ volume: context.name })
+        if (context.conflict === "VolumeInUse")
+          return new ContainerEngineError.VolumeInUse({ volume: context.name })
         if (
           context.conflict === "NameConflict" &&
           (context.kind === "container" || context.kind === "network")
         ) {
-          return new DockerError.NameConflict({ kind: context.kind, name: context.name })
+          return new ContainerEngineError.NameConflict({ kind: context.kind, name: context.name })
         }
         break
     }
-    return new DockerError.EngineError({
+    return new ContainerEngineError.EngineError({
       operation: context.operation,
       resource: context.name,
       ...(status === undefined ? {} : { status }),

@@ -1,28 +1,28 @@
 /**
- * The `DockerEngine` over dockerode. The only module that touches the SDK.
+ * The `ContainerEngine` over dockerode, before `ContainerEngine.make` adds validation and spans.
+ * The only module that touches the SDK.
  *
  * @internal
  */
 import * as http from "node:http"
 import { PassThrough } from "node:stream"
 import { inspect } from "node:util"
-import { InputError, Interruption, Parallel } from "@armada/core"
-import Docker from "dockerode"
-import { Duration, Effect, Option, Schema, Stream } from "effect"
+import { InputError, Parallel } from "@armada/core"
 import type {
   ArchiveTarget,
+  ContainerEngine,
+  ContainerEngineError,
   ContainerInfo,
   ContainerSpec,
   ContainerState,
-  DockerEngine,
   ImageInfo,
   Labels,
   NetworkInfo,
   PullProgress
-} from "../DockerEngine.js"
+} from "@armada/engine"
+import Docker from "dockerode"
+import { Duration, Effect, Option, Schema, Stream } from "effect"
 import type { Options } from "../DockerEngineLive.js"
-import type * as DockerError from "../DockerError.js"
-import * as Validation from "../Validation.js"
 import {
   asPullFailure,
   isAlreadyStarted,
@@ -126,7 +126,7 @@ export const make = (options: Options) =>
   Effect.gen(function* () {
     const address = yield* parseHost(options.host ?? "unix:///var/run/docker.sock")
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
-    const agent = yield* Interruption.acquireRelease(
+    const agent = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const agent = new http.Agent({ keepAlive: true })
         // docker-modem renders every request's options with util.inspect (debug output or not),
@@ -167,10 +167,10 @@ export const make = (options: Options) =>
     const responseStream = (
       ctx: RequestContext,
       open: (signal: AbortSignal) => Promise<NodeJS.ReadableStream>
-    ): Stream.Stream<Uint8Array, DockerError.DockerError> =>
+    ): Stream.Stream<Uint8Array, ContainerEngineError.ContainerEngineError> =>
       Stream.unwrapScoped(
         Effect.gen(function* () {
-          const controller = yield* Interruption.acquireRelease(
+          const controller = yield* Effect.acquireRelease(
             Effect.sync(() => new AbortController()),
             (controller) => Effect.sync(() => controller.abort())
           )
@@ -270,7 +270,7 @@ export const make = (options: Options) =>
     const archiveHelper = (volume: string, image: string) =>
       Effect.gen(function* () {
         const info = yield* inspectVolume(volume)
-        return yield* Interruption.acquireRelease(
+        return yield* Effect.acquireRelease(
           request(context("putArchive", "container", volume, { image }), (signal) =>
             docker.createContainer(
               withSignal(
@@ -305,10 +305,10 @@ export const make = (options: Options) =>
       ctx: RequestContext,
       path: string,
       tar: Stream.Stream<Uint8Array, E>
-    ): Effect.Effect<void, DockerError.DockerError | E> =>
+    ): Effect.Effect<void, ContainerEngineError.ContainerEngineError | E> =>
       Effect.scoped(
         Effect.gen(function* () {
-          const body = yield* Interruption.acquireRelease(
+          const body = yield* Effect.acquireRelease(
             Effect.sync(() => new PassThrough()),
             (body) => Effect.sync(() => body.destroy())
           )
@@ -329,12 +329,9 @@ export const make = (options: Options) =>
     const getFrom = (container: Docker.Container, ctx: RequestContext, path: string) =>
       responseStream(ctx, (signal) => container.getArchive(withSignal({ path }, signal)))
 
-    const engine: DockerEngine.Service = {
+    const engine: ContainerEngine.Service = {
       address: address.display,
-      ping: request(context("ping", "engine", address.display), () => docker.ping()).pipe(
-        Effect.asVoid,
-        Effect.withSpan("DockerEngine.ping")
-      ),
+      ping: Effect.asVoid(request(context("ping", "engine", address.display), () => docker.ping())),
       version: request(context("version", "engine", address.display), () => docker.version()).pipe(
         Effect.map((version) => ({
           engine: "docker",
@@ -342,71 +339,56 @@ export const make = (options: Options) =>
           apiVersion: version.ApiVersion,
           os: version.Os,
           arch: version.Arch
-        })),
-        Effect.withSpan("DockerEngine.version")
+        }))
       ),
 
       listImages: (labels) =>
-        Effect.gen(function* () {
-          yield* Validation.labels("labels", labels)
-          const images = yield* request(context("listImages", "image", "*"), (signal) =>
-            docker.listImages(withSignal({ filters: labelFilters(labels) }, signal))
-          )
-          return images.map(imageInfo)
-        }).pipe(Effect.withSpan("DockerEngine.listImages")),
-      inspectImage: (image) =>
-        Effect.zipRight(Validation.image("image", image), inspectImage(image)).pipe(
-          Effect.withSpan("DockerEngine.inspectImage", { attributes: { image } })
-        ),
+        request(context("listImages", "image", "*"), (signal) =>
+          docker.listImages(withSignal({ filters: labelFilters(labels) }, signal))
+        ).pipe(Effect.map((images) => images.map(imageInfo))),
+      inspectImage,
       imageExists: (image) =>
-        Effect.zipRight(Validation.image("image", image), inspectImage(image)).pipe(
+        inspectImage(image).pipe(
           Effect.as(true),
-          Effect.catchTag("ImageNotFound", () => Effect.succeed(false)),
-          Effect.withSpan("DockerEngine.imageExists", { attributes: { image } })
+          Effect.catchTag("ImageNotFound", () => Effect.succeed(false))
         ),
       pull: (image) => {
         const ctx = context("pull", "image", image)
-        return Stream.unwrap(
-          Effect.map(Validation.image("image", image), () =>
-            responseStream(ctx, (signal) => docker.pull(image, withSignal({}, signal))).pipe(
-              Stream.decodeText(),
-              Stream.splitLines,
-              Stream.filter((line) => line.trim().length > 0),
-              Stream.mapEffect((line) => {
-                const decoded = decodePullLine(line)
-                if (decoded._tag === "Left")
-                  return Effect.fail(pullFailed(image, `unreadable progress line: ${line}`))
-                const event = decoded.right
-                if (event.error !== undefined || event.errorDetail !== undefined) {
-                  return Effect.fail(
-                    pullFailed(image, event.errorDetail?.message ?? event.error ?? "unknown error")
-                  )
-                }
-                const progress: PullProgress = {
-                  image,
-                  layer: event.id,
-                  status: event.status ?? "",
-                  current: event.progressDetail?.current,
-                  total: event.progressDetail?.total
-                }
-                return Effect.succeed(progress)
-              }),
-              Stream.mapError(asPullFailure(image))
-            )
-          )
-        ).pipe(Stream.withSpan("DockerEngine.pull", { attributes: { image } }))
+        return responseStream(ctx, (signal) => docker.pull(image, withSignal({}, signal))).pipe(
+          Stream.decodeText(),
+          Stream.splitLines,
+          Stream.filter((line) => line.trim().length > 0),
+          Stream.mapEffect((line) => {
+            const decoded = decodePullLine(line)
+            if (decoded._tag === "Left")
+              return Effect.fail(pullFailed(image, `unreadable progress line: ${line}`))
+            const event = decoded.right
+            if (event.error !== undefined || event.errorDetail !== undefined) {
+              return Effect.fail(
+                pullFailed(image, event.errorDetail?.message ?? event.error ?? "unknown error")
+              )
+            }
+            const progress: PullProgress = {
+              image,
+              layer: event.id,
+              status: event.status ?? "",
+              current: event.progressDetail?.current,
+              total: event.progressDetail?.total
+            }
+            return Effect.succeed(progress)
+          }),
+          Stream.mapError(asPullFailure(image))
+        )
       },
       removeImage: (image) =>
-        Effect.gen(function* () {
-          yield* Validation.image("image", image)
-          yield* request(context("removeImage", "image", image), (signal) =>
+        Effect.asVoid(
+          request(context("removeImage", "image", image), (signal) =>
             docker.getImage(image).remove(withSignal({}, signal))
           )
-        }).pipe(Effect.withSpan("DockerEngine.removeImage", { attributes: { image } })),
+        ),
 
       createContainer: (spec) =>
         Effect.gen(function* () {
-          yield* Validation.containerSpec(spec)
           // Docker would create a missing named volume on the fly, unlabelled: refuse instead.
           yield* Effect.forEach(spec.mounts ?? [], (mount) => inspectVolume(mount.volume), {
             concurrency: "unbounded",
@@ -429,25 +411,18 @@ export const make = (options: Options) =>
             docker.createContainer(withSignal(createBody(spec, networkId), signal))
           )
           return created.id
-        }).pipe(Effect.withSpan("DockerEngine.createContainer", { attributes: { name: spec.name } })),
+        }),
       startContainer: (ref) =>
-        Effect.gen(function* () {
-          yield* Validation.name("container", ref)
-          yield* request(context("startContainer", "container", ref), async (signal) => {
-            try {
-              await docker.getContainer(ref).start(withSignal({}, signal))
-            } catch (error) {
-              if (!isAlreadyStarted(error)) throw error
-            }
-          })
-        }).pipe(Effect.withSpan("DockerEngine.startContainer", { attributes: { container: ref } })),
-      inspectContainer: (ref) =>
-        Effect.zipRight(Validation.name("container", ref), inspectContainer(ref)).pipe(
-          Effect.withSpan("DockerEngine.inspectContainer", { attributes: { container: ref } })
-        ),
+        request(context("startContainer", "container", ref), async (signal) => {
+          try {
+            await docker.getContainer(ref).start(withSignal({}, signal))
+          } catch (error) {
+            if (!isAlreadyStarted(error)) throw error
+          }
+        }),
+      inspectContainer,
       listContainers: (labels) =>
         Effect.gen(function* () {
-          yield* Validation.labels("labels", labels)
           const listed = yield* request(context("listContainers", "container", "*"), (signal) =>
             docker.listContainers(withSignal({ all: true, filters: labelFilters(labels) }, signal))
           )
@@ -464,10 +439,9 @@ export const make = (options: Options) =>
               : Effect.die(failure.cause.defect)
           }
           return outcome.successes.map((success) => success.value)
-        }).pipe(Effect.withSpan("DockerEngine.listContainers")),
+        }),
       waitContainer: (ref) =>
         Effect.gen(function* () {
-          yield* Validation.name("container", ref)
           const result = yield* Effect.tryPromise({
             try: (signal) =>
               docker.getContainer(ref).wait(withSignal({ condition: "not-running" as const }, signal)),
@@ -475,10 +449,9 @@ export const make = (options: Options) =>
           })
           const code: unknown = result?.StatusCode
           return typeof code === "number" ? code : -1
-        }).pipe(Effect.withSpan("DockerEngine.waitContainer", { attributes: { container: ref } })),
+        }),
       logs: (ref, { tail }) =>
         Effect.gen(function* () {
-          yield* Validation.name("container", ref)
           const raw = yield* request(context("logs", "container", ref), (signal) =>
             docker
               .getContainer(ref)
@@ -490,26 +463,22 @@ export const make = (options: Options) =>
               )
           )
           return demux(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
-        }).pipe(Effect.withSpan("DockerEngine.logs", { attributes: { container: ref } })),
+        }),
       removeContainer: (ref) =>
-        Effect.gen(function* () {
-          yield* Validation.name("container", ref)
-          yield* request(context("removeContainer", "container", ref), (signal) =>
+        Effect.asVoid(
+          request(context("removeContainer", "container", ref), (signal) =>
             docker.getContainer(ref).remove(withSignal({ force: true }, signal))
           )
-        }).pipe(Effect.withSpan("DockerEngine.removeContainer", { attributes: { container: ref } })),
+        ),
 
       createVolume: ({ name, labels }) =>
-        Effect.gen(function* () {
-          yield* Validation.name("name", name)
-          yield* Validation.labels("labels", labels)
-          yield* request(context("createVolume", "volume", name), (signal) =>
+        Effect.asVoid(
+          request(context("createVolume", "volume", name), (signal) =>
             docker.createVolume(withSignal({ Name: name, Labels: { ...labels } }, signal))
           )
-        }).pipe(Effect.withSpan("DockerEngine.createVolume", { attributes: { volume: name } })),
+        ),
       listVolumes: (labels) =>
         Effect.gen(function* () {
-          yield* Validation.labels("labels", labels)
           const listed = yield* request(context("listVolumes", "volume", "*"), (signal) =>
             docker.listVolumes(withSignal({ filters: labelFilters(labels) }, signal))
           )
@@ -518,19 +487,16 @@ export const make = (options: Options) =>
             labels: volume.Labels ?? {},
             createdAt: new Date((volume as { CreatedAt?: string }).CreatedAt ?? 0)
           }))
-        }).pipe(Effect.withSpan("DockerEngine.listVolumes")),
+        }),
       removeVolume: (name) =>
-        Effect.gen(function* () {
-          yield* Validation.name("volume", name)
-          yield* request(context("removeVolume", "volume", name, { conflict: "VolumeInUse" }), (signal) =>
+        Effect.asVoid(
+          request(context("removeVolume", "volume", name, { conflict: "VolumeInUse" }), (signal) =>
             docker.getVolume(name).remove(withSignal({}, signal))
           )
-        }).pipe(Effect.withSpan("DockerEngine.removeVolume", { attributes: { volume: name } })),
+        ),
 
       ensureNetwork: ({ name, labels }) =>
         Effect.gen(function* () {
-          yield* Validation.name("name", name)
-          yield* Validation.labels("labels", labels)
           // One ensure at a time in this process; create-then-inspect-on-409 and the de-duplication
           // below cover other processes, since Docker's own duplicate check is best effort.
           return yield* networkLock.withPermits(1)(
@@ -560,10 +526,9 @@ export const make = (options: Options) =>
               return networkInfo(keeper)
             })
           )
-        }).pipe(Effect.withSpan("DockerEngine.ensureNetwork", { attributes: { network: name } })),
+        }),
       listNetworks: (labels) =>
         Effect.gen(function* () {
-          yield* Validation.labels("labels", labels)
           const listed = yield* request(context("listNetworks", "network", "*"), (signal) =>
             docker.listNetworks(withSignal({ filters: labelFilters(labels) }, signal))
           )
@@ -572,10 +537,9 @@ export const make = (options: Options) =>
             name: network.Name,
             labels: network.Labels ?? {}
           }))
-        }).pipe(Effect.withSpan("DockerEngine.listNetworks")),
+        }),
       removeNetwork: (name) =>
         Effect.gen(function* () {
-          yield* Validation.name("network", name)
           const removeRef = (ref: string) =>
             request(context("removeNetwork", "network", name), (signal) =>
               docker.getNetwork(ref).remove(withSignal({}, signal))
@@ -588,36 +552,36 @@ export const make = (options: Options) =>
               )
             )
           )
-        }).pipe(Effect.withSpan("DockerEngine.removeNetwork", { attributes: { network: name } })),
+        }),
 
-      putArchive: (target, path, tar) =>
-        Effect.gen(function* () {
-          const normalised = yield* Validation.archive(target, path)
-          if (target._tag === "Container") {
-            const ctx = context("putArchive", "archive", target.container)
-            return yield* putInto(docker.getContainer(target.container), ctx, normalised, tar)
-          }
-          return yield* Effect.scoped(
-            Effect.gen(function* () {
-              const helper = yield* archiveHelper(target.volume, target.image)
-              const ctx = context("putArchive", "archive", `volume ${target.volume}`)
-              yield* putInto(helper, ctx, archivePath(target, normalised), tar)
-            })
-          )
-        }).pipe(Effect.withSpan("DockerEngine.putArchive", { attributes: { path } })),
-      getArchive: (target, path) =>
-        Stream.unwrapScoped(
+      putArchive: (target, path, tar) => {
+        if (target._tag === "Container") {
+          const ctx = context("putArchive", "archive", target.container)
+          return putInto(docker.getContainer(target.container), ctx, path, tar)
+        }
+        return Effect.scoped(
           Effect.gen(function* () {
-            const normalised = yield* Validation.archive(target, path)
-            if (target._tag === "Container") {
-              const ctx = context("getArchive", "archive", target.container)
-              return getFrom(docker.getContainer(target.container), ctx, normalised)
-            }
             const helper = yield* archiveHelper(target.volume, target.image)
-            const ctx = context("getArchive", "archive", `volume ${target.volume}`)
-            return getFrom(helper, ctx, archivePath(target, normalised))
+            const ctx = context("putArchive", "archive", `volume ${target.volume}`)
+            yield* putInto(helper, ctx, archivePath(target, path), tar)
           })
-        ).pipe(Stream.withSpan("DockerEngine.getArchive", { attributes: { path } }))
+        )
+      },
+      getArchive: (target, path) => {
+        if (target._tag === "Container") {
+          const ctx = context("getArchive", "archive", target.container)
+          return getFrom(docker.getContainer(target.container), ctx, path)
+        }
+        return Stream.unwrapScoped(
+          Effect.map(archiveHelper(target.volume, target.image), (helper) =>
+            getFrom(
+              helper,
+              context("getArchive", "archive", `volume ${target.volume}`),
+              archivePath(target, path)
+            )
+          )
+        )
+      }
     }
     return engine
   })

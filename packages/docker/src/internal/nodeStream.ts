@@ -1,6 +1,7 @@
 /**
- * Bridges between Effect `Stream`s and Node (or streamx) streams, with backpressure and
- * cancellation, so no other module hand-writes event plumbing.
+ * Feeds an Effect `Stream` into a Node writable (the body of an archive upload), with
+ * backpressure and cancellation. `@armada/engine` has the same bridge for its tar codec; both go
+ * when `@effect/platform-node` streams replace them.
  *
  * @internal
  */
@@ -47,32 +48,4 @@ export const feed = <E, R>(
 ): Effect.Effect<void, E, R> =>
   Stream.runForEach(stream, (chunk) => writeChunk(writable, chunk)).pipe(
     Effect.zipRight(Effect.sync(() => writable.end()))
-  )
-
-/** The readable side: anything async-iterable that can be destroyed. @internal */
-export interface ReadableLike extends AsyncIterable<Uint8Array> {
-  destroy(error?: Error): unknown
-}
-
-/**
- * Pipes `stream` through a transform (gzip, gunzip): the transform is created per run and
- * destroyed when the run ends; a failure of `stream` fails the result with that same error.
- *
- * @internal
- */
-export const pipeThrough = <E, R, E2>(
-  stream: Stream.Stream<Uint8Array, E, R>,
-  make: () => ReadableLike & WritableLike,
-  onError: (cause: unknown) => E2
-): Stream.Stream<Uint8Array, E | E2, R> =>
-  Stream.unwrapScoped(
-    Effect.map(
-      Effect.acquireRelease(Effect.sync(make), (transform) => Effect.sync(() => transform.destroy())),
-      (transform) =>
-        Stream.merge(
-          Stream.fromAsyncIterable(transform, onError),
-          Stream.drain(Stream.fromEffect(feed(stream, transform))),
-          { haltStrategy: "left" }
-        )
-    )
   )

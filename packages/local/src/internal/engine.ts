@@ -1,5 +1,6 @@
 /**
- * The `DockerEngine` service over local processes and directories.
+ * The `ContainerEngine` service over local processes and directories, before
+ * `ContainerEngine.make` adds input validation and spans.
  *
  * State folder layout:
  *
@@ -19,14 +20,14 @@ import { rmSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { ImageRef, type InputError, Interruption, Parallel } from "@armada/core"
+import { ImageRef, type InputError, Parallel } from "@armada/core"
 import {
   type ArchiveTarget,
+  ContainerEngine,
+  ContainerEngineError,
   type ContainerInfo,
   type ContainerSpec,
   type ContainerState,
-  type DockerEngine,
-  DockerError,
   EngineRules,
   type ImageInfo,
   type Labels,
@@ -35,7 +36,7 @@ import {
   Archive as TarArchive,
   Validation,
   type VolumeInfo
-} from "@armada/docker"
+} from "@armada/engine"
 import { Effect, Option, type Scope, Stream } from "effect"
 import type { CatalogEntry, Options } from "../LocalEngine.js"
 import * as Archive from "./archive.js"
@@ -108,7 +109,7 @@ const normalizeCatalog = (
 /** @internal */
 export const make = (
   options: Options
-): Effect.Effect<DockerEngine.Service, DockerError.EngineError | InputError, Scope.Scope> =>
+): Effect.Effect<ContainerEngine.Service, ContainerEngineError.EngineError | InputError, Scope.Scope> =>
   Effect.gen(function* () {
     const catalog = yield* normalizeCatalog(options.catalog)
     const stopGrace = options.stopGrace ?? "3 seconds"
@@ -116,7 +117,7 @@ export const make = (
     const parent = options.stateDir ?? tmpdir()
 
     yield* reapAbandoned(parent)
-    const state = yield* Interruption.acquireRelease(
+    const state = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => mkdtemp(join(parent, `armada-local-${process.pid}-`)),
         catch: hostError("create state folder", parent)
@@ -149,13 +150,18 @@ export const make = (
         concurrency: Math.max(1, running.length)
       })
     })
-    yield* Interruption.addFinalizer(() => Effect.ignoreLogged(stopAll))
+    yield* Effect.addFinalizer(() => Effect.ignoreLogged(stopAll))
 
     const conflict = (operation: string, resource: string, detail: string) =>
-      new DockerError.EngineError({ operation, resource, status: 409, detail })
+      new ContainerEngineError.EngineError({ operation, resource, status: 409, detail })
 
     const engineClosed = (operation: string, resource: string) =>
-      new DockerError.EngineError({ operation, resource, status: 503, detail: "the local engine is closed" })
+      new ContainerEngineError.EngineError({
+        operation,
+        resource,
+        status: 503,
+        detail: "the local engine is closed"
+      })
 
     // ---- images
 
@@ -171,10 +177,13 @@ export const make = (
         const tag = ImageRef.withDefaultTag(image)
         const entry = catalog.get(tag)
         if (entry === undefined)
-          return Effect.fail(new DockerError.ImageNotFound({ image, detail: catalogHint(image) }))
+          return Effect.fail(new ContainerEngineError.ImageNotFound({ image, detail: catalogHint(image) }))
         if (!present.has(tag)) {
           return Effect.fail(
-            new DockerError.ImageNotFound({ image, detail: "removed from the local engine; pull it again" })
+            new ContainerEngineError.ImageNotFound({
+              image,
+              detail: "removed from the local engine; pull it again"
+            })
           )
         }
         return Effect.succeed({ tag, entry })
@@ -182,21 +191,19 @@ export const make = (
 
     // ---- lookups
 
-    const findContainer = (
-      ref: string
-    ): Effect.Effect<Container, DockerError.ContainerNotFound | InputError> =>
-      Effect.flatMap(Validation.name("container", ref), () => {
+    const findContainer = (ref: string): Effect.Effect<Container, ContainerEngineError.ContainerNotFound> =>
+      Effect.suspend(() => {
         const found = EngineRules.findContainer(containers.values(), ref)
         return found === undefined
-          ? Effect.fail(new DockerError.ContainerNotFound({ container: ref }))
+          ? Effect.fail(new ContainerEngineError.ContainerNotFound({ container: ref }))
           : Effect.succeed(found)
       })
 
-    const findVolume = (name: string): Effect.Effect<Volume, DockerError.VolumeNotFound | InputError> =>
-      Effect.flatMap(Validation.name("volume", name), () => {
+    const findVolume = (name: string): Effect.Effect<Volume, ContainerEngineError.VolumeNotFound> =>
+      Effect.suspend(() => {
         const volume = volumes.get(name)
         return volume === undefined
-          ? Effect.fail(new DockerError.VolumeNotFound({ volume: name }))
+          ? Effect.fail(new ContainerEngineError.VolumeNotFound({ volume: name }))
           : Effect.succeed(volume)
       })
 
@@ -256,7 +263,6 @@ export const make = (
 
     const createContainer = (spec: ContainerSpec) =>
       Effect.gen(function* () {
-        yield* Validation.containerSpec(spec)
         if (closed) return yield* engineClosed("createContainer", spec.name)
         yield* EngineRules.nameFree(containers.values(), spec.name)
         const { entry, tag } = yield* requireImage(spec.image)
@@ -294,7 +300,7 @@ export const make = (
           )
         )
         return id
-      }).pipe(Effect.withSpan("LocalEngine.createContainer", { attributes: { container: spec.name } }))
+      })
 
     const environment = (container: Container, port: number): Record<string, string> => ({
       ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }),
@@ -317,7 +323,7 @@ export const make = (
               return yield* conflict("startContainer", ref, "the container is being removed")
             const network = container.spec.network
             if (network !== undefined && !networkExists(network)) {
-              return yield* new DockerError.NetworkNotFound({ network })
+              return yield* new ContainerEngineError.NetworkNotFound({ network })
             }
             for (const mount of mounts(container)) {
               if (!mount.readOnly) continue
@@ -351,7 +357,7 @@ export const make = (
             }
           })
         )
-      }).pipe(Effect.withSpan("LocalEngine.startContainer", { attributes: { container: ref } }))
+      })
 
     const removeContainer = (ref: string) =>
       Effect.gen(function* () {
@@ -360,7 +366,7 @@ export const make = (
           Effect.gen(function* () {
             // Removed while this call waited for the lock.
             if (!containers.has(container.id))
-              return yield* new DockerError.ContainerNotFound({ container: ref })
+              return yield* new ContainerEngineError.ContainerNotFound({ container: ref })
             container.removing = true
             // As `docker rm -f`: SIGKILL, no grace (the grace is for closing the engine).
             if (container.handle !== undefined) yield* container.handle.kill
@@ -368,20 +374,18 @@ export const make = (
             yield* removeTree(container.root, ref)
           })
         )
-      }).pipe(Effect.withSpan("LocalEngine.removeContainer", { attributes: { container: ref } }))
+      })
 
     // ---- volumes
 
     const createVolume = ({ name, labels }: { readonly name: string; readonly labels: Labels }) =>
       Effect.gen(function* () {
-        yield* Validation.name("name", name)
-        yield* Validation.labels("labels", labels)
         // Docker answers a create of an existing volume with that volume, labels unchanged.
         if (volumes.has(name)) return
         const volume: Volume = { name, labels, createdAt: new Date(), dir: join(state, "volumes", name) }
         volumes.set(name, volume)
         yield* makeDir(volume.dir, name).pipe(Effect.tapError(() => Effect.sync(() => volumes.delete(name))))
-      }).pipe(Effect.withSpan("LocalEngine.createVolume", { attributes: { volume: name } }))
+      })
 
     const removeVolume = (name: string) =>
       Effect.gen(function* () {
@@ -389,11 +393,16 @@ export const make = (
         yield* EngineRules.volumeUnused(containers.values(), name)
         volumes.delete(name)
         yield* removeTree(volume.dir, name)
-      }).pipe(Effect.withSpan("LocalEngine.removeVolume", { attributes: { volume: name } }))
+      })
 
     // ---- archives
 
-    const placeOf = (target: ArchiveTarget): Effect.Effect<Archive.Place, DockerError.DockerError> =>
+    const placeOf = (
+      target: ArchiveTarget
+    ): Effect.Effect<
+      Archive.Place,
+      ContainerEngineError.ContainerNotFound | ContainerEngineError.VolumeNotFound
+    > =>
       Effect.gen(function* () {
         if (target._tag === "Volume") {
           const volume = yield* findVolume(target.volume)
@@ -414,7 +423,7 @@ export const make = (
 
     // ---- networks: bookkeeping only, every process shares the host's loopback
 
-    const service: DockerEngine.Service = {
+    const service: ContainerEngine.Service = {
       address: `local:${state}`,
       ping: Effect.void,
       version: Effect.succeed({
@@ -426,26 +435,19 @@ export const make = (
       }),
 
       listImages: (labels) =>
-        Effect.map(Validation.labels("labels", labels), () =>
+        Effect.sync(() =>
           [...present]
             .map((tag) => imageInfo(tag, catalog.get(tag)!))
             .filter((image) => EngineRules.matchesLabels(image.labels, labels))
         ),
-      inspectImage: (image) =>
-        Effect.gen(function* () {
-          yield* Validation.image("image", image)
-          const { tag, entry } = yield* requireImage(image)
-          return imageInfo(tag, entry)
-        }),
-      imageExists: (image) =>
-        Effect.map(Validation.image("image", image), (ref) => present.has(ImageRef.withDefaultTag(ref))),
+      inspectImage: (image) => Effect.map(requireImage(image), ({ tag, entry }) => imageInfo(tag, entry)),
+      imageExists: (image) => Effect.sync(() => present.has(ImageRef.withDefaultTag(image))),
       pull: (image) =>
         Stream.fromEffect(
           Effect.gen(function* () {
-            const ref = yield* Validation.image("image", image)
-            const tag = ImageRef.withDefaultTag(ref)
+            const tag = ImageRef.withDefaultTag(image)
             if (!catalog.has(tag))
-              return yield* new DockerError.PullFailed({ image, detail: catalogHint(image) })
+              return yield* new ContainerEngineError.PullFailed({ image, detail: catalogHint(image) })
             present.add(tag)
             return {
               image,
@@ -458,7 +460,6 @@ export const make = (
         ),
       removeImage: (image) =>
         Effect.gen(function* () {
-          yield* Validation.image("image", image)
           const { tag } = yield* requireImage(image)
           yield* EngineRules.imageUnused(containers.values(), image, (container) => container.image === tag)
           present.delete(tag)
@@ -468,7 +469,7 @@ export const make = (
       startContainer,
       inspectContainer: (ref) => Effect.map(findContainer(ref), info),
       listContainers: (labels) =>
-        Effect.map(Validation.labels("labels", labels), () =>
+        Effect.sync(() =>
           [...containers.values()]
             .filter((container) => EngineRules.matchesLabels(container.spec.labels, labels))
             .map(info)
@@ -485,7 +486,7 @@ export const make = (
 
       createVolume,
       listVolumes: (labels) =>
-        Effect.map(Validation.labels("labels", labels), () =>
+        Effect.sync(() =>
           [...volumes.values()]
             .filter((volume) => EngineRules.matchesLabels(volume.labels, labels))
             .map(
@@ -499,9 +500,7 @@ export const make = (
       removeVolume,
 
       ensureNetwork: ({ name, labels }) =>
-        Effect.gen(function* () {
-          yield* Validation.name("name", name)
-          yield* Validation.labels("labels", labels)
+        Effect.sync(() => {
           const existing = networks.get(name)
           if (existing !== undefined) return existing
           const network: Network = { id: randomId(), name, labels }
@@ -509,15 +508,14 @@ export const make = (
           return network
         }),
       listNetworks: (labels) =>
-        Effect.map(Validation.labels("labels", labels), () =>
+        Effect.sync(() =>
           [...networks.values()]
             .filter((network) => EngineRules.matchesLabels(network.labels, labels))
             .map((network): NetworkInfo => ({ ...network }))
         ),
       removeNetwork: (name) =>
         Effect.gen(function* () {
-          yield* Validation.name("network", name)
-          if (!networks.has(name)) return yield* new DockerError.NetworkNotFound({ network: name })
+          if (!networks.has(name)) return yield* new ContainerEngineError.NetworkNotFound({ network: name })
           yield* EngineRules.networkUnused(
             containers.values(),
             name,
@@ -527,18 +525,13 @@ export const make = (
         }),
 
       putArchive: (target, path, tar) =>
-        Effect.gen(function* () {
-          const absolute = yield* Validation.archive(target, path)
-          yield* Archive.put(yield* placeOf(target), absolute, tar)
-        }).pipe(Effect.withSpan("LocalEngine.putArchive", { attributes: { path } })),
+        Effect.flatMap(placeOf(target), (place) => Archive.put(place, path, tar)),
       getArchive: (target, path) =>
         Stream.unwrap(
-          Effect.gen(function* () {
-            const absolute = yield* Validation.archive(target, path)
-            const place = yield* placeOf(target)
-            return Archive.get(place, absolute, target._tag === "Volume" ? target.volume : "")
-          })
+          Effect.map(placeOf(target), (place) =>
+            Archive.get(place, path, target._tag === "Volume" ? target.volume : "")
+          )
         )
     }
-    return service
+    return ContainerEngine.make(service)
   })

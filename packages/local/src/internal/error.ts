@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { DockerError } from "@armada/docker"
+import { ContainerEngineError } from "@armada/engine"
 
 /** @internal */
 export const errnoCode = (cause: unknown): string | undefined =>
@@ -22,7 +22,7 @@ export const describe = (cause: unknown): string => (cause instanceof Error ? ca
  */
 export const hostError =
   (operation: string, resource: string) =>
-  (cause: unknown): DockerError.EngineError => {
+  (cause: unknown): ContainerEngineError.EngineError => {
     const code = errnoCode(cause)
     let hint = ""
     switch (code) {
@@ -43,5 +43,5 @@ export const hostError =
         hint = " (too many open files; raise the limit with `ulimit -n`)"
         break
     }
-    return new DockerError.EngineError({ operation, resource, detail: `${describe(cause)}${hint}` })
+    return new ContainerEngineError.EngineError({ operation, resource, detail: `${describe(cause)}${hint}` })
   }

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs/promises"
 import { join } from "node:path"
-import type { DockerError } from "@armada/docker"
+import type { ContainerEngineError } from "@armada/engine"
 import { Effect } from "effect"
 import { errnoCode, hostError } from "./error.js"
 
@@ -13,7 +13,7 @@ const attempt = <A>(
   operation: string,
   resource: string,
   run: () => Promise<A>
-): Effect.Effect<A, DockerError.EngineError> =>
+): Effect.Effect<A, ContainerEngineError.EngineError> =>
   Effect.tryPromise({ try: run, catch: hostError(operation, resource) })
 
 /** @internal */

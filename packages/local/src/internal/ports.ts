@@ -4,7 +4,7 @@
  * @internal
  */
 import { createServer } from "node:net"
-import type { DockerError } from "@armada/docker"
+import type { ContainerEngineError } from "@armada/engine"
 import { Effect } from "effect"
 import { hostError } from "./error.js"
 
@@ -14,8 +14,10 @@ import { hostError } from "./error.js"
  *
  * @internal
  */
-export const freePort = (taken: ReadonlySet<number>): Effect.Effect<number, DockerError.EngineError> =>
-  Effect.async<number, DockerError.EngineError>((resume) => {
+export const freePort = (
+  taken: ReadonlySet<number>
+): Effect.Effect<number, ContainerEngineError.EngineError> =>
+  Effect.async<number, ContainerEngineError.EngineError>((resume) => {
     const server = createServer()
     server.once("error", (cause) => resume(Effect.fail(hostError("choose port", "127.0.0.1")(cause))))
     server.listen(0, "127.0.0.1", () => {

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process"
 import { constants } from "node:os"
-import type { DockerError } from "@armada/docker"
+import type { ContainerEngineError } from "@armada/engine"
 import { Clock, Deferred, Duration, Effect, Exit, FiberId, Schedule } from "effect"
 import * as ProcessGroup from "../ProcessGroup.js"
 import { hostError } from "./error.js"
@@ -84,8 +84,8 @@ const exitCodeOf = (code: number | null, signal: NodeJS.Signals | null): number 
  *
  * @internal
  */
-export const spawnGroup = (options: SpawnOptions): Effect.Effect<Handle, DockerError.EngineError> =>
-  Effect.async<Handle, DockerError.EngineError>((resume) => {
+export const spawnGroup = (options: SpawnOptions): Effect.Effect<Handle, ContainerEngineError.EngineError> =>
+  Effect.async<Handle, ContainerEngineError.EngineError>((resume) => {
     const [file, ...args] = options.command
     const child = spawn(file!, args, {
       cwd: options.cwd,

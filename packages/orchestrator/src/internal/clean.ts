@@ -1,6 +1,6 @@
 /** @internal */
 import { type InputError, Names, Parallel } from "@armada/core"
-import type { DockerEngine, DockerError } from "@armada/docker"
+import type { ContainerEngine, ContainerEngineError } from "@armada/engine"
 import { Effect } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import * as resources from "./resources.js"
@@ -9,7 +9,11 @@ import * as resources from "./resources.js"
 export const clean = (
   target: { readonly session: Names.Id } | { readonly all: true },
   options: Orchestrator.CleanOptions = {}
-): Effect.Effect<Orchestrator.CleanOutcome, DockerError.DockerError | InputError, DockerEngine> =>
+): Effect.Effect<
+  Orchestrator.CleanOutcome,
+  ContainerEngineError.ContainerEngineError | InputError,
+  ContainerEngine
+> =>
   Effect.gen(function* () {
     const prefix = options.prefix ?? Names.defaultPrefix
     // Refuse a bad limit before anything is looked for.

@@ -2,7 +2,7 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as posix from "node:path/posix"
-import { Archive, DockerEngine, DockerError } from "@armada/docker"
+import { Archive, ContainerEngine, ContainerEngineError } from "@armada/engine"
 import { Effect } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import * as Progress from "../Progress.js"
@@ -11,7 +11,7 @@ import * as stage from "./stage.js"
 const isTarGz = (output: string) => /\.(tar\.gz|tgz)$/i.test(output)
 
 const hostIo = (path: string, detail: unknown) =>
-  new DockerError.ArchiveError({
+  new ContainerEngineError.ArchiveError({
     reason: "Io",
     path,
     detail: detail instanceof Error ? detail.message : String(detail)
@@ -39,7 +39,7 @@ export const exportTo = (
   options: Orchestrator.ExportOptions
 ) =>
   Effect.gen(function* () {
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const output = path.resolve(options.output)
     const format = isTarGz(output) ? ("tar.gz" as const) : ("directory" as const)
     const { spec } = started.session

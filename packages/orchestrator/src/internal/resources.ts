@@ -1,7 +1,7 @@
 /** @internal */
 import { randomUUID } from "node:crypto"
-import { Interruption, Names, type Outcome, type Parallel } from "@armada/core"
-import { Bulk, DockerEngine, type DockerError, type Labels } from "@armada/docker"
+import { Names, type Outcome, type Parallel } from "@armada/core"
+import { Bulk, ContainerEngine, type ContainerEngineError, type Labels } from "@armada/engine"
 import { Effect, type Scope } from "effect"
 import * as Progress from "../Progress.js"
 import * as stage from "./stage.js"
@@ -27,7 +27,7 @@ export interface Resource {
 export type Removal = "removed" | "absent" | "in-use"
 
 /** @internal */
-export type CleanOutcome = Outcome.Outcome<Resource, Removal, DockerError.DockerError>
+export type CleanOutcome = Outcome.Outcome<Resource, Removal, ContainerEngineError.ContainerEngineError>
 
 /**
  * The label that marks what one run created, beside the session's: two runs given the same
@@ -58,8 +58,8 @@ export const acquireRun = (options: {
   readonly prefix: Names.Id
   readonly session: Names.Id
   readonly keep: boolean
-}): Effect.Effect<RunLabels, never, DockerEngine | Scope.Scope> =>
-  Interruption.acquireRelease(
+}): Effect.Effect<RunLabels, never, ContainerEngine | Scope.Scope> =>
+  Effect.acquireRelease(
     Effect.sync((): RunLabels => {
       const runId = randomUUID()
       return {
@@ -107,9 +107,9 @@ export const acquireRun = (options: {
 export const find = (
   prefix: Names.Id,
   labels: Labels
-): Effect.Effect<ReadonlyArray<Resource>, DockerError.DockerError, DockerEngine> =>
+): Effect.Effect<ReadonlyArray<Resource>, ContainerEngineError.ContainerEngineError, ContainerEngine> =>
   Effect.gen(function* () {
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const filter = { ...Names.labelFilter(prefix), ...labels }
     const [containers, volumes, networks] = yield* Effect.all(
       [
@@ -141,9 +141,9 @@ export const remove = (
     readonly concurrency: Parallel.Concurrency | undefined
     readonly label: { readonly session?: Names.Id | undefined }
   }
-): Effect.Effect<CleanOutcome, never, DockerEngine> =>
+): Effect.Effect<CleanOutcome, never, ContainerEngine> =>
   Effect.gen(function* () {
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const of = (kind: Resource["kind"]) => resources.filter((resource) => resource.kind === kind)
     const session = options.label.session === undefined ? {} : { session: options.label.session }
     yield* Progress.emit(
@@ -215,11 +215,11 @@ const inGroup = (
   removeAll: (
     refs: ReadonlyArray<string>
   ) => Effect.Effect<
-    Outcome.Outcome<string, Removal, DockerError.DockerError>,
-    DockerError.DockerError,
-    DockerEngine
+    Outcome.Outcome<string, Removal, ContainerEngineError.ContainerEngineError>,
+    ContainerEngineError.ContainerEngineError,
+    ContainerEngine
   >
-): Effect.Effect<CleanOutcome, never, DockerEngine> =>
+): Effect.Effect<CleanOutcome, never, ContainerEngine> =>
   removeAll(group.map((resource) => resource.ref)).pipe(
     Effect.map(
       (outcome): CleanOutcome => ({

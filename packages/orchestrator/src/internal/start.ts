@@ -1,6 +1,12 @@
 /** @internal */
 import { type ImageRef, Names, Parallel } from "@armada/core"
-import { type ContainerInfo, type ContainerSpec, DockerEngine, DockerError, type Mount } from "@armada/docker"
+import {
+  ContainerEngine,
+  ContainerEngineError,
+  type ContainerInfo,
+  type ContainerSpec,
+  type Mount
+} from "@armada/engine"
 import { type Liveness, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Deferred, Effect, Option } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
@@ -71,7 +77,7 @@ interface Launched {
 /** @internal */
 export const start = (session: Orchestrator.Session) =>
   Effect.gen(function* () {
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const client = yield* ProcessorClient
     const { spec } = session
     const all = plans(session)
@@ -117,7 +123,7 @@ export const start = (session: Orchestrator.Session) =>
           })
         }
         if (Option.isNone(url)) {
-          return yield* new DockerError.EngineError({
+          return yield* new ContainerEngineError.EngineError({
             operation: "inspect",
             resource: plan.container.name,
             detail: `port ${Protocol.ports[plan.role]} is not published`

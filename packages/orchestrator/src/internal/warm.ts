@@ -1,6 +1,6 @@
 /** @internal */
 import { type ImageRef, Names } from "@armada/core"
-import { Archive, Bulk, DockerEngine, DockerError } from "@armada/docker"
+import { Archive, Bulk, ContainerEngine, ContainerEngineError } from "@armada/engine"
 import { Array as Arr, Effect } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import type { ItemFailure } from "../OrchestratorError.js"
@@ -19,7 +19,7 @@ const imageUsers = (spec: Spec): ReadonlyArray<ImageUser> => [
 ]
 
 /** Pulls the images that are missing, in parallel (present ones are skipped). */
-const pullMissing = (spec: Spec): Effect.Effect<ReadonlyArray<ItemFailure>, never, DockerEngine> => {
+const pullMissing = (spec: Spec): Effect.Effect<ReadonlyArray<ItemFailure>, never, ContainerEngine> => {
   const users = imageUsers(spec)
   const images = Arr.dedupe(users.map((user) => user.image))
   return Bulk.pullAll(images, {
@@ -62,7 +62,7 @@ const pullMissing = (spec: Spec): Effect.Effect<ReadonlyArray<ItemFailure>, neve
 /** @internal */
 export const warm = (spec: Spec) =>
   Effect.gen(function* () {
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const { prefix, keep } = spec.options
     const session = spec.session
     const labels = yield* resources.acquireRun({ prefix, session, keep })
@@ -84,7 +84,7 @@ export const warm = (spec: Spec) =>
       const existing = new Set((yield* engine.listVolumes()).map((v) => v.name))
       const create = (name: string, role: "template" | "session") =>
         (existing.has(name)
-          ? Effect.fail(new DockerError.NameConflict({ kind: "volume", name }))
+          ? Effect.fail(new ContainerEngineError.NameConflict({ kind: "volume", name }))
           : Effect.uninterruptible(engine.createVolume({ name, labels: labels.of(role) }))
         ).pipe(stage.failuresOf("warm", { kind: role === "template" ? "template" : "volume", id: name }))
       const created = yield* Effect.all(

@@ -1,6 +1,6 @@
 /**
- * The typed errors of the `DockerEngine` service. Each names the resource it is about and says
- * what to do; no raw SDK error escapes the service.
+ * The typed errors of the `ContainerEngine` service, whichever engine is behind it. Each names the
+ * resource it is about and says what to do; no raw SDK or host error escapes the service.
  *
  * @since 0.1.0
  */
@@ -10,15 +10,20 @@ export type { InputError }
 
 import { Schema } from "effect"
 
+/** A Docker address (`unix://`, `tcp://`, a socket path) gets Docker's advice. */
+const isDockerAddress = (address: string): boolean => /^(?:unix|tcp):\/\/|^\//.test(address)
+
 /**
  * @since 0.1.0
  * @category errors
  */
 export class EngineUnreachable extends Schema.TaggedError<EngineUnreachable>(
-  "@armada/docker/EngineUnreachable"
+  "@armada/engine/EngineUnreachable"
 )("EngineUnreachable", { address: Schema.String, detail: Schema.String }) {
   override get message(): string {
-    return `cannot reach the Docker engine at ${this.address} (${this.detail}); start one (e.g. \`dockerd\` or Docker Desktop) or point DOCKER_HOST at a running engine`
+    return isDockerAddress(this.address)
+      ? `cannot reach the Docker engine at ${this.address} (${this.detail}); start one (e.g. \`dockerd\` or Docker Desktop) or point DOCKER_HOST at a running engine`
+      : `cannot reach the container engine at ${this.address} (${this.detail}); check that it is running, or use another engine`
   }
 }
 
@@ -26,7 +31,7 @@ export class EngineUnreachable extends Schema.TaggedError<EngineUnreachable>(
  * @since 0.1.0
  * @category errors
  */
-export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@armada/docker/ImageNotFound")(
+export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@armada/engine/ImageNotFound")(
   "ImageNotFound",
   { image: Schema.String, detail: Schema.optional(Schema.String) }
 ) {
@@ -42,7 +47,7 @@ export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@armada/do
  * @since 0.1.0
  * @category errors
  */
-export class PullFailed extends Schema.TaggedError<PullFailed>("@armada/docker/PullFailed")("PullFailed", {
+export class PullFailed extends Schema.TaggedError<PullFailed>("@armada/engine/PullFailed")("PullFailed", {
   image: Schema.String,
   detail: Schema.String
 }) {
@@ -56,7 +61,7 @@ export class PullFailed extends Schema.TaggedError<PullFailed>("@armada/docker/P
  * @category errors
  */
 export class ContainerNotFound extends Schema.TaggedError<ContainerNotFound>(
-  "@armada/docker/ContainerNotFound"
+  "@armada/engine/ContainerNotFound"
 )("ContainerNotFound", { container: Schema.String }) {
   override get message(): string {
     return `container ${this.container} does not exist`
@@ -67,7 +72,7 @@ export class ContainerNotFound extends Schema.TaggedError<ContainerNotFound>(
  * @since 0.1.0
  * @category errors
  */
-export class VolumeNotFound extends Schema.TaggedError<VolumeNotFound>("@armada/docker/VolumeNotFound")(
+export class VolumeNotFound extends Schema.TaggedError<VolumeNotFound>("@armada/engine/VolumeNotFound")(
   "VolumeNotFound",
   { volume: Schema.String }
 ) {
@@ -80,7 +85,7 @@ export class VolumeNotFound extends Schema.TaggedError<VolumeNotFound>("@armada/
  * @since 0.1.0
  * @category errors
  */
-export class NetworkNotFound extends Schema.TaggedError<NetworkNotFound>("@armada/docker/NetworkNotFound")(
+export class NetworkNotFound extends Schema.TaggedError<NetworkNotFound>("@armada/engine/NetworkNotFound")(
   "NetworkNotFound",
   { network: Schema.String }
 ) {
@@ -95,7 +100,7 @@ export class NetworkNotFound extends Schema.TaggedError<NetworkNotFound>("@armad
  * @since 0.1.0
  * @category errors
  */
-export class NameConflict extends Schema.TaggedError<NameConflict>("@armada/docker/NameConflict")(
+export class NameConflict extends Schema.TaggedError<NameConflict>("@armada/engine/NameConflict")(
   "NameConflict",
   {
     kind: Schema.Literal("container", "volume", "network"),
@@ -111,7 +116,7 @@ export class NameConflict extends Schema.TaggedError<NameConflict>("@armada/dock
  * @since 0.1.0
  * @category errors
  */
-export class VolumeInUse extends Schema.TaggedError<VolumeInUse>("@armada/docker/VolumeInUse")(
+export class VolumeInUse extends Schema.TaggedError<VolumeInUse>("@armada/engine/VolumeInUse")(
   "VolumeInUse",
   {
     volume: Schema.String
@@ -129,7 +134,7 @@ export class VolumeInUse extends Schema.TaggedError<VolumeInUse>("@armada/docker
  * @since 0.1.0
  * @category errors
  */
-export class EngineError extends Schema.TaggedError<EngineError>("@armada/docker/EngineError")(
+export class EngineError extends Schema.TaggedError<EngineError>("@armada/engine/EngineError")(
   "EngineError",
   {
     operation: Schema.String,
@@ -151,7 +156,7 @@ export class EngineError extends Schema.TaggedError<EngineError>("@armada/docker
  * @since 0.1.0
  * @category errors
  */
-export class ArchiveError extends Schema.TaggedError<ArchiveError>("@armada/docker/ArchiveError")(
+export class ArchiveError extends Schema.TaggedError<ArchiveError>("@armada/engine/ArchiveError")(
   "ArchiveError",
   {
     reason: Schema.Literal("UnsafeEntry", "Malformed", "Io"),
@@ -167,13 +172,13 @@ export class ArchiveError extends Schema.TaggedError<ArchiveError>("@armada/dock
 }
 
 /**
- * Every error of the `DockerEngine` service. `InputError` (from `@armada/core`) is how every
+ * Every error of the `ContainerEngine` service. `InputError` (from `@armada/core`) is how every
  * implementation refuses a bad name, image reference, path or option before it reaches an engine.
  *
  * @since 0.1.0
  * @category errors
  */
-export type DockerError =
+export type ContainerEngineError =
   | InputError
   | EngineUnreachable
   | ImageNotFound
@@ -189,7 +194,7 @@ export type DockerError =
  * @since 0.1.0
  * @category schemas
  */
-export const DockerError = Schema.Union(
+export const ContainerEngineError = Schema.Union(
   InputError,
   EngineUnreachable,
   ImageNotFound,

@@ -1,15 +1,15 @@
 /**
- * The input checks every `DockerEngine` implementation runs before it touches an engine, so a bad
+ * The input checks every `ContainerEngine` operation runs before it touches an engine, so a bad
  * name, image reference, path or option fails with core's `InputError` naming the field, never
- * with an engine error. Implementations call these at the top of each operation; the bulk
- * operations (`Bulk`) call them for every item before starting any.
+ * with an engine error. `ContainerEngine.make` runs them for every engine; the bulk operations
+ * (`Bulk`) run them for every item before starting any.
  *
  * @since 0.1.0
  */
 import * as posix from "node:path/posix"
 import { ImageRef, InputError, Names } from "@armada/core"
 import { Effect } from "effect"
-import type { ArchiveTarget, ContainerSpec, Labels } from "./DockerEngine.js"
+import type { ArchiveTarget, ContainerSpec, Labels } from "./ContainerEngine.js"
 
 // Docker's own rule for container and volume names; networks get the same so no name needs quoting.
 const namePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$/

@@ -9,8 +9,8 @@
  */
 import { type ImageRef, type InputError, type Outcome, Parallel } from "@armada/core"
 import { Effect, Stream } from "effect"
-import { type ContainerSpec, DockerEngine, type PullProgress } from "./DockerEngine.js"
-import type * as DockerError from "./DockerError.js"
+import { ContainerEngine, type ContainerSpec, type PullProgress } from "./ContainerEngine.js"
+import type * as ContainerEngineError from "./ContainerEngineError.js"
 import * as Validation from "./Validation.js"
 
 /**
@@ -54,15 +54,17 @@ export const pullAll = (
     readonly onProgress?: ((progress: PullProgress) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<
-  Outcome.Outcome<ImageRef.ImageRef, PullResult, DockerError.DockerError>,
+  Outcome.Outcome<ImageRef.ImageRef, PullResult, ContainerEngineError.ContainerEngineError>,
   InputError,
-  DockerEngine
+  ContainerEngine
 > =>
   Effect.gen(function* () {
     const refs = yield* validateAll(images, (image, index) => Validation.image(`images[${index}]`, image))
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const onProgress = options?.onProgress
-    const pullOne = (image: ImageRef.ImageRef): Effect.Effect<PullResult, DockerError.DockerError> =>
+    const pullOne = (
+      image: ImageRef.ImageRef
+    ): Effect.Effect<PullResult, ContainerEngineError.ContainerEngineError> =>
       Effect.flatMap(engine.imageExists(image), (present) =>
         present
           ? Effect.succeed("present")
@@ -70,7 +72,7 @@ export const pullAll = (
       )
     const outcome = yield* Parallel.forEachCollect(refs, pullOne, parallelOptions(options))
     return outcome
-  }).pipe(Effect.withSpan("DockerEngine.pullAll"))
+  }).pipe(Effect.withSpan("Bulk.pullAll"))
 
 /**
  * A container that was created and started.
@@ -95,16 +97,18 @@ export const createAndStartAll = (
   specs: Iterable<ContainerSpec>,
   options?: Options
 ): Effect.Effect<
-  Outcome.Outcome<ContainerSpec, Started, DockerError.DockerError>,
+  Outcome.Outcome<ContainerSpec, Started, ContainerEngineError.ContainerEngineError>,
   InputError,
-  DockerEngine
+  ContainerEngine
 > =>
   Effect.gen(function* () {
     const valid = yield* validateAll(specs, (spec, index) =>
       Validation.containerSpec(spec, `specs[${index}]`)
     )
-    const engine = yield* DockerEngine
-    const createAndStart = (spec: ContainerSpec): Effect.Effect<Started, DockerError.DockerError> =>
+    const engine = yield* ContainerEngine
+    const createAndStart = (
+      spec: ContainerSpec
+    ): Effect.Effect<Started, ContainerEngineError.ContainerEngineError> =>
       Effect.flatMap(engine.createContainer(spec), (id) =>
         engine.startContainer(id).pipe(
           Effect.tapError(() => Effect.ignore(engine.removeContainer(id))),
@@ -113,7 +117,7 @@ export const createAndStartAll = (
       )
     const outcome = yield* Parallel.forEachCollect(valid, createAndStart, parallelOptions(options))
     return outcome
-  }).pipe(Effect.withSpan("DockerEngine.createAndStartAll"))
+  }).pipe(Effect.withSpan("Bulk.createAndStartAll"))
 
 /**
  * `"absent"` when there was nothing to remove: removal is idempotent.
@@ -132,12 +136,16 @@ export type RemoveResult = "removed" | "absent"
 export const removeContainers = (
   containers: Iterable<string>,
   options?: Options
-): Effect.Effect<Outcome.Outcome<string, RemoveResult, DockerError.DockerError>, InputError, DockerEngine> =>
+): Effect.Effect<
+  Outcome.Outcome<string, RemoveResult, ContainerEngineError.ContainerEngineError>,
+  InputError,
+  ContainerEngine
+> =>
   Effect.gen(function* () {
     const names = yield* validateAll(containers, (name, index) =>
       Validation.name(`containers[${index}]`, name)
     )
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const outcome = yield* Parallel.forEachCollect(
       names,
       (name) =>
@@ -148,7 +156,7 @@ export const removeContainers = (
       parallelOptions(options)
     )
     return outcome
-  }).pipe(Effect.withSpan("DockerEngine.removeContainers"))
+  }).pipe(Effect.withSpan("Bulk.removeContainers"))
 
 /**
  * Removes every volume; one still mounted by a container fails with `VolumeInUse`.
@@ -159,10 +167,14 @@ export const removeContainers = (
 export const removeVolumes = (
   volumes: Iterable<string>,
   options?: Options
-): Effect.Effect<Outcome.Outcome<string, RemoveResult, DockerError.DockerError>, InputError, DockerEngine> =>
+): Effect.Effect<
+  Outcome.Outcome<string, RemoveResult, ContainerEngineError.ContainerEngineError>,
+  InputError,
+  ContainerEngine
+> =>
   Effect.gen(function* () {
     const names = yield* validateAll(volumes, (name, index) => Validation.name(`volumes[${index}]`, name))
-    const engine = yield* DockerEngine
+    const engine = yield* ContainerEngine
     const outcome = yield* Parallel.forEachCollect(
       names,
       (name) =>
@@ -173,4 +185,4 @@ export const removeVolumes = (
       parallelOptions(options)
     )
     return outcome
-  }).pipe(Effect.withSpan("DockerEngine.removeVolumes"))
+  }).pipe(Effect.withSpan("Bulk.removeVolumes"))

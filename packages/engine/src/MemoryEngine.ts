@@ -1,5 +1,5 @@
 /**
- * An in-memory `DockerEngine` with the observable behaviour of a real one (unique names, 404 and
+ * An in-memory `ContainerEngine` with the observable behaviour of Docker (unique names, 404 and
  * 409 where Docker gives them, label filters, the created → running → exited state machine,
  * archive put/get on an in-memory file tree per volume) for tests that must run in milliseconds,
  * plus the `MemoryEngine` control service to script it: inject faults and latency, make
@@ -13,8 +13,8 @@
  */
 import { Context, type Duration, type Effect, type Layer } from "effect"
 import type * as Archive from "./Archive.js"
-import type { DockerEngine, Labels } from "./DockerEngine.js"
-import type * as DockerError from "./DockerError.js"
+import type { ContainerEngine, Labels } from "./ContainerEngine.js"
+import type * as ContainerEngineError from "./ContainerEngineError.js"
 import * as internal from "./internal/memoryEngine.js"
 
 /**
@@ -23,7 +23,7 @@ import * as internal from "./internal/memoryEngine.js"
  * @since 0.1.0
  * @category models
  */
-export type Operation = Exclude<keyof DockerEngine.Service, "address">
+export type Operation = Exclude<keyof ContainerEngine.Service, "address">
 
 /**
  * What a container of an image does when started: log lines, and an exit code if it exits on
@@ -83,7 +83,9 @@ export interface Options {
 export interface Fault {
   readonly operation: Operation | "*"
   readonly name?: string | undefined
-  readonly error: DockerError.DockerError | ((name: string | undefined) => DockerError.DockerError)
+  readonly error:
+    | ContainerEngineError.ContainerEngineError
+    | ((name: string | undefined) => ContainerEngineError.ContainerEngineError)
   readonly times?: number | undefined
 }
 
@@ -127,19 +129,19 @@ export declare namespace MemoryEngine {
       container: string,
       exitCode: number,
       logs?: ReadonlyArray<string>
-    ) => Effect.Effect<void, DockerError.ContainerNotFound>
+    ) => Effect.Effect<void, ContainerEngineError.ContainerNotFound>
     readonly appendLogs: (
       container: string,
       lines: ReadonlyArray<string>
-    ) => Effect.Effect<void, DockerError.ContainerNotFound>
+    ) => Effect.Effect<void, ContainerEngineError.ContainerNotFound>
     readonly addImage: (image: ImagePreset) => Effect.Effect<void>
-    readonly readVolume: (volume: string) => Effect.Effect<Archive.Tree, DockerError.VolumeNotFound>
+    readonly readVolume: (volume: string) => Effect.Effect<Archive.Tree, ContainerEngineError.VolumeNotFound>
     /** Writes `entries` below `path` (`/` is the root) of the volume, as a processor would. */
     readonly writeVolume: (
       volume: string,
       path: string,
       entries: Archive.Tree
-    ) => Effect.Effect<void, DockerError.VolumeNotFound>
+    ) => Effect.Effect<void, ContainerEngineError.VolumeNotFound>
     /** The calls that reached the engine, oldest first. */
     readonly calls: Effect.Effect<ReadonlyArray<Call>>
   }
@@ -149,16 +151,16 @@ export declare namespace MemoryEngine {
  * @since 0.1.0
  * @category tags
  */
-export class MemoryEngine extends Context.Tag("@armada/docker/MemoryEngine")<
+export class MemoryEngine extends Context.Tag("@armada/engine/MemoryEngine")<
   MemoryEngine,
   MemoryEngine.Service
 >() {}
 
 /**
- * A fresh in-memory engine: the `DockerEngine` and its `MemoryEngine` controls.
+ * A fresh in-memory engine: the `ContainerEngine` and its `MemoryEngine` controls.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory = (options: Options = {}): Layer.Layer<DockerEngine | MemoryEngine> =>
+export const layerMemory = (options: Options = {}): Layer.Layer<ContainerEngine | MemoryEngine> =>
   internal.layer(options)

@@ -1,6 +1,6 @@
 /**
  * Tar archives: how files go into and come out of containers and volumes (the engine's archive
- * API), shared by every `DockerEngine` layer and by the orchestrator.
+ * API), shared by every `ContainerEngine` and by the orchestrator.
  *
  * Entry layout, as Docker gives it:
  * - `putArchive(target, path, tar)` extracts the entries *into* the directory `path`: an entry
@@ -12,7 +12,7 @@
  *   `extractToDirectory(tar, dir, { strip: 1 })` to drop that first component.
  *
  * Also here: an in-memory file tree (`Tree`: path → file | directory | symlink, with modes) and
- * its conversion to and from tar, used by `layerMemory` and by tests; gzip for `.tar.gz` exports.
+ * its conversion to and from tar, used by the in-memory engine and by tests; gzip for `.tar.gz` exports.
  * This module is Node-only (it reads and writes the host file system with `node:fs`).
  *
  * @since 0.1.0
@@ -25,7 +25,7 @@ import { finished, pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
 import { Effect, Option, Stream } from "effect"
 import * as tar from "tar-stream"
-import { ArchiveError } from "./DockerError.js"
+import { ArchiveError } from "./ContainerEngineError.js"
 import { feed, pipeThrough } from "./internal/nodeStream.js"
 
 /**

@@ -1,5 +1,11 @@
 import { ImageRef } from "@armada/core"
-import { Archive, type ContainerSpec, DockerEngine, DockerError, MemoryEngine } from "@armada/docker"
+import {
+  Archive,
+  ContainerEngine,
+  ContainerEngineError,
+  type ContainerSpec,
+  MemoryEngine
+} from "@armada/engine"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Stream, TestClock } from "effect"
 
@@ -18,7 +24,7 @@ const memory = MemoryEngine.layerMemory({
 describe("MemoryEngine", () => {
   it.effect("exitAfterStart makes a container exit with the code and logs given", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
       yield* control.exitAfterStart("crasher", { exitCode: 42, logs: ["boom", "stack trace"] })
       yield* engine.createContainer(spec("crasher"))
@@ -39,7 +45,7 @@ describe("MemoryEngine", () => {
 
   it.effect("an exit after a delay runs on the Clock, so TestClock drives it", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
       yield* control.exitAfterStart("slow", { exitCode: 1, after: "10 seconds" })
       yield* engine.createContainer(spec("slow"))
@@ -54,7 +60,7 @@ describe("MemoryEngine", () => {
 
   it.effect("exit makes a running container exit now; waiters see the code", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
       yield* engine.createContainer(spec("worker"))
       yield* engine.startContainer("worker")
@@ -68,7 +74,7 @@ describe("MemoryEngine", () => {
 
   it.effect("latency applies to the matching operation and name only", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
       yield* engine.createVolume({ name: "fast", labels })
       yield* engine.createVolume({ name: "slow", labels })
@@ -85,9 +91,9 @@ describe("MemoryEngine", () => {
 
   it.effect("faults: for one name, a limited number of times, any operation with *; reset clears them", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
-      const down = new DockerError.EngineUnreachable({ address: "memory://", detail: "injected" })
+      const down = new ContainerEngineError.EngineUnreachable({ address: "memory://", detail: "injected" })
       yield* control.fail({ operation: "createVolume", name: "flaky", error: down, times: 2 })
       assert.strictEqual(
         (yield* Effect.flip(engine.createVolume({ name: "flaky", labels })))._tag,
@@ -109,7 +115,7 @@ describe("MemoryEngine", () => {
 
   it.effect("volume trees: tests write and read them; containers see them through mounts", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
       yield* engine.createVolume({ name: "session", labels })
       yield* control.writeVolume("session", "/out/p1", Archive.make({ "a.txt": "from p1" }))
@@ -141,7 +147,7 @@ describe("MemoryEngine", () => {
 
   it.effect("putArchive passes a failure of the caller's stream through unchanged", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       yield* engine.createVolume({ name: "target", labels })
       const failing = Stream.concat(
         Archive.toTar(Archive.make({ "a.txt": "a" })),
@@ -159,13 +165,13 @@ describe("MemoryEngine", () => {
         )
       )
       assert.strictEqual(garbage._tag, "EngineError")
-      assert.strictEqual((garbage as DockerError.EngineError).status, 400)
+      assert.strictEqual((garbage as ContainerEngineError.EngineError).status, 400)
     }).pipe(Effect.provide(memory))
   )
 
   it.effect("pull: a catalog image arrives with progress; an image in use cannot be removed", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
       const remote = ImageRef.ImageRef.make("armada/remote:2")
       yield* control.addImage({ ref: "armada/local:1" })
@@ -174,13 +180,13 @@ describe("MemoryEngine", () => {
       assert.strictEqual((yield* Effect.flip(Stream.runDrain(engine.pull(remote))))._tag, "PullFailed")
       yield* engine.createContainer(spec("user"))
       const inUse = yield* Effect.flip(engine.removeImage(app))
-      assert.strictEqual((inUse as DockerError.EngineError).status, 409)
+      assert.strictEqual((inUse as ContainerEngineError.EngineError).status, 409)
     }).pipe(Effect.provide(memory))
   )
 
   it.effect("the call log holds what reached the engine, never refused input", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const control = yield* MemoryEngine.MemoryEngine
       yield* Effect.flip(engine.createContainer(spec("Bad Name")))
       yield* Effect.flip(engine.removeVolume("/etc"))
@@ -193,7 +199,7 @@ describe("MemoryEngine", () => {
 describe("MemoryEngine catalog", () => {
   it.effect("pulling a catalog image reports layer progress and makes it present", () =>
     Effect.gen(function* () {
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       const remote = ImageRef.ImageRef.make("armada/remote:2")
       const events = yield* Stream.runCollect(engine.pull(remote))
       const downloading = [...events].filter((event) => event.status === "Downloading")

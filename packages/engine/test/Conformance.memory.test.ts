@@ -1,4 +1,4 @@
-import { MemoryEngine } from "@armada/docker"
+import { MemoryEngine } from "@armada/engine"
 import { Conformance, ConformanceFixture } from "@armada/testkit"
 
 Conformance.run({

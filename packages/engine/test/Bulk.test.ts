@@ -1,5 +1,12 @@
 import { ImageRef, type Outcome } from "@armada/core"
-import { Archive, Bulk, type ContainerSpec, DockerEngine, DockerError, MemoryEngine } from "@armada/docker"
+import {
+  Archive,
+  Bulk,
+  ContainerEngine,
+  ContainerEngineError,
+  type ContainerSpec,
+  MemoryEngine
+} from "@armada/engine"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Layer } from "effect"
 
@@ -14,26 +21,30 @@ const spec = (name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec =
   ...extra
 })
 
-const memory = (): Layer.Layer<DockerEngine | MemoryEngine.MemoryEngine> =>
+const memory = (): Layer.Layer<ContainerEngine | MemoryEngine.MemoryEngine> =>
   MemoryEngine.layerMemory({
     images: [{ ref: app }, { ref: other }],
     catalog: [{ ref: remote, sizeBytes: 10 }]
   })
 
-const errorTag = <I>(failure: Outcome.Failure<I, DockerError.DockerError> | undefined) =>
+const errorTag = <I>(failure: Outcome.Failure<I, ContainerEngineError.ContainerEngineError> | undefined) =>
   failure?.cause._tag === "Fail" ? failure.cause.error._tag : failure?.cause._tag
 
 describe("Bulk", () => {
   it.effect("createAndStartAll names every item; injected failures leave nothing behind", () =>
     Effect.gen(function* () {
       const control = yield* MemoryEngine.MemoryEngine
-      const engine = yield* DockerEngine
-      const broken = new DockerError.EngineError({ operation: "start", resource: "c-2", detail: "injected" })
+      const engine = yield* ContainerEngine
+      const broken = new ContainerEngineError.EngineError({
+        operation: "start",
+        resource: "c-2",
+        detail: "injected"
+      })
       yield* control.fail({ operation: "startContainer", name: "c-2", error: broken })
       yield* control.fail({
         operation: "createContainer",
         name: "c-4",
-        error: (name) => new DockerError.NameConflict({ kind: "container", name: name ?? "?" })
+        error: (name) => new ContainerEngineError.NameConflict({ kind: "container", name: name ?? "?" })
       })
       const specs = ["c-0", "c-1", "c-2", "c-3", "c-4", "c-5"].map((name) => spec(name))
       const outcome = yield* Bulk.createAndStartAll(specs, { concurrency: 3 })
@@ -70,11 +81,11 @@ describe("Bulk", () => {
   it.effect("pullAll skips present images without pulling, pulls the rest, names each failure", () =>
     Effect.gen(function* () {
       const control = yield* MemoryEngine.MemoryEngine
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       yield* control.fail({
         operation: "imageExists",
         name: other,
-        error: new DockerError.EngineUnreachable({ address: "memory://", detail: "injected" })
+        error: new ContainerEngineError.EngineUnreachable({ address: "memory://", detail: "injected" })
       })
       const missing = ImageRef.ImageRef.make("armada/missing:1")
       const events: Array<string> = []
@@ -107,7 +118,7 @@ describe("Bulk", () => {
   it.effect("removeContainers and removeVolumes: removed, absent, or the item's own error", () =>
     Effect.gen(function* () {
       const control = yield* MemoryEngine.MemoryEngine
-      const engine = yield* DockerEngine
+      const engine = yield* ContainerEngine
       yield* engine.createVolume({ name: "v-used", labels })
       yield* engine.createVolume({ name: "v-free", labels })
       yield* Bulk.createAndStartAll([
@@ -118,7 +129,7 @@ describe("Bulk", () => {
       yield* control.fail({
         operation: "removeContainer",
         name: "r-2",
-        error: new DockerError.EngineError({
+        error: new ContainerEngineError.EngineError({
           operation: "remove",
           resource: "r-2",
           status: 500,

@@ -1,7 +1,7 @@
 import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Archive, DockerError } from "@armada/docker"
+import { Archive, ContainerEngineError } from "@armada/engine"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Option, Stream } from "effect"
 import * as tar from "tar-stream"
@@ -146,8 +146,8 @@ describe("Archive", () => {
               Option.flatMap((cause) => (cause._tag === "Fail" ? Option.some(cause.error) : Option.none()))
             )
           )
-          assert.instanceOf(error, DockerError.ArchiveError, label)
-          assert.strictEqual((error as DockerError.ArchiveError).reason, "UnsafeEntry", label)
+          assert.instanceOf(error, ContainerEngineError.ArchiveError, label)
+          assert.strictEqual((error as ContainerEngineError.ArchiveError).reason, "UnsafeEntry", label)
         }
       }
       const outside = yield* Effect.promise(() => fs.readdir(outer))
@@ -201,7 +201,7 @@ describe("Archive", () => {
     Effect.gen(function* () {
       const garbage = yield* Effect.flip(Archive.fromTar(Stream.make(new Uint8Array(1024).fill(65))))
       assert.strictEqual(garbage._tag, "ArchiveError")
-      assert.strictEqual((garbage as DockerError.ArchiveError).reason, "Malformed")
+      assert.strictEqual((garbage as ContainerEngineError.ArchiveError).reason, "Malformed")
       const failing = Stream.concat(Stream.make(new Uint8Array(10)), Stream.fail("input broke" as const))
       assert.strictEqual(yield* Effect.flip(Archive.fromTar(failing)), "input broke")
       assert.strictEqual(yield* Effect.flip(Stream.runDrain(Archive.gzip(failing))), "input broke")

@@ -1,14 +1,16 @@
 /**
- * The one service through which armada touches containers, images, volumes and networks. Its
- * live layer speaks to a Docker engine (`DockerEngineLive`), `layerMemory` keeps everything in
- * memory for fast tests, and `@armada/local` runs containers as local processes; one
- * conformance suite (`@armada/testkit`) holds all three to the same behaviour.
+ * The one service through which armada touches containers, images, volumes and networks, whatever
+ * engine runs them: `@armada/docker` speaks to a Docker engine, `@armada/local` runs containers
+ * as local processes, and `MemoryEngine` keeps everything in memory for fast tests. Each builds
+ * its service with `ContainerEngine.make`, which validates the input and traces every operation,
+ * and one conformance suite (`@armada/testkit`) holds all three to the same behaviour.
  *
  * @since 0.1.0
  */
 import type { ImageRef } from "@armada/core"
 import { Context, type Effect, type Stream } from "effect"
-import type * as DockerError from "./DockerError.js"
+import type * as ContainerEngineError from "./ContainerEngineError.js"
+import * as internal from "./internal/containerEngine.js"
 
 /**
  * @since 0.1.0
@@ -183,7 +185,7 @@ export type ArchiveTarget =
  * @since 0.1.0
  * @category models
  */
-export declare namespace DockerEngine {
+export declare namespace ContainerEngine {
   /**
    * @since 0.1.0
    * @category models
@@ -191,51 +193,73 @@ export declare namespace DockerEngine {
   export interface Service {
     /** Where the engine is, for messages (`unix:///var/run/docker.sock`, `tcp://…`, `local:…`). */
     readonly address: string
-    readonly ping: Effect.Effect<void, DockerError.DockerError>
-    readonly version: Effect.Effect<EngineVersion, DockerError.DockerError>
+    readonly ping: Effect.Effect<void, ContainerEngineError.ContainerEngineError>
+    readonly version: Effect.Effect<EngineVersion, ContainerEngineError.ContainerEngineError>
 
-    readonly listImages: (labels?: Labels) => Effect.Effect<ReadonlyArray<ImageInfo>, DockerError.DockerError>
-    readonly inspectImage: (image: ImageRef.ImageRef) => Effect.Effect<ImageInfo, DockerError.DockerError>
-    readonly imageExists: (image: ImageRef.ImageRef) => Effect.Effect<boolean, DockerError.DockerError>
+    readonly listImages: (
+      labels?: Labels
+    ) => Effect.Effect<ReadonlyArray<ImageInfo>, ContainerEngineError.ContainerEngineError>
+    readonly inspectImage: (
+      image: ImageRef.ImageRef
+    ) => Effect.Effect<ImageInfo, ContainerEngineError.ContainerEngineError>
+    readonly imageExists: (
+      image: ImageRef.ImageRef
+    ) => Effect.Effect<boolean, ContainerEngineError.ContainerEngineError>
     /** Progress events until the image is present; an `error` inside the stream fails it. */
-    readonly pull: (image: ImageRef.ImageRef) => Stream.Stream<PullProgress, DockerError.DockerError>
-    readonly removeImage: (image: ImageRef.ImageRef) => Effect.Effect<void, DockerError.DockerError>
+    readonly pull: (
+      image: ImageRef.ImageRef
+    ) => Stream.Stream<PullProgress, ContainerEngineError.ContainerEngineError>
+    readonly removeImage: (
+      image: ImageRef.ImageRef
+    ) => Effect.Effect<void, ContainerEngineError.ContainerEngineError>
 
     /** Creates a container and returns its id. */
-    readonly createContainer: (spec: ContainerSpec) => Effect.Effect<string, DockerError.DockerError>
-    readonly startContainer: (container: string) => Effect.Effect<void, DockerError.DockerError>
-    readonly inspectContainer: (container: string) => Effect.Effect<ContainerInfo, DockerError.DockerError>
+    readonly createContainer: (
+      spec: ContainerSpec
+    ) => Effect.Effect<string, ContainerEngineError.ContainerEngineError>
+    readonly startContainer: (
+      container: string
+    ) => Effect.Effect<void, ContainerEngineError.ContainerEngineError>
+    readonly inspectContainer: (
+      container: string
+    ) => Effect.Effect<ContainerInfo, ContainerEngineError.ContainerEngineError>
     readonly listContainers: (
       labels?: Labels
-    ) => Effect.Effect<ReadonlyArray<ContainerInfo>, DockerError.DockerError>
+    ) => Effect.Effect<ReadonlyArray<ContainerInfo>, ContainerEngineError.ContainerEngineError>
     /** Waits until the container exits and returns its exit code. */
-    readonly waitContainer: (container: string) => Effect.Effect<number, DockerError.DockerError>
+    readonly waitContainer: (
+      container: string
+    ) => Effect.Effect<number, ContainerEngineError.ContainerEngineError>
     /** The last `tail` lines of stdout and stderr, interleaved. */
     readonly logs: (
       container: string,
       options: { readonly tail: number }
-    ) => Effect.Effect<string, DockerError.DockerError>
+    ) => Effect.Effect<string, ContainerEngineError.ContainerEngineError>
     /** Kills (when running) and removes the container. */
-    readonly removeContainer: (container: string) => Effect.Effect<void, DockerError.DockerError>
+    readonly removeContainer: (
+      container: string
+    ) => Effect.Effect<void, ContainerEngineError.ContainerEngineError>
 
     readonly createVolume: (options: {
       readonly name: string
       readonly labels: Labels
-    }) => Effect.Effect<void, DockerError.DockerError>
+    }) => Effect.Effect<void, ContainerEngineError.ContainerEngineError>
     readonly listVolumes: (
       labels?: Labels
-    ) => Effect.Effect<ReadonlyArray<VolumeInfo>, DockerError.DockerError>
-    readonly removeVolume: (volume: string) => Effect.Effect<void, DockerError.DockerError>
+    ) => Effect.Effect<ReadonlyArray<VolumeInfo>, ContainerEngineError.ContainerEngineError>
+    readonly removeVolume: (volume: string) => Effect.Effect<void, ContainerEngineError.ContainerEngineError>
 
     /** Creates the bridge network unless it exists; concurrent calls for one name create one. */
     readonly ensureNetwork: (options: {
       readonly name: string
       readonly labels: Labels
-    }) => Effect.Effect<NetworkInfo, DockerError.DockerError>
+    }) => Effect.Effect<NetworkInfo, ContainerEngineError.ContainerEngineError>
     readonly listNetworks: (
       labels?: Labels
-    ) => Effect.Effect<ReadonlyArray<NetworkInfo>, DockerError.DockerError>
-    readonly removeNetwork: (network: string) => Effect.Effect<void, DockerError.DockerError>
+    ) => Effect.Effect<ReadonlyArray<NetworkInfo>, ContainerEngineError.ContainerEngineError>
+    readonly removeNetwork: (
+      network: string
+    ) => Effect.Effect<void, ContainerEngineError.ContainerEngineError>
 
     /**
      * Extracts a tar stream into the directory `path` inside the target (it must exist). For a
@@ -246,7 +270,7 @@ export declare namespace DockerEngine {
       target: ArchiveTarget,
       path: string,
       tar: Stream.Stream<Uint8Array, E>
-    ) => Effect.Effect<void, DockerError.DockerError | E>
+    ) => Effect.Effect<void, ContainerEngineError.ContainerEngineError | E>
     /**
      * `path` inside the target as a tar stream; its entries are relative to `path`'s parent, as
      * Docker gives them (`/a/b` gives `b/`, `b/…`; a `Volume` root gives `<volume>/…`).
@@ -254,7 +278,7 @@ export declare namespace DockerEngine {
     readonly getArchive: (
       target: ArchiveTarget,
       path: string
-    ) => Stream.Stream<Uint8Array, DockerError.DockerError>
+    ) => Stream.Stream<Uint8Array, ContainerEngineError.ContainerEngineError>
   }
 }
 
@@ -262,7 +286,18 @@ export declare namespace DockerEngine {
  * @since 0.1.0
  * @category tags
  */
-export class DockerEngine extends Context.Tag("@armada/docker/DockerEngine")<
-  DockerEngine,
-  DockerEngine.Service
->() {}
+export class ContainerEngine extends Context.Tag("@armada/engine/ContainerEngine")<
+  ContainerEngine,
+  ContainerEngine.Service
+>() {
+  /**
+   * The service every engine hands out, from what the engine itself does: each operation first
+   * refuses bad input with an `InputError` naming the field (the engine is not called then; it
+   * gets the normalised archive path), and runs in one span `ContainerEngine.<operation>` carrying
+   * the engine's address and the resource it is about.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static readonly make: (impl: ContainerEngine.Service) => ContainerEngine.Service = internal.make
+}

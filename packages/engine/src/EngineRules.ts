@@ -1,14 +1,15 @@
 /**
  * Docker's bookkeeping rules for engines that keep their own state (the in-memory `MemoryEngine`
  * and `@armada/local`'s process engine), in one place so both answer as Docker does: label
- * filters, a container found by name or unique id prefix, predefined networks, and the conflicts
- * Docker refuses with. The live engine gets all of this from Docker itself.
+ * filters, a container found by name or unique id prefix, predefined networks, the conflicts
+ * Docker refuses with, and the errors of its archive API. The Docker engine gets all of this from
+ * Docker itself.
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import type { ContainerSpec, Labels } from "./DockerEngine.js"
-import * as DockerError from "./DockerError.js"
+import type { ContainerSpec, Labels } from "./ContainerEngine.js"
+import * as ContainerEngineError from "./ContainerEngineError.js"
 
 /**
  * A container as the rules see it.
@@ -61,9 +62,9 @@ export const isPredefinedNetwork = (name: string): boolean => name === "bridge" 
 export const nameFree = (
   containers: Iterable<Container>,
   name: string
-): Effect.Effect<void, DockerError.NameConflict> =>
+): Effect.Effect<void, ContainerEngineError.NameConflict> =>
   [...containers].some((container) => container.spec.name === name)
-    ? Effect.fail(new DockerError.NameConflict({ kind: "container", name }))
+    ? Effect.fail(new ContainerEngineError.NameConflict({ kind: "container", name }))
     : Effect.void
 
 /**
@@ -76,12 +77,12 @@ export const imageUnused = <C extends Container>(
   containers: Iterable<C>,
   image: string,
   uses: (container: C) => boolean
-): Effect.Effect<void, DockerError.EngineError> => {
+): Effect.Effect<void, ContainerEngineError.EngineError> => {
   const user = [...containers].find(uses)
   return user === undefined
     ? Effect.void
     : Effect.fail(
-        new DockerError.EngineError({
+        new ContainerEngineError.EngineError({
           operation: "removeImage",
           resource: image,
           status: 409,
@@ -99,9 +100,9 @@ export const imageUnused = <C extends Container>(
 export const volumeUnused = (
   containers: Iterable<Container>,
   volume: string
-): Effect.Effect<void, DockerError.VolumeInUse> =>
+): Effect.Effect<void, ContainerEngineError.VolumeInUse> =>
   [...containers].some((container) => (container.spec.mounts ?? []).some((mount) => mount.volume === volume))
-    ? Effect.fail(new DockerError.VolumeInUse({ volume }))
+    ? Effect.fail(new ContainerEngineError.VolumeInUse({ volume }))
     : Effect.void
 
 /**
@@ -115,10 +116,10 @@ export const networkUnused = <C extends Container>(
   containers: Iterable<C>,
   network: string,
   isRunning: (container: C) => boolean
-): Effect.Effect<void, DockerError.EngineError> =>
+): Effect.Effect<void, ContainerEngineError.EngineError> =>
   [...containers].some((container) => isRunning(container) && container.spec.network === network)
     ? Effect.fail(
-        new DockerError.EngineError({
+        new ContainerEngineError.EngineError({
           operation: "removeNetwork",
           resource: network,
           status: 403,
@@ -126,3 +127,52 @@ export const networkUnused = <C extends Container>(
         })
       )
     : Effect.void
+
+/**
+ * An archive path that is not there: Docker's 404.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const pathNotFound = (
+  operation: "putArchive" | "getArchive",
+  resource: string,
+  path: string
+): ContainerEngineError.EngineError =>
+  new ContainerEngineError.EngineError({
+    operation,
+    resource,
+    status: 404,
+    detail: `Could not find the file ${path} in ${resource}`
+  })
+
+/**
+ * An archive written into a read-only mount: Docker's 500.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const readOnlyMount = (resource: string): ContainerEngineError.EngineError =>
+  new ContainerEngineError.EngineError({
+    operation: "putArchive",
+    resource,
+    status: 500,
+    detail: "mounted volume is marked read-only"
+  })
+
+/**
+ * An archive that could not be read or written: a bad or unsafe archive is Docker's 400, a
+ * failure of the host a 500.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const archiveFailed =
+  (operation: "putArchive" | "getArchive", resource: string) =>
+  (error: ContainerEngineError.ArchiveError): ContainerEngineError.EngineError =>
+    new ContainerEngineError.EngineError({
+      operation,
+      resource,
+      status: error.reason === "Io" ? 500 : 400,
+      detail: error.message
+    })
