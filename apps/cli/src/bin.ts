@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Interruption } from "@armada/core"
 import { DockerEngineLive } from "@armada/docker"
 import { ContainerEngineError } from "@armada/engine"
 import * as Http from "@armada/http"
@@ -35,8 +36,11 @@ const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive).pipe(
   Layer.provideMerge(NodeContext.layer)
 )
 
+// runMain turns a Ctrl-C into an interruption of its fiber: isolated, the program below ends with
+// it whatever it is doing then, even while closing a scope (see @armada/core's Interruption).
 Cli.run(process.argv).pipe(
   Effect.provide(MainLive),
+  Interruption.isolated,
   NodeRuntime.runMain({
     disableErrorReporting: true,
     disablePrettyLogger: true,

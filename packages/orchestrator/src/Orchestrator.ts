@@ -11,13 +11,22 @@
  *
  * Every stage fails with one `StageFailed` carrying every item's typed failure; progress goes to
  * the `Progress` service; each stage and item has a span, and logs carry the session id.
+ * Interrupting the fiber that runs an operation ends it at once, whatever it is doing: the
+ * operation runs `Interruption.isolated` (`@armada/core`), and returns once its finalizers ran.
  *
  * @since 0.1.0
  */
-import type { ImageRef, InputError, Names, Outcome, Parallel } from "@armada/core"
+import {
+  type ImageRef,
+  type InputError,
+  Interruption,
+  type Names,
+  type Outcome,
+  type Parallel
+} from "@armada/core"
 import type { ContainerEngine, ContainerEngineError } from "@armada/engine"
 import type { ProcessorClient, ProcessorError } from "@armada/http"
-import type { Effect, Scope } from "effect"
+import { type Effect, flow, type Scope } from "effect"
 import * as clean_ from "./internal/clean.js"
 import * as export_ from "./internal/export.js"
 import * as pipeline_ from "./internal/pipeline.js"
@@ -194,8 +203,10 @@ export type CleanOutcome = Outcome.Outcome<
  * @since 0.1.0
  * @category operations
  */
-export const warm: (spec: Spec) => Effect.Effect<Session, StageFailed, ContainerEngine | Scope.Scope> =
-  warm_.warm
+export const warm: (spec: Spec) => Effect.Effect<Session, StageFailed, ContainerEngine | Scope.Scope> = flow(
+  warm_.warm,
+  Interruption.isolated
+)
 
 /**
  * Creates and starts every processor, plugin and merger container (in parallel, at most
@@ -207,7 +218,10 @@ export const warm: (spec: Spec) => Effect.Effect<Session, StageFailed, Container
  */
 export const start: (
   session: Session
-) => Effect.Effect<Started, StageFailed, ContainerEngine | ProcessorClient> = start_.start
+) => Effect.Effect<Started, StageFailed, ContainerEngine | ProcessorClient> = flow(
+  start_.start,
+  Interruption.isolated
+)
 
 /**
  * Stage 1: every processor in parallel, all failures gathered. Stage 2: the merger, with the
@@ -217,7 +231,10 @@ export const start: (
  * @since 0.1.0
  * @category operations
  */
-export const run: (started: Started) => Effect.Effect<RunResult, StageFailed, ProcessorClient> = run_.run
+export const run: (started: Started) => Effect.Effect<RunResult, StageFailed, ProcessorClient> = flow(
+  run_.run,
+  Interruption.isolated
+)
 
 /**
  * Copies the merge dir out of the session volume to a host directory or a `.tar.gz` file.
@@ -230,7 +247,7 @@ export const exportTo: (
   started: Started,
   result: RunResult,
   options: ExportOptions
-) => Effect.Effect<Exported, StageFailed, ContainerEngine> = export_.exportTo
+) => Effect.Effect<Exported, StageFailed, ContainerEngine> = flow(export_.exportTo, Interruption.isolated)
 
 /**
  * warm → start → run → export, with everything acquired in one scope that is closed (and the
@@ -242,7 +259,10 @@ export const exportTo: (
 export const pipeline: (
   spec: Spec,
   options: ExportOptions
-) => Effect.Effect<Summary, StageFailed, ContainerEngine | ProcessorClient> = pipeline_.pipeline
+) => Effect.Effect<Summary, StageFailed, ContainerEngine | ProcessorClient> = flow(
+  pipeline_.pipeline,
+  Interruption.isolated
+)
 
 /**
  * @since 0.1.0
@@ -266,4 +286,4 @@ export const clean: (
   target: { readonly session: Names.Id } | { readonly all: true },
   options?: CleanOptions
 ) => Effect.Effect<CleanOutcome, ContainerEngineError.ContainerEngineError | InputError, ContainerEngine> =
-  clean_.clean
+  flow(clean_.clean, Interruption.isolated)

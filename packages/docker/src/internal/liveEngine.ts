@@ -7,7 +7,7 @@
 import * as http from "node:http"
 import { PassThrough } from "node:stream"
 import { inspect } from "node:util"
-import { InputError, Parallel } from "@armada/core"
+import { InputError, Interruption, Parallel } from "@armada/core"
 import type {
   ArchiveTarget,
   ContainerEngine,
@@ -126,7 +126,7 @@ export const make = (options: Options) =>
   Effect.gen(function* () {
     const address = yield* parseHost(options.host ?? "unix:///var/run/docker.sock")
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
-    const agent = yield* Effect.acquireRelease(
+    const agent = yield* Interruption.acquireRelease(
       Effect.sync(() => {
         const agent = new http.Agent({ keepAlive: true })
         // docker-modem renders every request's options with util.inspect (debug output or not),
@@ -170,7 +170,7 @@ export const make = (options: Options) =>
     ): Stream.Stream<Uint8Array, ContainerEngineError.ContainerEngineError> =>
       Stream.unwrapScoped(
         Effect.gen(function* () {
-          const controller = yield* Effect.acquireRelease(
+          const controller = yield* Interruption.acquireRelease(
             Effect.sync(() => new AbortController()),
             (controller) => Effect.sync(() => controller.abort())
           )
@@ -270,7 +270,7 @@ export const make = (options: Options) =>
     const archiveHelper = (volume: string, image: string) =>
       Effect.gen(function* () {
         const info = yield* inspectVolume(volume)
-        return yield* Effect.acquireRelease(
+        return yield* Interruption.acquireRelease(
           request(context("putArchive", "container", volume, { image }), (signal) =>
             docker.createContainer(
               withSignal(
@@ -308,7 +308,7 @@ export const make = (options: Options) =>
     ): Effect.Effect<void, ContainerEngineError.ContainerEngineError | E> =>
       Effect.scoped(
         Effect.gen(function* () {
-          const body = yield* Effect.acquireRelease(
+          const body = yield* Interruption.acquireRelease(
             Effect.sync(() => new PassThrough()),
             (body) => Effect.sync(() => body.destroy())
           )

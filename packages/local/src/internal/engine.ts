@@ -20,7 +20,7 @@ import { rmSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { ImageRef, type InputError, Parallel } from "@armada/core"
+import { ImageRef, type InputError, Interruption, Parallel } from "@armada/core"
 import {
   type ArchiveTarget,
   ContainerEngine,
@@ -117,7 +117,7 @@ export const make = (
     const parent = options.stateDir ?? tmpdir()
 
     yield* reapAbandoned(parent)
-    const state = yield* Effect.acquireRelease(
+    const state = yield* Interruption.acquireRelease(
       Effect.tryPromise({
         try: () => mkdtemp(join(parent, `armada-local-${process.pid}-`)),
         catch: hostError("create state folder", parent)
@@ -150,7 +150,7 @@ export const make = (
         concurrency: Math.max(1, running.length)
       })
     })
-    yield* Effect.addFinalizer(() => Effect.ignoreLogged(stopAll))
+    yield* Interruption.addFinalizer(() => Effect.ignoreLogged(stopAll))
 
     const conflict = (operation: string, resource: string, detail: string) =>
       new ContainerEngineError.EngineError({ operation, resource, status: 409, detail })

@@ -1,6 +1,6 @@
 /** @internal */
 import { randomUUID } from "node:crypto"
-import { Names, type Outcome, type Parallel } from "@armada/core"
+import { Interruption, Names, type Outcome, type Parallel } from "@armada/core"
 import { Bulk, ContainerEngine, type ContainerEngineError, type Labels } from "@armada/engine"
 import { Effect, type Scope } from "effect"
 import * as Progress from "../Progress.js"
@@ -59,7 +59,7 @@ export const acquireRun = (options: {
   readonly session: Names.Id
   readonly keep: boolean
 }): Effect.Effect<RunLabels, never, ContainerEngine | Scope.Scope> =>
-  Effect.acquireRelease(
+  Interruption.acquireRelease(
     Effect.sync((): RunLabels => {
       const runId = randomUUID()
       return {
