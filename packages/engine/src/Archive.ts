@@ -23,6 +23,7 @@ import * as path from "node:path"
 import * as posix from "node:path/posix"
 import { finished, pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
+import { Interruption } from "@armada/core"
 import { Effect, Option, Stream } from "effect"
 import * as tar from "tar-stream"
 import { ArchiveError } from "./ContainerEngineError.js"
@@ -277,7 +278,7 @@ type Producer = (pack: tar.Pack) => Effect.Effect<void, ArchiveError>
 const packStream = (produce: Producer): Stream.Stream<Uint8Array, ArchiveError> =>
   Stream.unwrapScoped(
     Effect.map(
-      Effect.acquireRelease(
+      Interruption.acquireRelease(
         Effect.sync(() => tar.pack()),
         (pack) => Effect.sync(() => pack.destroy())
       ),
@@ -344,7 +345,7 @@ const forEachEntry = <E, R>(
 ): Effect.Effect<void, E | ArchiveError, R> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const extract = yield* Effect.acquireRelease(
+      const extract = yield* Interruption.acquireRelease(
         Effect.sync(() => tar.extract()),
         (extract) => Effect.sync(() => extract.destroy())
       )
@@ -702,7 +703,7 @@ export const writeFile = <E, R>(
 ): Effect.Effect<void, E | ArchiveError, R> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const out = yield* Effect.acquireRelease(
+      const out = yield* Interruption.acquireRelease(
         Effect.sync(() => createWriteStream(file)),
         (out) => Effect.sync(() => out.destroy())
       )

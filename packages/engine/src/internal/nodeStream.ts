@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { Interruption } from "@armada/core"
 import { Effect, Stream } from "effect"
 
 /** The writable side we use: Node's `Writable` and streamx's both fit. @internal */
@@ -68,7 +69,7 @@ export const pipeThrough = <E, R, E2>(
 ): Stream.Stream<Uint8Array, E | E2, R> =>
   Stream.unwrapScoped(
     Effect.map(
-      Effect.acquireRelease(Effect.sync(make), (transform) => Effect.sync(() => transform.destroy())),
+      Interruption.acquireRelease(Effect.sync(make), (transform) => Effect.sync(() => transform.destroy())),
       (transform) =>
         Stream.merge(
           Stream.fromAsyncIterable(transform, onError),
