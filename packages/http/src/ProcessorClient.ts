@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
-import { Context, type Duration, type Effect, Layer } from "effect"
+import { Context, type Duration, Effect, Layer } from "effect"
+import * as internalProbe from "./internal/probe.js"
 import * as internal from "./internal/processorClient.js"
 import * as internalTest from "./internal/testClient.js"
 import type * as ProcessorError from "./ProcessorError.js"
@@ -30,8 +31,9 @@ export interface WaitOptions {
   /** Give up with `NotReady` after this long; default 60 seconds. */
   readonly deadline?: Duration.DurationInput | undefined
   /**
-   * Asked after a failed probe (at most every 100 ms, since it usually costs an engine call);
-   * `Exited` ends the wait at once.
+   * Asked after a failed probe, at most every 100 ms, since it may cost an engine call; `Exited`
+   * ends the wait at once. Crowded waits probe, and so ask, seconds apart: a caller told of the
+   * exit otherwise (an engine `wait`) ends the wait itself rather than wait for the next probe.
    */
   readonly isAlive?: Effect.Effect<Liveness> | undefined
 }
@@ -64,6 +66,12 @@ export declare namespace ProcessorClient {
    * @category models
    */
   export interface Service {
+    /**
+     * Probes the endpoint until it answers `GET /` with 200. A lone wait probes 5 ms + 3% of the
+     * time waited apart; the waits in progress at once on one client share its probes, each
+     * probing less often the more there are, but at least every third of the time it has waited
+     * and every 30 s.
+     */
     readonly waitReady: (
       endpoint: ProcessorError.Endpoint,
       options?: WaitOptions
@@ -100,6 +108,31 @@ export class ProcessorClient extends Context.Tag("@armada/http/ProcessorClient")
 >() {}
 
 /**
+ * One readiness probe: succeeds when the endpoint is ready, fails with why not. `waitReady` paces
+ * the probes and gives each up after `probeTimeout`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Probe {
+  readonly probe: (endpoint: ProcessorError.Endpoint) => Effect.Effect<void, string>
+}
+
+/**
+ * The probe the live client's `waitReady` sends. By default a minimal HTTP/1.1 `GET /` on a fresh
+ * TCP connection (Node's `net`), read up to its status line: 200 is ready; a refused, reset or
+ * closed connection or another status is not yet. It costs a small fraction of a request through
+ * an `HttpClient`, which matters when many containers start at once. Provide another with
+ * `Layer.succeed(ReadinessProbe, ...)` to probe differently.
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export class ReadinessProbe extends Context.Reference<ReadinessProbe>()("@armada/http/ReadinessProbe", {
+  defaultValue: (): Probe => ({ probe: internalProbe.probeSocket })
+}) {}
+
+/**
  * Settings of the live client.
  *
  * @since 0.1.0
@@ -115,16 +148,18 @@ export interface Options {
 }
 
 /**
- * The live client over whatever `HttpClient` the application provides. Connections are reused
- * when that client keeps them alive: provide `NodeHttpClient.layerUndici` (keep-alive by default);
+ * The live client: `process`, `plug` and `merge` go through whatever `HttpClient` the application
+ * provides, the readiness probes through the `ReadinessProbe`. Connections are reused when that
+ * client keeps them alive: provide `NodeHttpClient.layerUndici` (keep-alive by default);
  * `NodeHttpClient.layer` opens a new connection per request unless given a keep-alive agent.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
+export const make = (
   options?: Options
-) => Effect.Effect<ProcessorClient.Service, never, HttpClient.HttpClient> = internal.make
+): Effect.Effect<ProcessorClient.Service, never, HttpClient.HttpClient> =>
+  Effect.flatMap(ReadinessProbe, (probe) => internal.make(probe, options))
 
 /**
  * The live client with the default `Options`.
@@ -134,7 +169,7 @@ export const make: (
  */
 export const layer: Layer.Layer<ProcessorClient, never, HttpClient.HttpClient> = Layer.effect(
   ProcessorClient,
-  internal.make()
+  make()
 )
 
 /**

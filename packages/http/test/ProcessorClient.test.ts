@@ -2,7 +2,7 @@ import type { Socket } from "node:net"
 import { ProcessorClient, type ProcessorError, Protocol, layer as processorClientLayer } from "@armada/http"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Either, Fiber, Layer, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Fiber, Layer, Schedule, TestClock } from "effect"
 import { closedPort, type FakeAnswer, fakeClient, json, realServer } from "./fakes.js"
 
 const endpoint: ProcessorError.Endpoint = { name: "proc-a", url: "http://127.0.0.1:5551" }
@@ -160,15 +160,19 @@ describe("ProcessorClient.waitReady", () => {
     })
   )
 
-  it.scopedLive("is ready over real HTTP, and reuses its keep-alive connection", () =>
+  it.scopedLive("is ready over real HTTP, each probe on a connection of its own that it closes", () =>
     Effect.gen(function* () {
       const server = yield* realServer((_, response) => response.end("ok"))
       const client = yield* ProcessorClient
       const ready = yield* client.waitReady({ name: "real", url: server.url })
       assert.strictEqual(ready.attempts, 1)
       for (let i = 0; i < 9; i++) yield* client.waitReady({ name: "real", url: server.url })
-      // undici may open a second socket while the first is being handed back to its pool.
-      assert.isAtMost(server.connections(), 2, "10 probes, at most 2 connections")
+      assert.strictEqual(server.connections(), 10, "10 probes, 10 connections")
+      // None is left open on the server's side.
+      yield* Effect.repeat(server.open, {
+        schedule: Schedule.spaced("5 millis"),
+        until: (open) => open === 0
+      }).pipe(Effect.timeout("10 seconds"))
     }).pipe(Effect.provide(processorClientLayer.pipe(Layer.provide(FetchHttpClient.layer))))
   )
 })

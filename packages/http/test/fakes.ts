@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { type Probe, ReadinessProbe } from "@armada/http"
 import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { describeCause } from "../src/internal/error.js"
 
 /** What a fake HTTP client answers: a web `Response`, a socket error code, or nothing at all. */
 export type FakeAnswer = Response | { readonly errno: string } | "hang"
@@ -13,11 +15,25 @@ export interface Recorded {
 }
 
 /**
- * An `HttpClient` whose answers come from `answer`, recording every request. Built with
- * `HttpClient.make` and `HttpClientResponse.fromWeb`, as the platform's own tests do.
+ * An `HttpClient` and a `ReadinessProbe` whose answers come from `answer`, recording every request
+ * (a probe as `GET <url>/`). The client is built with `HttpClient.make` and
+ * `HttpClientResponse.fromWeb`, as the platform's own tests do; a probe is ready on a 200, and
+ * fails on another status or a socket error as the live probe does.
  */
 export const fakeClient = (answer: (request: Recorded, index: number) => FakeAnswer) => {
   const requests: Array<Recorded> = []
+  const probe: Probe = {
+    probe: (endpoint) =>
+      Effect.suspend(() => {
+        const recorded = { method: "GET", url: `${endpoint.url}/`, body: "" }
+        requests.push(recorded)
+        const result = answer(recorded, requests.length - 1)
+        if (result === "hang") return Effect.never
+        if (result instanceof Response)
+          return result.status === 200 ? Effect.void : Effect.fail(`HTTP ${result.status}`)
+        return Effect.fail(describeCause({ code: result.errno }))
+      })
+  }
   const client = HttpClient.make((request: HttpClientRequest.HttpClientRequest, url) =>
     Effect.suspend(() => {
       const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
@@ -30,7 +46,10 @@ export const fakeClient = (answer: (request: Recorded, index: number) => FakeAns
       return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause }))
     })
   )
-  return { requests, layer: Layer.succeed(HttpClient.HttpClient, client) }
+  return {
+    requests,
+    layer: Layer.merge(Layer.succeed(HttpClient.HttpClient, client), Layer.succeed(ReadinessProbe, probe))
+  }
 }
 
 export const json = (value: unknown, status = 200): Response =>
@@ -38,23 +57,31 @@ export const json = (value: unknown, status = 200): Response =>
 
 /**
  * A real HTTP server on 127.0.0.1 and a free port, closed (with its open connections) when the
- * scope ends. Counts the TCP connections it accepted.
+ * scope ends. Counts the TCP connections it accepted, and tells how many are open.
  */
 export const realServer = (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly server: Server; readonly connections: () => number }>(
-      (resume) => {
-        let connections = 0
-        const server = createServer(handler)
-        server.on("connection", () => {
-          connections++
-        })
-        server.listen(0, "127.0.0.1", () => {
-          const { port } = server.address() as AddressInfo
-          resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, server, connections: () => connections }))
-        })
-      }
-    ),
+    Effect.async<{
+      readonly url: string
+      readonly server: Server
+      readonly connections: () => number
+      readonly open: Effect.Effect<number>
+    }>((resume) => {
+      let connections = 0
+      const server = createServer(handler)
+      server.on("connection", () => {
+        connections++
+      })
+      const open = Effect.async<number>((resumeOpen) => {
+        server.getConnections((_, count) => resumeOpen(Effect.succeed(count)))
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo
+        resume(
+          Effect.succeed({ url: `http://127.0.0.1:${port}`, server, connections: () => connections, open })
+        )
+      })
+    }),
     ({ server }) =>
       Effect.async<void>((resume) => {
         server.closeAllConnections()

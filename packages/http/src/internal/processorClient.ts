@@ -4,54 +4,15 @@
  * @internal
  */
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Clock, Duration, Effect, Option, ParseResult, Schedule, Schema, Stream } from "effect"
-import type {
-  CallOptions,
-  Liveness,
-  Options,
-  ProcessorClient,
-  Ready,
-  WaitOptions
-} from "../ProcessorClient.js"
-import {
-  BadResponse,
-  BadStatus,
-  type CallError,
-  type Endpoint,
-  Exited,
-  NotReady,
-  type ReadyError,
-  type Unreachable
-} from "../ProcessorError.js"
+import { Duration, Effect, ParseResult, Schema, Stream } from "effect"
+import type { CallOptions, Options, Probe, ProcessorClient } from "../ProcessorClient.js"
+import { BadResponse, BadStatus, type CallError, type Endpoint, type Unreachable } from "../ProcessorError.js"
 import * as Protocol from "../Protocol.js"
 import { checkPlugResponse, checkProcessResponse, defaults, withCallTimeout } from "./checks.js"
-import { describeCause, describeHttpClientError, fromHttpClientError } from "./error.js"
-
-/**
- * The delay between readiness probes: 5 ms growing by 3% per probe, capped at 100 ms. With a
- * factor f each delay is about 5 ms + (f - 1) x the time waited so far, so the lag between a
- * server starting to listen and armada noticing stays near 3% of its start-up time (a server up
- * after 500 ms is seen within ~20 ms, ~10 ms on average), for ~90 probes in the first two
- * seconds and 10 per second after the cap (reached at ~3 s). A refused probe on a published
- * port costs well under a millisecond, so this is cheap; a factor of 2 would make the lag up to
- * half the start-up time.
- *
- * @internal
- */
-export const readySchedule: Schedule.Schedule<unknown> = Schedule.exponential("5 millis", 1.03).pipe(
-  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.millis(100)))
-)
-
-/**
- * `isAlive` is asked after a failed probe, but at most this often: it usually asks the engine
- * (an inspect call), which should not see ~45 requests a second per starting container.
- */
-const livenessEveryMillis = 100
+import { describeCause, fromHttpClientError } from "./error.js"
+import * as readiness from "./readiness.js"
 
 const statusBodyBytes = 2048
-const probeBodyBytes = 64 * 1024
-
-const alive: Effect.Effect<Liveness> = Effect.succeed({ _tag: "Alive" })
 
 const join = (endpoint: Endpoint, path: string): string => `${endpoint.url.replace(/\/+$/, "")}${path}`
 
@@ -157,75 +118,13 @@ const decodeBody = <A, I>(
 
 /** @internal */
 export const make = (
+  probe: Probe,
   options: Options = {}
 ): Effect.Effect<ProcessorClient.Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
     const maxResponseBytes = options.maxResponseBytes ?? defaults.maxResponseBytes
     const probeTimeout = Duration.decode(options.probeTimeout ?? defaults.probeTimeout)
-
-    /** `None` when the endpoint answered 200, otherwise why not. */
-    const probe = (endpoint: Endpoint): Effect.Effect<Option.Option<string>> =>
-      client.get(join(endpoint, "/")).pipe(
-        Effect.mapError((error) => describeHttpClientError(endpoint, error)),
-        Effect.flatMap((response) =>
-          // Reading the body to its end lets the connection be reused for the next call.
-          Effect.as(
-            Effect.ignore(readBody(endpoint, response, probeBodyBytes)),
-            response.status === 200 ? Option.none() : Option.some(`HTTP ${response.status}`)
-          )
-        ),
-        Effect.timeoutFail({
-          duration: probeTimeout,
-          onTimeout: () => `no answer within ${Duration.toMillis(probeTimeout)} ms`
-        }),
-        Effect.catchAll((why) => Effect.succeed(Option.some(why)))
-      )
-
-    const waitReady = Effect.fn("ProcessorClient.waitReady")(function* (
-      endpoint: Endpoint,
-      waitOptions?: WaitOptions
-    ): Effect.fn.Return<Ready, ReadyError> {
-      const deadline = Duration.decode(waitOptions?.deadline ?? defaults.readyDeadline)
-      const isAlive = waitOptions?.isAlive ?? alive
-      const started = yield* Clock.currentTimeMillis
-      let attempts = 0
-      let lastError = "no probe finished"
-      let lastAsked = Number.NEGATIVE_INFINITY
-      const stillAlive: Effect.Effect<boolean, Exited> = Effect.gen(function* () {
-        const time = yield* Clock.currentTimeMillis
-        if (time - lastAsked < livenessEveryMillis) return false
-        lastAsked = time
-        const liveness = yield* isAlive
-        if (liveness._tag === "Alive") return false
-        return yield* new Exited({ endpoint, exitCode: liveness.exitCode, logTail: liveness.logTail })
-      })
-      const step: Effect.Effect<boolean, Exited> = Effect.suspend(() => {
-        attempts++
-        return probe(endpoint)
-      }).pipe(
-        Effect.flatMap(
-          Option.match({
-            onNone: () => Effect.succeed(true),
-            onSome: (why) => {
-              lastError = why
-              return stillAlive
-            }
-          })
-        )
-      )
-      yield* Effect.repeat(
-        step,
-        Schedule.whileInput(readySchedule, (ready: boolean) => !ready)
-      ).pipe(
-        Effect.timeoutFail({
-          duration: deadline,
-          onTimeout: () =>
-            new NotReady({ endpoint, attempts, afterMillis: Duration.toMillis(deadline), lastError })
-        })
-      )
-      const finished = yield* Clock.currentTimeMillis
-      return { attempts, elapsedMillis: finished - started }
-    })
+    const waitReady = readiness.make(probe, probeTimeout)
 
     const post = <A, I>(
       endpoint: Endpoint,

@@ -1,0 +1,141 @@
+/**
+ * `ProcessorClient.waitReady`: probe until the endpoint answers, paced by the time already waited
+ * and by how many waits share the client.
+ *
+ * @internal
+ */
+import { Clock, Deferred, Duration, Effect, Either, FiberId } from "effect"
+import type { Liveness, Probe, Ready, WaitOptions } from "../ProcessorClient.js"
+import { type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
+import { defaults } from "./checks.js"
+
+const firstDelayMillis = 5
+/** A lone wait probes again after 5 ms + 3% of the time waited so far. */
+const growth = 0.03
+/** A crowded wait probes at least this often, as a share of the time waited so far. */
+const crowdedShare = 1 / 3
+const maxDelayMillis = 30_000
+
+/**
+ * The pause before the next probe, after a failed one `waitedMillis` into a wait, while
+ * `waiting` waits (this one included) are in progress on the same client.
+ *
+ * Alone, a wait probes 5 ms + 3% of the time waited apart: the lag between a server starting to
+ * listen and armada noticing stays near 3% of its start-up time (a server up after 500 ms is seen
+ * within ~20 ms), for ~65 probes in the first second, ~140 in 10 s and ~200 in a minute.
+ *
+ * Waits in progress at once on one client share its probes: each of `waiting` waits probes
+ * `waiting` times as far apart, so a few waits together probe about as often as one. Containers
+ * starting together share the machine and take longer each, and every probe (and every wake-up of
+ * armada) takes CPU from them. A crowded wait still probes at least every third of the time it has
+ * waited (a container that took 30 s to start is seen within ~10 s), and at least every 30 s;
+ * beyond ~10 waits that is the bound that holds, for ~16 probes in the first 10 s, ~26 in a minute
+ * and ~30 in two. Its first probes are no closer than `waiting` x 5 ms: none of `waiting`
+ * containers starting together is up within a few milliseconds.
+ *
+ * @internal
+ */
+export const nextProbeDelayMillis = (waitedMillis: number, waiting: number): number => {
+  const alone = firstDelayMillis + growth * waitedMillis
+  const crowded = Math.max(waiting * firstDelayMillis, crowdedShare * waitedMillis)
+  // Whole milliseconds, as the clock counts them.
+  return Math.round(Math.min(maxDelayMillis, waiting * alone, crowded))
+}
+
+/**
+ * A pause longer than this ends early when the number of waits has halved since it began, to be
+ * recomputed for fewer waits; shorter ones are not worth waking for.
+ */
+const wakeAboveMillis = 1_000
+
+/** `isAlive` is asked at most this often: it may be an engine call. */
+const livenessEveryMillis = 100
+
+const alive: Effect.Effect<Liveness> = Effect.succeed({ _tag: "Alive" })
+
+/**
+ * The `waitReady` of one client: `probe` sends one probe, which gives up after `probeTimeout`.
+ * Every wait of the returned function shares the pacing above.
+ *
+ * @internal
+ */
+export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
+  let waiting = 0
+  // Completed, and replaced, whenever the number of waits falls to a power of two (64, 32, ..., 1):
+  // the long pauses then end and are recomputed. That wakes each wait about log2(waits) times,
+  // where a wake-up per wait that ends would cost waits squared.
+  let halved = Deferred.unsafeMake<void>(FiberId.none)
+  const enter = Effect.sync(() => {
+    waiting++
+  })
+  const leave = Effect.suspend(() => {
+    waiting--
+    if (waiting === 0 || (waiting & (waiting - 1)) !== 0) return Effect.void
+    const fired = halved
+    halved = Deferred.unsafeMake(FiberId.none)
+    return Deferred.succeed(fired, undefined)
+  })
+  const timeoutText = `no answer within ${Duration.toMillis(probeTimeout)} ms`
+
+  return Effect.fn("ProcessorClient.waitReady")(function* (
+    endpoint: Endpoint,
+    waitOptions?: WaitOptions
+  ): Effect.fn.Return<Ready, ReadyError> {
+    const deadline = Duration.decode(waitOptions?.deadline ?? defaults.readyDeadline)
+    const isAlive = waitOptions?.isAlive ?? alive
+    const started = yield* Clock.currentTimeMillis
+    let attempts = 0
+    let lastError = "no probe finished"
+    let lastAsked = Number.NEGATIVE_INFINITY
+
+    const checkAlive: Effect.Effect<void, Exited> = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      if (now - lastAsked < livenessEveryMillis) return
+      lastAsked = now
+      const liveness = yield* isAlive
+      if (liveness._tag === "Exited") {
+        return yield* new Exited({ endpoint, exitCode: liveness.exitCode, logTail: liveness.logTail })
+      }
+    })
+
+    /** Sleeps until the next probe is due, recomputing that when the number of waits halves. */
+    const pause = (probedAt: number): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        for (;;) {
+          const now = yield* Clock.currentTimeMillis
+          const due = probedAt + nextProbeDelayMillis(probedAt - started, waiting)
+          if (now >= due) return
+          if (due - now <= wakeAboveMillis) return yield* Effect.sleep(due - now)
+          yield* Effect.raceFirst(Effect.sleep(due - now), Deferred.await(halved))
+        }
+      })
+
+    const probes: Effect.Effect<void, Exited> = Effect.gen(function* () {
+      for (;;) {
+        attempts++
+        const outcome = yield* Effect.either(
+          Effect.timeoutFail(probe.probe(endpoint), { duration: probeTimeout, onTimeout: () => timeoutText })
+        )
+        if (Either.isRight(outcome)) return
+        lastError = outcome.left
+        const probedAt = yield* Clock.currentTimeMillis
+        yield* checkAlive
+        yield* pause(probedAt)
+      }
+    })
+
+    yield* Effect.acquireUseRelease(
+      enter,
+      () => probes,
+      () => leave
+    ).pipe(
+      Effect.timeoutFail({
+        duration: deadline,
+        onTimeout: () =>
+          new NotReady({ endpoint, attempts, afterMillis: Duration.toMillis(deadline), lastError })
+      })
+    )
+    const finished = yield* Clock.currentTimeMillis
+    return { attempts, elapsedMillis: finished - started }
+  })
+}

@@ -1,0 +1,327 @@
+import type { AddressInfo } from "node:net"
+import { createServer, type Server, type Socket } from "node:net"
+import {
+  type Liveness,
+  make as makeProcessorClient,
+  ProcessorClient,
+  type ProcessorError,
+  layer as processorClientLayer,
+  ReadinessProbe
+} from "@armada/http"
+import { FetchHttpClient } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, type Duration, Effect, Fiber, Layer, Schedule, TestClock } from "effect"
+import { nextProbeDelayMillis } from "../src/internal/readiness.js"
+import { closedPort, realServer } from "./fakes.js"
+
+/**
+ * A raw TCP server on 127.0.0.1 that does `onConnection` with each socket; closed, with the
+ * connections still open, when the scope ends.
+ */
+const tcpServer = (onConnection: (socket: Socket) => void) => {
+  const sockets = new Set<Socket>()
+  return Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly server: Server; readonly open: Effect.Effect<number> }>(
+      (resume) => {
+        const server = createServer((socket) => {
+          sockets.add(socket)
+          socket.on("close", () => sockets.delete(socket))
+          socket.on("error", () => {})
+          onConnection(socket)
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo
+          resume(
+            Effect.succeed({ url: `http://127.0.0.1:${port}`, server, open: Effect.sync(() => sockets.size) })
+          )
+        })
+      }
+    ),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        for (const socket of sockets) socket.destroy()
+      })
+  )
+}
+
+/** Polls `open` until no connection is left, or fails after 10 s. */
+const allClosed = (open: Effect.Effect<number>) =>
+  Effect.repeat(open, { schedule: Schedule.spaced("5 millis"), until: (n) => n === 0 }).pipe(
+    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "a probe's connection stayed open" })
+  )
+
+/** Why the default probe says `url` is not ready (or "ready"). */
+const probeOnce = (url: string) =>
+  Effect.flatMap(ReadinessProbe, ({ probe }) =>
+    Effect.match(probe({ name: "probed", url }), { onSuccess: () => "ready", onFailure: (why) => why })
+  )
+
+describe("the readiness probe (GET / on a plain socket)", () => {
+  it.scopedLive("is ready on 200, and closes its connection", () =>
+    Effect.gen(function* () {
+      const server = yield* realServer((_, response) => response.end("ok"))
+      assert.strictEqual(yield* probeOnce(server.url), "ready")
+      yield* allClosed(server.open)
+    })
+  )
+
+  it.scopedLive("is not ready on any other status, 2xx included", () =>
+    Effect.gen(function* () {
+      for (const status of [204, 301, 404, 503]) {
+        const server = yield* realServer((_, response) => {
+          response.statusCode = status
+          response.end()
+        })
+        assert.strictEqual(yield* probeOnce(server.url), `HTTP ${status}`)
+      }
+    })
+  )
+
+  it.scopedLive("a refused connection is not ready", () =>
+    Effect.gen(function* () {
+      const port = yield* closedPort
+      assert.strictEqual(yield* probeOnce(`http://127.0.0.1:${port}`), "connection refused (ECONNREFUSED)")
+    })
+  )
+
+  it.scopedLive("a connection reset as it is accepted is not ready", () =>
+    Effect.gen(function* () {
+      const server = yield* tcpServer((socket) => socket.resetAndDestroy())
+      assert.match(yield* probeOnce(server.url), /^connection (reset|closed)/)
+    })
+  )
+
+  it.scopedLive(
+    "a connection closed before an answer is not ready (docker-proxy before the app listens)",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* tcpServer((socket) => socket.once("data", () => socket.end()))
+        assert.strictEqual(yield* probeOnce(server.url), "connection closed before an answer")
+      })
+  )
+
+  it.scopedLive("reads a status line that arrives in pieces", () =>
+    Effect.gen(function* () {
+      const server = yield* tcpServer((socket) =>
+        socket.once("data", () => {
+          socket.write("HTTP/1.1 2")
+          setTimeout(() => socket.end("00 OK\r\ncontent-length: 2\r\n\r\nok"), 50)
+        })
+      )
+      assert.strictEqual(yield* probeOnce(server.url), "ready")
+    })
+  )
+
+  it.scopedLive("an answer that is not HTTP is not ready", () =>
+    Effect.gen(function* () {
+      const server = yield* tcpServer((socket) => socket.end("SSH-2.0-OpenSSH_9.2\r\n"))
+      assert.strictEqual(yield* probeOnce(server.url), 'the answer is not HTTP: "SSH-2.0-OpenSSH_9.2"')
+      const endless = yield* tcpServer((socket) => socket.write("x".repeat(4096)))
+      assert.strictEqual(yield* probeOnce(endless.url), "the answer is not HTTP")
+    })
+  )
+
+  it.scopedLive("a URL it cannot probe is not ready, with why", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(yield* probeOnce("not a url"), 'invalid URL "not a url"')
+      assert.strictEqual(
+        yield* probeOnce("https://127.0.0.1:1"),
+        'cannot probe "https://127.0.0.1:1": only http: URLs are supported'
+      )
+    })
+  )
+
+  it.scopedLive("interrupting a probe closes its connection", () =>
+    Effect.gen(function* () {
+      // Reads the request, never answers.
+      const server = yield* tcpServer((socket) => socket.resume())
+      const fiber = yield* Effect.fork(probeOnce(server.url))
+      yield* Effect.repeat(server.open, { schedule: Schedule.spaced("5 millis"), until: (n) => n === 1 })
+      yield* Fiber.interrupt(fiber)
+      yield* allClosed(server.open)
+    })
+  )
+
+  it.scopedLive(
+    "a status line that does not come in time is a failed probe, then NotReady at the deadline",
+    () =>
+      Effect.gen(function* () {
+        // Reads the request, never answers.
+        const server = yield* tcpServer((socket) => socket.resume())
+        const client = yield* makeProcessorClient({ probeTimeout: "100 millis" })
+        const error = yield* Effect.flip(
+          client.waitReady({ name: "mute", url: server.url }, { deadline: "1 second" })
+        )
+        assert.strictEqual(error._tag, "NotReady")
+        if (error._tag !== "NotReady") return
+        assert.strictEqual(error.lastError, "no answer within 100 ms")
+        assert.isAtLeast(error.attempts, 2)
+        yield* allClosed(server.open)
+      }).pipe(Effect.provide(FetchHttpClient.layer))
+  )
+})
+
+describe("nextProbeDelayMillis", () => {
+  it("alone: 5 ms + 3% of the time waited", () => {
+    assert.deepStrictEqual(
+      [0, 100, 1_000, 10_000, 60_000, 300_000].map((waited) => nextProbeDelayMillis(waited, 1)),
+      [5, 8, 35, 305, 1805, 9005]
+    )
+  })
+
+  it("crowded: as many times as far apart as there are waits, but at least every third of the time waited and every 30 s", () => {
+    // 10 waits: 10 x (5 ms + 3%) or a third of the time waited, whichever is less.
+    assert.deepStrictEqual(
+      [0, 100, 1_000, 10_000, 30_000].map((waited) => nextProbeDelayMillis(waited, 10)),
+      [50, 50, 333, 3050, 9050]
+    )
+    // 65 waits: the first probes 325 ms apart, not 5.
+    assert.strictEqual(nextProbeDelayMillis(0, 65), 325)
+    assert.strictEqual(nextProbeDelayMillis(3_000, 65), 1000)
+    assert.strictEqual(nextProbeDelayMillis(600_000, 65), 30_000)
+  })
+
+  it("never shrinks as the wait goes on or as more waits share the client", () => {
+    for (const waiting of [1, 2, 3, 8, 20, 65, 500]) {
+      let previous = 0
+      for (let waited = 0; waited <= 400_000; waited += 1_000) {
+        const delay = nextProbeDelayMillis(waited, waiting)
+        assert.isAtLeast(delay, previous)
+        assert.isAtLeast(delay, nextProbeDelayMillis(waited, waiting - 1 || 1))
+        assert.isAtMost(delay, 30_000)
+        previous = delay
+      }
+    }
+  })
+})
+
+/** When each probe of each endpoint happened; a probe is ready once `readyAt` says so. */
+const recordingProbe = (readyAt: (endpoint: ProcessorError.Endpoint, now: number) => boolean) => {
+  const probes = new Map<string, Array<number>>()
+  const layer = Layer.succeed(ReadinessProbe, {
+    probe: (endpoint) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const times = probes.get(endpoint.name) ?? []
+        times.push(now)
+        probes.set(endpoint.name, times)
+        return readyAt(endpoint, now) ? Effect.void : Effect.fail("connection refused (ECONNREFUSED)")
+      })
+  })
+  const client = processorClientLayer.pipe(Layer.provide(layer), Layer.provide(FetchHttpClient.layer))
+  return { probes, client }
+}
+
+/**
+ * Waits for `count` endpoints `c0`, `c1`, ... at once on one client, from time 0 of the TestClock,
+ * and records when each wait ended and how.
+ */
+const waitMany = (
+  count: number,
+  options: {
+    readonly readyAt: (endpoint: ProcessorError.Endpoint, now: number) => boolean
+    readonly isAlive?: (endpoint: ProcessorError.Endpoint) => Effect.Effect<Liveness>
+    readonly deadline: Duration.DurationInput
+  }
+) => {
+  const recording = recordingProbe(options.readyAt)
+  const ended = new Map<string, { readonly at: number; readonly outcome: string }>()
+  return Effect.gen(function* () {
+    const client = yield* ProcessorClient
+    const fibers = []
+    for (let i = 0; i < count; i++) {
+      const endpoint: ProcessorError.Endpoint = { name: `c${i}`, url: `http://127.0.0.1:${1000 + i}` }
+      const fiber = yield* client
+        .waitReady(endpoint, { deadline: options.deadline, isAlive: options.isAlive?.(endpoint) })
+        .pipe(
+          Effect.match({ onSuccess: () => "ready", onFailure: (error) => error._tag }),
+          Effect.flatMap((outcome) =>
+            Effect.map(Clock.currentTimeMillis, (at) => ended.set(endpoint.name, { at, outcome }))
+          ),
+          Effect.fork
+        )
+      fibers.push(fiber)
+    }
+    return { probes: recording.probes, ended, fibers }
+  }).pipe(Effect.provide(recording.client))
+}
+
+describe("ProcessorClient.waitReady's pacing", () => {
+  it.effect("alone, it probes ~65 times in the first second and ~140 times in 10 s", () =>
+    Effect.gen(function* () {
+      const { probes, ended } = yield* waitMany(1, { readyAt: () => false, deadline: "10 seconds" })
+      yield* TestClock.adjust("1 second")
+      const inFirstSecond = probes.get("c0")!.length
+      yield* TestClock.adjust("9 seconds")
+      assert.deepStrictEqual(ended.get("c0"), { at: 10_000, outcome: "NotReady" })
+      assert.isAtLeast(inFirstSecond, 60)
+      assert.isAtMost(inFirstSecond, 70)
+      assert.isAtLeast(probes.get("c0")!.length, 135)
+      assert.isAtMost(probes.get("c0")!.length, 145)
+    })
+  )
+
+  // Several hundred TestClock sleeps, each of which costs the TestClock a few zero-delay timers: a
+  // loaded machine stretches those to tens of milliseconds, hence the limit.
+  it.effect(
+    "12 waits at once: far fewer probes each, still every third of the time waited, isAlive at each probe",
+    () =>
+      Effect.gen(function* () {
+        let exited = false
+        const { probes, ended } = yield* waitMany(12, {
+          deadline: "30 seconds",
+          readyAt: () => false,
+          // c1 exits at 20 s.
+          isAlive: (endpoint) =>
+            Effect.sync(() =>
+              endpoint.name === "c1" && exited
+                ? { _tag: "Exited" as const, exitCode: 3, logTail: "boom" }
+                : { _tag: "Alive" as const }
+            )
+        })
+        yield* TestClock.adjust("20 seconds")
+        exited = true
+        yield* TestClock.adjust("11 seconds")
+
+        // Each probes far less often than a lone wait (~175 probes in 30 s), but never more than a
+        // third of the time it has waited (or 12 x 5 ms) apart.
+        for (const [name, times] of probes) {
+          assert.isAtMost(times.length, 22, `${name}: ${times.length} probes`)
+          for (let i = 1; i < times.length; i++) {
+            const gap = times[i]! - times[i - 1]!
+            const bound = Math.max(12 * 5, times[i - 1]! / 3) + 1
+            assert.isAtMost(gap, bound, `${name}: ${gap} ms after ${times[i - 1]}`)
+          }
+        }
+        // c1's exit ends its wait at its first probe after it.
+        assert.deepStrictEqual(ended.get("c1"), {
+          at: probes.get("c1")!.find((time) => time >= 20_000)!,
+          outcome: "Exited"
+        })
+        for (const [name, end] of ended) if (name !== "c1") assert.strictEqual(end.outcome, "NotReady")
+      }),
+    240_000
+  )
+
+  it.effect("when the others end, a long pause is cut short: the last wait probes within a second", () =>
+    Effect.gen(function* () {
+      // 16 waits started together probe at the same times: find a pause of c0 longer than 5 s.
+      let probedAt = 0
+      while (nextProbeDelayMillis(probedAt, 16) <= 5_000) probedAt += nextProbeDelayMillis(probedAt, 16)
+      const pause = nextProbeDelayMillis(probedAt, 16)
+      const { probes, fibers } = yield* waitMany(16, { readyAt: () => false, deadline: "5 minutes" })
+      // 1 s into that pause, the 15 others end.
+      const othersEnd = probedAt + 1_000
+      yield* TestClock.adjust(othersEnd)
+      assert.strictEqual(probes.get("c0")!.at(-1), probedAt)
+      yield* Effect.forEach(fibers.slice(1), Fiber.interrupt)
+      yield* TestClock.adjust(pause)
+      const next = probes.get("c0")!.find((time) => time > probedAt)!
+      // Recomputed as the waits fall to 8, 4, 2 and 1, its pause ends long before the crowded one
+      // would have: within a second (a pause that short is not interrupted again).
+      assert.isAbove(pause, 5_000)
+      assert.isAtMost(next - othersEnd, 1_000)
+      yield* Fiber.interrupt(fibers[0]!)
+    })
+  )
+})
