@@ -181,7 +181,11 @@ describe("translating the orchestrator's progress", () => {
     assert.strictEqual(CliProgress.itemName(context, "start", "plugin", "stamp"), "plugin/stamp")
     assert.strictEqual(CliProgress.itemName(context, "start", "merger", "merger"), "merger")
     assert.strictEqual(CliProgress.itemName(context, "export", "volume", "armada-x-s"), "out/golden01")
-    const pull = new ContainerEngineError.PullFailed({ image: "armada/test-app:dev", detail: "no registry" })
+    const pull = new ContainerEngineError.PullFailed({
+      image: "armada/test-app:dev",
+      reason: "NotFound",
+      detail: "manifest unknown"
+    })
     assert.include(
       CliProgress.failureInfo(
         context,

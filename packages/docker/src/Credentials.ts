@@ -101,13 +101,27 @@ export declare namespace Credentials {
 }
 
 /**
+ * No credentials for any registry: every pull goes anonymous. What `Credentials` gives when no
+ * layer provides it.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const anonymous: Credentials.Service = {
+  source: () => Effect.succeed({ _tag: "Anonymous" }),
+  lookup: () => Effect.succeedNone
+}
+
+/**
+ * Where the Docker engine's pulls get their credentials. Optional: without a layer, it is
+ * `anonymous`; `layerConfig()` reads them the way the Docker CLI does.
+ *
  * @since 0.2.0
  * @category tags
  */
-export class Credentials extends Context.Tag("@armada/docker/Credentials")<
-  Credentials,
-  Credentials.Service
->() {}
+export class Credentials extends Context.Reference<Credentials>()("@armada/docker/Credentials", {
+  defaultValue: () => anonymous
+}) {}
 
 /**
  * @since 0.2.0

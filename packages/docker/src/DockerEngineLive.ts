@@ -6,6 +6,11 @@
  * differently: `waitContainer` waits as long as the container runs, `pull` and `getArchive` fail
  * when the engine has sent nothing for `timeout`. Interrupting any operation aborts its request.
  *
+ * A pull asks for the exact reference (one tag, or the digest) and sends the credentials the
+ * `Credentials` service has for its registry: by default none; provide `Credentials.layerConfig()`
+ * to the layer to find them the way the Docker CLI does. Its failures are `PullFailed`, typed by
+ * their `reason`.
+ *
  * @since 0.1.0
  */
 import type { InputError } from "@armada/core"

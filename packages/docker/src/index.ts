@@ -1,4 +1,12 @@
 /**
+ * @since 0.2.0
+ */
+export * as Credentials from "./Credentials.js"
+/**
+ * @since 0.2.0
+ */
+export * as CredentialsError from "./CredentialsError.js"
+/**
  * @since 0.1.0
  */
 export * as DockerEngineLive from "./DockerEngineLive.js"

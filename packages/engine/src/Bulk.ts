@@ -8,9 +8,9 @@
  * @since 0.1.0
  */
 import { type ImageRef, type InputError, type Outcome, Parallel } from "@armada/core"
-import { Effect, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { ContainerEngine, type ContainerSpec, type PullProgress } from "./ContainerEngine.js"
-import type * as ContainerEngineError from "./ContainerEngineError.js"
+import * as ContainerEngineError from "./ContainerEngineError.js"
 import * as Validation from "./Validation.js"
 
 /**
@@ -42,8 +42,33 @@ const validateAll = <A, B>(
 export type PullResult = "present" | "pulled"
 
 /**
- * Makes every image present: those already there are skipped at once, the others are pulled,
- * their progress going to `onProgress`.
+ * When an image is pulled, as Docker's `--pull` reads it: `missing` (the default) only when it is
+ * not present, `always` every time (a tag may have moved), `never` (an absent image is an
+ * `ImageNotFound`, and no registry is contacted).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const PullPolicy = Schema.Literal("missing", "always", "never")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type PullPolicy = typeof PullPolicy.Type
+
+/**
+ * The `detail` of the `ImageNotFound` for an absent image under the pull policy `never`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const neverPulled = "not pulled: the pull policy is never"
+
+/**
+ * Makes every image present under `policy` (default `missing`): those already there are skipped
+ * at once, the others are pulled, their progress going to `onProgress`. Each reference is pulled
+ * as given: the caller removes duplicates.
  *
  * @since 0.1.0
  * @category bulk
@@ -51,7 +76,10 @@ export type PullResult = "present" | "pulled"
 export const pullAll = (
   images: Iterable<string>,
   options?: Options & {
+    readonly policy?: PullPolicy | undefined
     readonly onProgress?: ((progress: PullProgress) => Effect.Effect<void>) | undefined
+    /** Called as soon as an image is there, before the others are. */
+    readonly onPresent?: ((image: ImageRef.ImageRef, result: PullResult) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<
   Outcome.Outcome<ImageRef.ImageRef, PullResult, ContainerEngineError.ContainerEngineError>,
@@ -61,17 +89,30 @@ export const pullAll = (
   Effect.gen(function* () {
     const refs = yield* validateAll(images, (image, index) => Validation.image(`images[${index}]`, image))
     const engine = yield* ContainerEngine
-    const onProgress = options?.onProgress
+    const policy = options?.policy ?? "missing"
+    const onProgress = options?.onProgress ?? (() => Effect.void)
+    const pull = (image: ImageRef.ImageRef) =>
+      Stream.runForEach(engine.pull(image), onProgress).pipe(Effect.as<PullResult>("pulled"))
     const pullOne = (
       image: ImageRef.ImageRef
     ): Effect.Effect<PullResult, ContainerEngineError.ContainerEngineError> =>
-      Effect.flatMap(engine.imageExists(image), (present) =>
-        present
-          ? Effect.succeed("present")
-          : Stream.runForEach(engine.pull(image), onProgress ?? (() => Effect.void)).pipe(Effect.as("pulled"))
-      )
-    const outcome = yield* Parallel.forEachCollect(refs, pullOne, parallelOptions(options))
-    return outcome
+      policy === "always"
+        ? pull(image)
+        : Effect.flatMap(engine.imageExists(image), (present) =>
+            present
+              ? Effect.succeed<PullResult>("present")
+              : policy === "never"
+                ? Effect.fail(new ContainerEngineError.ImageNotFound({ image, detail: neverPulled }))
+                : pull(image)
+          )
+    const onPresent = options?.onPresent
+    return yield* Parallel.forEachCollect(
+      refs,
+      onPresent === undefined
+        ? pullOne
+        : (image) => Effect.tap(pullOne(image), (result) => onPresent(image, result)),
+      parallelOptions(options)
+    )
   }).pipe(Effect.withSpan("Bulk.pullAll"))
 
 /**

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { InputError } from "@armada/core"
+import { ImageRef, InputError } from "@armada/core"
 
 export type { InputError }
 
@@ -41,18 +41,76 @@ export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@armada/en
 }
 
 /**
- * A pull that could not complete: no registry reachable, unknown image, or an error reported in
- * the middle of the progress stream.
+ * Why a pull failed:
+ * - `NotFound`: the registry has no such repository, or no such tag or digest in it (Docker's
+ *   registry API answers both with one `manifest unknown`, so the engine cannot tell which);
+ * - `Unauthorized`: the registry refused the credentials sent, or wants some and got none;
+ * - `RegistryUnreachable`: the engine could not connect to the registry (nothing listens, no such
+ *   host, TLS refused);
+ * - `InStream`: the engine reported an error in the middle of the pull's progress (a layer that
+ *   fails its checksum, a full disk);
+ * - `Interrupted`: the pull stopped before the image was complete (the engine ended the stream
+ *   without it, or sent nothing for too long);
+ * - `Credentials`: the credentials for the registry could not be read (a broken Docker config
+ *   file, a credential helper that failed); nothing was sent to the engine;
+ * - `Failed`: any other refusal of the engine, in its own words (`detail`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const PullFailureReason = Schema.Literal(
+  "NotFound",
+  "Unauthorized",
+  "RegistryUnreachable",
+  "InStream",
+  "Interrupted",
+  "Credentials",
+  "Failed"
+)
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type PullFailureReason = typeof PullFailureReason.Type
+
+const registryIn = (image: string): string =>
+  ImageRef.isImageRef(image) ? ImageRef.registryOf(ImageRef.ImageRef.make(image)) : "its registry"
+
+/**
+ * A pull that could not complete, by its `reason`; `detail` is what the engine (or the credential
+ * source) said. It never holds a secret.
  *
  * @since 0.1.0
  * @category errors
  */
 export class PullFailed extends Schema.TaggedError<PullFailed>("@armada/engine/PullFailed")("PullFailed", {
   image: Schema.String,
+  reason: PullFailureReason,
   detail: Schema.String
 }) {
+  /** The registry the image is pulled from (`docker.io` when the reference names none). */
+  get registry(): string {
+    return registryIn(this.image)
+  }
+
   override get message(): string {
-    return `pulling ${this.image} failed: ${this.detail}`
+    switch (this.reason) {
+      case "NotFound":
+        return `pulling ${this.image} failed: not found: ${this.registry} has no such repository or tag (the registry does not say which): ${this.detail}`
+      case "Unauthorized":
+        return `pulling ${this.image} failed: unauthorized: ${this.registry} refused the credentials sent, or wants some (${this.detail})`
+      case "RegistryUnreachable":
+        return `pulling ${this.image} failed: the engine cannot reach the registry ${this.registry} (${this.detail})`
+      case "InStream":
+        return `pulling ${this.image} failed midway: ${this.detail}`
+      case "Interrupted":
+        return `pulling ${this.image} stopped before the image was complete (${this.detail})`
+      case "Credentials":
+        return `pulling ${this.image} failed: the credentials for ${this.registry} could not be read: ${this.detail}`
+      case "Failed":
+        return `pulling ${this.image} failed: ${this.detail}`
+    }
   }
 }
 

@@ -115,6 +115,43 @@ describe("Bulk", () => {
     }).pipe(Effect.provide(memory()))
   )
 
+  it.effect(
+    "pullAll's policy: never pulls nothing, always pulls present images too; onPresent as each is there",
+    () =>
+      Effect.gen(function* () {
+        const control = yield* MemoryEngine.MemoryEngine
+        const pulls = Effect.map(control.calls, (calls) =>
+          calls.filter((call) => call.operation === "pull").map((call) => call.name)
+        )
+        const never = yield* Bulk.pullAll([app, remote], { policy: "never" })
+        assert.deepStrictEqual(
+          never.successes.map((s) => [s.item, s.value]),
+          [[app, "present"]]
+        )
+        const [refused] = never.failures
+        assert.strictEqual(errorTag(refused), "ImageNotFound")
+        assert.strictEqual(
+          refused?.cause._tag === "Fail" && refused.cause.error._tag === "ImageNotFound"
+            ? refused.cause.error.detail
+            : undefined,
+          Bulk.neverPulled
+        )
+        assert.deepStrictEqual(yield* pulls, [], "never asks no registry")
+
+        const present: Array<string> = []
+        const always = yield* Bulk.pullAll([app, remote], {
+          policy: "always",
+          onPresent: (image, result) => Effect.sync(() => present.push(`${image} ${result}`))
+        })
+        assert.deepStrictEqual(
+          always.successes.map((s) => s.value),
+          ["pulled", "pulled"]
+        )
+        assert.deepStrictEqual(present.sort(), [`${app} pulled`, `${remote} pulled`].sort())
+        assert.deepStrictEqual((yield* pulls).sort(), [app, remote].sort())
+      }).pipe(Effect.provide(memory()))
+  )
+
   it.effect("removeContainers and removeVolumes: removed, absent, or the item's own error", () =>
     Effect.gen(function* () {
       const control = yield* MemoryEngine.MemoryEngine

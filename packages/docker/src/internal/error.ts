@@ -101,23 +101,75 @@ export const timedOut = (
     detail: `the engine at ${context.address} did not answer within ${Duration.format(timeout)}`
   })
 
-/**
- * @internal
- */
-export const pullFailed = (image: string, detail: string): ContainerEngineError.PullFailed =>
-  new ContainerEngineError.PullFailed({ image, detail })
+// What the engine's message says went wrong with a pull, whatever status it came with; the first
+// that matches wins. Docker Hub's "pull access denied …, repository does not exist or may require
+// 'docker login'" hides whether the repository exists: it is read as not found.
+const pullPatterns: ReadonlyArray<readonly [ContainerEngineError.PullFailureReason, RegExp]> = [
+  ["NotFound", /manifest unknown|not found|name unknown|repository does not exist|pull access denied/i],
+  [
+    "Unauthorized",
+    /unauthorized|authentication required|no basic auth credentials|incorrect username or password|denied/i
+  ],
+  [
+    "RegistryUnreachable",
+    /dial tcp|connection refused|no such host|i\/o timeout|network is unreachable|no route to host|tls: |x509: |server gave HTTP response to HTTPS client|connection reset by peer|Client\.Timeout exceeded/i
+  ]
+]
 
 /**
- * Whatever stops a pull, but an absent engine, is the pull's own failure.
+ * A pull's failure from the engine's own message: in the response to the request (`status` is
+ * then its HTTP status) or inside the progress stream.
+ *
+ * @internal
+ */
+export const pullFailed = (
+  image: string,
+  detail: string,
+  where: { readonly _tag: "Response"; readonly status: number | undefined } | { readonly _tag: "Stream" }
+): ContainerEngineError.PullFailed => {
+  // The reference and URLs in the message may hold any word ("team/denied"): match the rest.
+  const words = detail
+    .split(image)
+    .join("<image>")
+    .replace(/"[^"]*"/g, '""')
+    .replace(/manifest for \S+/g, "manifest for <image>")
+  const matched = pullPatterns.find(([, pattern]) => pattern.test(words))?.[0]
+  const byStatus =
+    where._tag === "Stream"
+      ? "InStream"
+      : where.status === 404
+        ? "NotFound"
+        : where.status === 401 || where.status === 403
+          ? "Unauthorized"
+          : "Failed"
+  return new ContainerEngineError.PullFailed({ image, reason: matched ?? byStatus, detail })
+}
+
+/**
+ * Whatever stops a pull, but an absent engine or bad input, is the pull's own failure: an error
+ * answer is read by its message and status, and a request with no answer at all (the engine
+ * sent nothing for the request timeout, or dropped the stream) means the pull was interrupted.
  *
  * @internal
  */
 export const asPullFailure =
   (image: string) =>
-  (error: ContainerEngineError.ContainerEngineError): ContainerEngineError.ContainerEngineError =>
-    error._tag === "EngineUnreachable" || error._tag === "PullFailed"
-      ? error
-      : pullFailed(image, error.message)
+  (error: ContainerEngineError.ContainerEngineError): ContainerEngineError.ContainerEngineError => {
+    switch (error._tag) {
+      case "EngineUnreachable":
+      case "PullFailed":
+      case "InputError":
+        return error
+      case "ImageNotFound":
+        return pullFailed(image, error.detail ?? error.message, { _tag: "Response", status: 404 })
+      case "EngineError":
+        return error.status === undefined
+          ? new ContainerEngineError.PullFailed({ image, reason: "Interrupted", detail: error.detail })
+          : pullFailed(image, error.detail, { _tag: "Response", status: error.status })
+      default:
+        return new ContainerEngineError.PullFailed({ image, reason: "Failed", detail: error.message })
+    }
+  }
 
 const hint = (code: string): string => {
   switch (code) {

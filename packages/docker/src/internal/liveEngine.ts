@@ -17,23 +17,23 @@ import type {
   ContainerState,
   ImageInfo,
   Labels,
-  NetworkInfo,
-  PullProgress
+  NetworkInfo
 } from "@armada/engine"
 import Docker from "dockerode"
-import { Duration, Effect, Option, Schema, Stream } from "effect"
+import { Duration, Effect, Option, Stream } from "effect"
+import { Credentials } from "../Credentials.js"
 import type { Options } from "../DockerEngineLive.js"
 import {
   asPullFailure,
   isAlreadyStarted,
   isAmbiguousName,
   networkNotFound,
-  pullFailed,
   type RequestContext,
   timedOut,
   toDockerError
 } from "./error.js"
 import { feed } from "./nodeStream.js"
+import * as Pull from "./pull.js"
 
 /** Where a volume is mounted in the helper container that carries its archives. */
 const volumeMountPoint = (volume: string) => `/armada-volumes/${volume}`
@@ -102,20 +102,6 @@ const demux = (buffer: Buffer): string => {
   return Buffer.concat(parts).toString("utf8")
 }
 
-/** One line of `POST /images/create`. */
-const PullLine = Schema.parseJson(
-  Schema.Struct({
-    status: Schema.optional(Schema.String),
-    id: Schema.optional(Schema.String),
-    progressDetail: Schema.optional(
-      Schema.Struct({ current: Schema.optional(Schema.Number), total: Schema.optional(Schema.Number) })
-    ),
-    error: Schema.optional(Schema.String),
-    errorDetail: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
-  })
-)
-const decodePullLine = Schema.decodeUnknownEither(PullLine)
-
 const withSignal = <T extends object>(options: T, signal: AbortSignal): T & { abortSignal: AbortSignal } => ({
   ...options,
   abortSignal: signal
@@ -126,6 +112,7 @@ export const make = (options: Options) =>
   Effect.gen(function* () {
     const address = yield* parseHost(options.host ?? "unix:///var/run/docker.sock")
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
+    const credentials = yield* Credentials
     const agent = yield* Interruption.acquireRelease(
       Effect.sync(() => {
         const agent = new http.Agent({ keepAlive: true })
@@ -191,6 +178,12 @@ export const make = (options: Options) =>
     const inspectImage = (image: string) =>
       request(context("inspectImage", "image", image), () => docker.getImage(image).inspect()).pipe(
         Effect.map(imageInfo)
+      )
+
+    const imageExists = (image: string) =>
+      inspectImage(image).pipe(
+        Effect.as(true),
+        Effect.catchTag("ImageNotFound", () => Effect.succeed(false))
       )
 
     const inspectContainer = (ref: string) =>
@@ -347,38 +340,20 @@ export const make = (options: Options) =>
           docker.listImages(withSignal({ filters: labelFilters(labels) }, signal))
         ).pipe(Effect.map((images) => images.map(imageInfo))),
       inspectImage,
-      imageExists: (image) =>
-        inspectImage(image).pipe(
-          Effect.as(true),
-          Effect.catchTag("ImageNotFound", () => Effect.succeed(false))
-        ),
+      imageExists,
       pull: (image) => {
         const ctx = context("pull", "image", image)
-        return responseStream(ctx, (signal) => docker.pull(image, withSignal({}, signal))).pipe(
-          Stream.decodeText(),
-          Stream.splitLines,
-          Stream.filter((line) => line.trim().length > 0),
-          Stream.mapEffect((line) => {
-            const decoded = decodePullLine(line)
-            if (decoded._tag === "Left")
-              return Effect.fail(pullFailed(image, `unreadable progress line: ${line}`))
-            const event = decoded.right
-            if (event.error !== undefined || event.errorDetail !== undefined) {
-              return Effect.fail(
-                pullFailed(image, event.errorDetail?.message ?? event.error ?? "unknown error")
-              )
-            }
-            const progress: PullProgress = {
+        return Stream.unwrap(
+          Effect.map(Pull.credentialsFor(credentials, image), (auth) =>
+            Pull.progress(
               image,
-              layer: event.id,
-              status: event.status ?? "",
-              current: event.progressDetail?.current,
-              total: event.progressDetail?.total
-            }
-            return Effect.succeed(progress)
-          }),
-          Stream.mapError(asPullFailure(image))
-        )
+              responseStream(ctx, (signal) =>
+                docker.createImage(Pull.authConfig(auth), { ...Pull.query(image), abortSignal: signal })
+              ),
+              imageExists(image)
+            )
+          )
+        ).pipe(Stream.mapError(asPullFailure(image)))
       },
       removeImage: (image) =>
         Effect.asVoid(

@@ -71,7 +71,11 @@ export const layer = (options: Options): Layer.Layer<ContainerEngine | MemoryEng
               const preset = state.catalog.get(tag)
               if (preset === undefined) {
                 return Stream.fail(
-                  new ContainerEngineError.PullFailed({ image, detail: "not in the memory engine's catalog" })
+                  new ContainerEngineError.PullFailed({
+                    image,
+                    reason: "NotFound",
+                    detail: "not in the memory engine's catalog"
+                  })
                 )
               }
               const total = preset.sizeBytes ?? 1024

@@ -447,7 +447,11 @@ export const make = (
           Effect.gen(function* () {
             const tag = ImageRef.withDefaultTag(image)
             if (!catalog.has(tag))
-              return yield* new ContainerEngineError.PullFailed({ image, detail: catalogHint(image) })
+              return yield* new ContainerEngineError.PullFailed({
+                image,
+                reason: "Failed",
+                detail: catalogHint(image)
+              })
             present.add(tag)
             return {
               image,
