@@ -50,10 +50,10 @@ export type Id = typeof Id.Type
  * @since 0.1.0
  * @category schemas
  */
-export const Role = Schema.Literal("processor", "plugin", "merger").annotations({
+export const Role = Schema.Literal("processor", "plugin", "merger", "resolver").annotations({
   // `override`: one message for the union rather than one per literal.
   message: (issue) => ({
-    message: `expected "processor", "plugin" or "merger", got ${describe(issue.actual)}`,
+    message: `expected "processor", "plugin", "merger" or "resolver", got ${describe(issue.actual)}`,
     override: true
   })
 })
@@ -145,12 +145,14 @@ export const containerName = (prefix: Id, role: Role, id: Id, session: Id): stri
   `${prefix}-${role}-${id}-${session}`
 
 /**
- * `<prefix>-<templateId>`
+ * `<prefix>-<templateId>-<session>-template`: one per session, so two runs of one template at
+ * once never share it (or remove each other's).
  *
  * @since 0.1.0
  * @category names
  */
-export const templateVolumeName = (prefix: Id, templateId: Id): string => `${prefix}-${templateId}`
+export const templateVolumeName = (prefix: Id, templateId: Id, session: Id): string =>
+  `${prefix}-${templateId}-${session}-template`
 
 /**
  * `<prefix>-<templateId>-<session>`

@@ -103,7 +103,7 @@ describe("Names: resources", () => {
       "armada-processor-render-s1"
     )
     assert.strictEqual(Names.containerName(id("acme"), "merger", id("m"), session), "acme-merger-m-s1")
-    assert.strictEqual(Names.templateVolumeName(prefix, id("tpl")), "armada-tpl")
+    assert.strictEqual(Names.templateVolumeName(prefix, id("tpl"), session), "armada-tpl-s1-template")
     assert.strictEqual(Names.sessionVolumeName(prefix, id("tpl"), session), "armada-tpl-s1")
     assert.strictEqual(Names.networkName(prefix), "armada")
   })
@@ -134,7 +134,7 @@ describe("Names: resources", () => {
     ([p, role, item, templateId, s]) => {
       for (const name of [
         Names.containerName(p, role, item, s),
-        Names.templateVolumeName(p, templateId),
+        Names.templateVolumeName(p, templateId, s),
         Names.sessionVolumeName(p, templateId, s),
         Names.networkName(p)
       ]) {
@@ -144,8 +144,8 @@ describe("Names: resources", () => {
     }
   )
 
-  it("Role is processor, plugin or merger", () => {
-    assert.deepStrictEqual(Names.Role.literals, ["processor", "plugin", "merger"])
+  it("Role is processor, plugin, merger or resolver", () => {
+    assert.deepStrictEqual(Names.Role.literals, ["processor", "plugin", "merger", "resolver"])
     assert.isTrue(Either.isLeft(Schema.decodeUnknownEither(Names.Role)("worker")))
   })
 })
@@ -156,7 +156,10 @@ describe("Names.decodeAs", () => {
       const error = yield* Effect.flip(Names.decodeAs(Names.Role, "role", "worker"))
       assert.strictEqual(error.field, "role")
       assert.strictEqual(error.value, "worker")
-      assert.strictEqual(error.message, 'role: expected "processor", "plugin" or "merger", got "worker"')
+      assert.strictEqual(
+        error.message,
+        'role: expected "processor", "plugin", "merger" or "resolver", got "worker"'
+      )
       assert.strictEqual(yield* Names.decodeAs(Names.Role, "role", "plugin"), "plugin")
     })
   )
@@ -168,7 +171,7 @@ describe("Names.decodeAs", () => {
       assert.strictEqual(
         error.message,
         'processors[0]: id: expected an id of 1-63 characters [a-z0-9_.-] starting with a letter or digit, got "a/b"; ' +
-          'role: expected "processor", "plugin" or "merger", got "x"'
+          'role: expected "processor", "plugin", "merger" or "resolver", got "x"'
       )
     })
   )
