@@ -112,7 +112,8 @@ export const Timeouts: typeof schema.Timeouts = schema.Timeouts
 
 /**
  * `concurrency` (default `"cpus"`), `prefix` of every name and label, `keep` the containers and
- * volumes after the run, `timeouts`, `limits`.
+ * volumes after the run, `pull` (when images are pulled: `missing`, the default, `always` or
+ * `never`), `timeouts`, `limits`.
  *
  * @since 0.1.0
  * @category schemas

@@ -348,6 +348,48 @@ describe("Orchestrator.pipeline", () => {
     }
   )
 
+  it.effect("pulls each image once however the spec writes it, and follows the spec's pull policy", () => {
+    const recorded = recording()
+    return Effect.gen(function* () {
+      const control = yield* MemoryEngine.MemoryEngine
+      const pulls = Effect.map(control.calls, (calls) => calls.filter((call) => call.operation === "pull"))
+      // Two ways of writing one image: Docker Hub's host made explicit.
+      const processors = [
+        { id: "a", image: "acme/pullable:1" },
+        { id: "b", image: "docker.io/acme/pullable:1" }
+      ]
+      const never = yield* harness.spec({ template: template.dir, processors, options: { pull: "never" } })
+      const refused = yield* Effect.flip(Effect.scoped(Orchestrator.warm(never)))
+      assert.deepStrictEqual(
+        refused.failures.map((f) => [f.kind, f.id, f.cause._tag]),
+        [
+          ["processor", "a", "ImageNotFound"],
+          ["processor", "b", "ImageNotFound"]
+        ]
+      )
+      assert.deepStrictEqual(yield* pulls, [], "never: no pull")
+
+      const missing = yield* harness.spec({ template: template.dir, processors })
+      yield* Effect.scoped(Orchestrator.warm(missing))
+      assert.deepStrictEqual(
+        (yield* pulls).map((call) => call.name),
+        ["acme/pullable:1"]
+      )
+      const started = recorded.events.flatMap((e) =>
+        e._tag === "StageStarted" && e.stage === "warm" ? [e.items] : []
+      )
+      assert.deepStrictEqual(started, [2, 2], "two images: the pullable one and the merger's")
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(
+      Effect.provide(
+        Layer.merge(
+          harness.layer({}, { images: [{ ref: harness.image }], catalog: [{ ref: "acme/pullable:1" }] }),
+          recorded.layer
+        )
+      )
+    )
+  })
+
   it.effect("a merge failure is a StageFailed of stage merge naming the merger", () =>
     Effect.gen(function* () {
       const spec = yield* harness.spec({ template: template.dir, processors: processors("p") })

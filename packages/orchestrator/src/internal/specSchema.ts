@@ -5,6 +5,7 @@
  * @internal
  */
 import { ImageRef, Names } from "@armada/core"
+import { Bulk } from "@armada/engine"
 import { Protocol } from "@armada/http"
 import { Duration, Schema } from "effect"
 import { DurationInput, MemorySize } from "./units.js"
@@ -92,6 +93,8 @@ export const Options = Schema.Struct({
   prefix: Schema.optionalWith(Names.Prefix, { exact: true, default: () => Names.defaultPrefix }),
   /** Leave the containers and volumes in place after the run (for debugging; `clean` removes them). */
   keep: Schema.optionalWith(Schema.Boolean, { exact: true, default: () => false }),
+  /** When images are pulled: `missing` (default), `always` or `never`. */
+  pull: Schema.optionalWith(Bulk.PullPolicy, { exact: true, default: () => "missing" as const }),
   timeouts: Schema.optionalWith(Timeouts, { exact: true, default: () => Timeouts.make({}) }),
   limits: Schema.optionalWith(Limits, { exact: true, default: () => ({}) })
 })

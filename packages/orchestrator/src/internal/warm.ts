@@ -1,5 +1,5 @@
 /** @internal */
-import { type ImageRef, Names } from "@armada/core"
+import { ImageRef, Names } from "@armada/core"
 import { Archive, Bulk, ContainerEngine, ContainerEngineError } from "@armada/engine"
 import { Array as Arr, Effect } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
@@ -18,44 +18,54 @@ const imageUsers = (spec: Spec): ReadonlyArray<ImageUser> => [
   { kind: "merger", id: "merger", image: spec.merger.image }
 ]
 
-/** Pulls the images that are missing, in parallel (present ones are skipped). */
-const pullMissing = (spec: Spec): Effect.Effect<ReadonlyArray<ItemFailure>, never, ContainerEngine> => {
-  const users = imageUsers(spec)
-  const images = Arr.dedupe(users.map((user) => user.image))
-  return Bulk.pullAll(images, {
-    concurrency: spec.options.concurrency,
-    onProgress: (line) =>
-      Progress.emit(
-        Progress.PullProgress.make({
-          image: line.image,
-          status: line.status,
-          ...(line.layer === undefined ? {} : { layer: line.layer }),
-          ...(line.current === undefined ? {} : { current: line.current }),
-          ...(line.total === undefined ? {} : { total: line.total })
-        })
-      )
-  }).pipe(
-    Effect.tap((outcome) =>
-      Effect.forEach(
-        outcome.successes,
-        ({ item, value }) =>
-          Progress.emit(
-            value === "present"
-              ? Progress.ImagePresent.make({ image: item })
-              : Progress.ImagePulled.make({ image: item })
-          ),
-        { discard: true }
-      )
-    ),
+/**
+ * Every image the spec runs, once (`alpine` and `docker.io/library/alpine:latest` are one image),
+ * with the items that run it: a failed pull is reported for each of them.
+ */
+const imagesOf = (spec: Spec): ReadonlyArray<readonly [ImageRef.ImageRef, ReadonlyArray<ImageUser>]> => {
+  const byImage = Arr.groupBy(imageUsers(spec), (user) => ImageRef.canonical(user.image))
+  return Object.values(byImage).map((users) => [users[0].image, users] as const)
+}
+
+/**
+ * Makes every image present under the spec's pull policy, all in parallel under its concurrency,
+ * each image once however many items run it.
+ */
+const pullImages = (spec: Spec): Effect.Effect<ReadonlyArray<ItemFailure>, never, ContainerEngine> => {
+  const images = imagesOf(spec)
+  const usersOf = new Map(images)
+  return Bulk.pullAll(
+    images.map(([image]) => image),
+    {
+      concurrency: spec.options.concurrency,
+      policy: spec.options.pull,
+      onProgress: (line) =>
+        Progress.emit(
+          Progress.PullProgress.make({
+            image: line.image,
+            status: line.status,
+            ...(line.layer === undefined ? {} : { layer: line.layer }),
+            ...(line.current === undefined ? {} : { current: line.current }),
+            ...(line.total === undefined ? {} : { total: line.total })
+          })
+        ),
+      onPresent: (image, result) =>
+        Progress.emit(
+          result === "present" ? Progress.ImagePresent.make({ image }) : Progress.ImagePulled.make({ image })
+        )
+    }
+  ).pipe(
     Effect.map((outcome) =>
       outcome.failures.flatMap((failure) =>
-        users
-          .filter((user) => user.image === failure.item)
-          .map((user) => stage.failure("warm", user, stage.causeOf(failure.cause)))
+        (usersOf.get(failure.item) ?? []).map((user) =>
+          stage.failure("warm", user, stage.causeOf(failure.cause))
+        )
       )
     ),
     // A refused image reference (never the case after `Spec`) fails every item using it.
-    Effect.catchAll((error) => Effect.succeed(users.map((user) => stage.failure("warm", user, error))))
+    Effect.catchAll((error) =>
+      Effect.succeed(images.flatMap(([, users]) => users.map((user) => stage.failure("warm", user, error))))
+    )
   )
 }
 
@@ -101,14 +111,14 @@ export const warm = (spec: Spec) =>
     const { value: failures } = yield* stage.run(
       session,
       "warm",
-      Arr.dedupe(imageUsers(spec).map((user) => user.image)).length,
+      imagesOf(spec).length,
       Effect.gen(function* () {
         // The volumes before the network: from then on another session's cleanup sees this session
         // and leaves the prefix's network in place.
         const prepared = yield* Effect.all(
           [
             Effect.flatMap(volumes, (failed) => (failed.length > 0 ? Effect.succeed(failed) : network)),
-            pullMissing(spec)
+            pullImages(spec)
           ],
           { concurrency: "unbounded" }
         )
