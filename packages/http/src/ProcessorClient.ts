@@ -95,6 +95,12 @@ export declare namespace ProcessorClient {
       request: Protocol.MergeRequest,
       options?: CallOptions
     ) => Effect.Effect<Protocol.MergeResponse, ProcessorError.CallError>
+    /** `POST /api/resolve`; an answer for another path than the versions' is a `BadResponse`. */
+    readonly resolve: (
+      endpoint: ProcessorError.Endpoint,
+      request: Protocol.ResolveRequest,
+      options?: CallOptions
+    ) => Effect.Effect<Protocol.ResolveResponse, ProcessorError.CallError>
   }
 }
 
@@ -175,7 +181,8 @@ export const layer: Layer.Layer<ProcessorClient, never, HttpClient.HttpClient> =
 /**
  * In-memory behaviour of one endpoint for `layerTest`. A missing handler behaves like a healthy
  * container: `waitReady` is ready at once (or fails with `Exited` when `isAlive` says so),
- * `process` answers `{ outputDir: writeDir }`, `plug` an empty body, `merge` zero files.
+ * `process` answers `{ outputDir: writeDir }`, `plug` an empty body, `merge` zero files, `resolve`
+ * the last version.
  *
  * @since 0.1.0
  * @category models
@@ -198,6 +205,10 @@ export interface TestHandlers {
     sessionId: string,
     endpoint: ProcessorError.Endpoint
   ) => Effect.Effect<Protocol.MergeResponse, ProcessorError.CallError>
+  readonly resolve?: (
+    request: Protocol.ResolveRequest,
+    endpoint: ProcessorError.Endpoint
+  ) => Effect.Effect<Protocol.ResolveResponse, ProcessorError.CallError>
 }
 
 /**

@@ -116,6 +116,30 @@ export class Exited extends Schema.TaggedError<Exited>("@armada/http/Exited")("E
 }
 
 /**
+ * The container exited in the middle of a work call: the call failed at the connection (or timed
+ * out) because the process behind the port was gone. `call` is the request (`POST /api/process`),
+ * `detail` what the call itself saw, `exitCode` and `logTail` (its last log lines, read before the
+ * container was removed) say why.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ExitedDuringCall extends Schema.TaggedError<ExitedDuringCall>("@armada/http/ExitedDuringCall")(
+  "ExitedDuringCall",
+  {
+    endpoint: Endpoint,
+    call: Schema.String,
+    exitCode: Schema.Number,
+    logTail: Schema.String,
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    return `${at(this.endpoint)} exited with code ${this.exitCode} during ${this.call} (the call saw: ${this.detail})${this.logTail === "" ? "" : `; last log lines:\n${this.logTail}`}`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category errors
  */
@@ -131,7 +155,15 @@ export type ReadyError = NotReady | Exited
  * @since 0.1.0
  * @category schemas
  */
-export const ProcessorError = Schema.Union(Unreachable, BadStatus, BadResponse, Timeout, NotReady, Exited)
+export const ProcessorError = Schema.Union(
+  Unreachable,
+  BadStatus,
+  BadResponse,
+  Timeout,
+  NotReady,
+  Exited,
+  ExitedDuringCall
+)
 
 /**
  * @since 0.1.0

@@ -13,7 +13,7 @@ import { Option, Schema } from "effect"
  * @since 0.1.0
  * @category constants
  */
-export const ports = { processor: 5551, plugin: 5552, merger: 9000 } as const
+export const ports = { processor: 5551, plugin: 5552, merger: 9000, resolver: 5553 } as const
 
 /**
  * Where the template volume is mounted.
@@ -123,4 +123,51 @@ export class MergeResponse extends Schema.Class<MergeResponse>("MergeResponse")(
   status: Schema.Literal("ok"),
   files: Schema.Number,
   conflicts: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * Where one version of a conflicting file came from: the processor that wrote it (`template`, its
+ * id) and its place in declared order (`layer`, 0 = first).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export class FileOrigin extends Schema.Class<FileOrigin>("FileOrigin")({
+  template: Schema.String,
+  layer: Schema.Number
+}) {}
+
+/**
+ * One version of a conflicting file: its path relative to the merge dir, its text, its origin.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export class FileVersion extends Schema.Class<FileVersion>("FileVersion")({
+  path: Schema.String,
+  content: Schema.String,
+  origin: FileOrigin
+}) {}
+
+/**
+ * A resolver's work: every version of ONE file that two or more processors wrote, in declared
+ * order, and the resolver's `config` from the spec.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export class ResolveRequest extends Schema.Class<ResolveRequest>("ResolveRequest")({
+  config: JsonConfig,
+  files: Schema.Array(FileVersion)
+}) {}
+
+/**
+ * The resolved file: the same `path` as the versions, and its text.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export class ResolveResponse extends Schema.Class<ResolveResponse>("ResolveResponse")({
+  path: Schema.String,
+  content: Schema.String
 }) {}

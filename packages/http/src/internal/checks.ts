@@ -66,3 +66,24 @@ export const checkPlugResponse = (
     : Effect.map(checkOutputDir(endpoint, response.outputDir), (outputDir) =>
         Protocol.PlugResponse.make({ outputDir })
       )
+
+/**
+ * A resolver answers for the one path it was sent.
+ *
+ * @internal
+ */
+export const checkResolveResponse = (
+  endpoint: Endpoint,
+  request: Protocol.ResolveRequest,
+  response: Protocol.ResolveResponse
+): Effect.Effect<Protocol.ResolveResponse, CallError> => {
+  const expected = request.files[0]?.path
+  return expected === undefined || response.path === expected
+    ? Effect.succeed(response)
+    : Effect.fail(
+        new BadResponse({
+          endpoint,
+          detail: `it answered for path ${JSON.stringify(response.path)}, but was sent the versions of ${JSON.stringify(expected)}`
+        })
+      )
+}

@@ -8,7 +8,13 @@ import { Duration, Effect, ParseResult, Schema, Stream } from "effect"
 import type { CallOptions, Options, Probe, ProcessorClient } from "../ProcessorClient.js"
 import { BadResponse, BadStatus, type CallError, type Endpoint, type Unreachable } from "../ProcessorError.js"
 import * as Protocol from "../Protocol.js"
-import { checkPlugResponse, checkProcessResponse, defaults, withCallTimeout } from "./checks.js"
+import {
+  checkPlugResponse,
+  checkProcessResponse,
+  checkResolveResponse,
+  defaults,
+  withCallTimeout
+} from "./checks.js"
 import { describeCause, fromHttpClientError } from "./error.js"
 import * as readiness from "./readiness.js"
 
@@ -192,6 +198,17 @@ export const make = (
           Protocol.MergeResponse,
           false
         ).pipe(withCallTimeout(endpoint, callOptions?.timeout))
+      }),
+      resolve: Effect.fn("ProcessorClient.resolve")(function* (
+        endpoint: Endpoint,
+        request: Protocol.ResolveRequest,
+        callOptions?: CallOptions
+      ) {
+        const body = yield* encode(Protocol.ResolveRequest, request)
+        return yield* post(endpoint, "/api/resolve", body, Protocol.ResolveResponse, false).pipe(
+          Effect.flatMap((response) => checkResolveResponse(endpoint, request, response)),
+          withCallTimeout(endpoint, callOptions?.timeout)
+        )
       })
     }
   })

@@ -7,7 +7,13 @@ import { Duration, Effect } from "effect"
 import type { ProcessorClient, Ready, TestHandlers, TestRoutes, WaitOptions } from "../ProcessorClient.js"
 import { type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
 import * as Protocol from "../Protocol.js"
-import { checkPlugResponse, checkProcessResponse, defaults, withCallTimeout } from "./checks.js"
+import {
+  checkPlugResponse,
+  checkProcessResponse,
+  checkResolveResponse,
+  defaults,
+  withCallTimeout
+} from "./checks.js"
 
 const ready: Ready = { attempts: 1, elapsedMillis: 0 }
 
@@ -68,6 +74,20 @@ export const make = (routes: TestRoutes = {}): ProcessorClient.Service => {
           ? Effect.succeed(Protocol.MergeResponse.make({ status: "ok", files: 0, conflicts: [] }))
           : handler(request, sessionId, endpoint)
       ).pipe(withCallTimeout(endpoint, options?.timeout))
+    },
+    resolve: (endpoint, request, options) => {
+      const handler = handlers(endpoint).resolve
+      const last = request.files.at(-1)
+      return (
+        handler === undefined
+          ? Effect.succeed(
+              Protocol.ResolveResponse.make({ path: last?.path ?? "", content: last?.content ?? "" })
+            )
+          : handler(request, endpoint)
+      ).pipe(
+        Effect.flatMap((response) => checkResolveResponse(endpoint, request, response)),
+        withCallTimeout(endpoint, options?.timeout)
+      )
     }
   }
 }
