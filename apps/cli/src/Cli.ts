@@ -59,6 +59,7 @@ const pipelineOptions = {
   engine: Flags.engine,
   concurrency: Flags.concurrency,
   prefix: Flags.prefix,
+  pull: Flags.pull,
   keep,
   json: Flags.json,
   quiet: Flags.quiet,

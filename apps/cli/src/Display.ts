@@ -100,7 +100,9 @@ export const make = (
 
     const draw = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const lines = Live.frame(yield* Ref.get(state), now, yield* output.size, style)
+      const lines = Live.frame(yield* Ref.get(state), now, yield* output.size, style, {
+        layers: flags.verbose
+      })
       const previous = yield* Ref.getAndSet(height, lines.length)
       yield* output.stdout(Screen.frame(previous, lines))
     })

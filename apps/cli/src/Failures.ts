@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import { ImageRef } from "@armada/core"
+import { Bulk } from "@armada/engine"
 
 /**
  * @since 0.1.0
@@ -49,6 +51,40 @@ const keepHint = (cause: object) => {
   return `run again with --keep to leave the container in place, then read its logs (docker logs ${name === "" ? "<container>" : name})`
 }
 
+const buildHint = (image: string) =>
+  image.startsWith("armada/test-app")
+    ? "build the test image locally with `pnpm images` (no registry needed), then run again"
+    : "build or load the image on this engine (docker build / docker load), or check its name and tag"
+
+const registryOf = (image: string) =>
+  ImageRef.isImageRef(image) ? ImageRef.registryOf(ImageRef.ImageRef.make(image)) : "its registry"
+
+const credentialSources =
+  "the Docker config (DOCKER_CONFIG, else ~/.docker/config.json: auths, credHelpers, credsStore); `armada doctor <spec>` shows which source armada uses"
+
+/** The hint for a failed pull, by its reason. */
+const pullHint = (image: string, reason: string): string => {
+  const registry = registryOf(image)
+  switch (reason) {
+    case "NotFound":
+      return image.startsWith("armada/test-app")
+        ? buildHint(image)
+        : `check the image's name and its tag or digest (the registry does not say which of them is missing) and that it was pushed to ${registry}; a private repository may need credentials: ${credentialSources}`
+    case "Unauthorized":
+      return `log in to the registry (\`docker login ${registry}\`), or fix its credentials in ${credentialSources}`
+    case "RegistryUnreachable":
+      return `start the registry at ${registry}, or fix the host and port in the image reference; the Docker engine connects to it, not armada, so it must be reachable from the engine's host`
+    case "InStream":
+      return "the engine reported it in the middle of the pull (a layer that failed its checksum, a full disk, a registry that went away); run again, and if it persists check the registry's storage and the engine's disk (docker system df)"
+    case "Interrupted":
+      return "run again: the engine keeps the layers it finished, and an unfinished pull leaves nothing for armada to clean up"
+    case "Credentials":
+      return `fix the credential source the Docker config names for ${registry} (the reason says what failed); ${credentialSources}`
+    default:
+      return buildHint(image)
+  }
+}
+
 /**
  * The hint for a cause, by its tag; undefined when the reason says it all.
  *
@@ -61,10 +97,11 @@ export const hint = (cause: unknown, context: Context = {}): string | undefined 
     case "EngineUnreachable":
       return "start a Docker engine (`sudo dockerd`, or Docker Desktop) or point DOCKER_HOST at a running one; or run without Docker: --engine local"
     case "ImageNotFound":
+      return text(field(cause, "detail")) === Bulk.neverPulled
+        ? "pull it: run with --pull missing (or set options.pull: missing in the spec), or build or load it on this engine"
+        : buildHint(text(field(cause, "image")))
     case "PullFailed":
-      return text(field(cause, "image")).startsWith("armada/test-app")
-        ? "build the test image locally with `pnpm images` (no registry needed), then run again"
-        : "build or load the image on this engine (docker build / docker load), or check its name and tag"
+      return pullHint(text(field(cause, "image")), text(field(cause, "reason")))
     case "NameConflict":
       return `a previous run left it behind; remove it with \`${cleanCommand(context)}\` or use another session id`
     case "VolumeInUse":

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Names } from "@armada/core"
+import { Bulk } from "@armada/engine"
 import { Args, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Effect, Option, Schema } from "effect"
 import * as Engine from "./Engine.js"
@@ -63,6 +64,19 @@ export const concurrency = Options.text("concurrency").pipe(
 )
 
 /**
+ * When images are pulled (over the spec's `options.pull`).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const pull = Options.choice("pull", Bulk.PullPolicy.literals).pipe(
+  Options.optional,
+  Options.withDescription(
+    "When to pull images: missing (only those not present; the default unless the spec says otherwise), always (every image, so a moved tag is fetched again), never (fail on any image that is not present)."
+  )
+)
+
+/**
  * The name prefix: an id.
  *
  * @since 0.1.0
@@ -108,7 +122,7 @@ export const quiet = Options.boolean("quiet").pipe(
  */
 export const verbose = Options.boolean("verbose").pipe(
   Options.withAlias("v"),
-  Options.withDescription("Print every event, pull progress byte by byte, and debug logs.")
+  Options.withDescription("Print every event, each layer of a pull with its bytes, and debug logs.")
 )
 
 /**

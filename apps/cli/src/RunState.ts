@@ -8,13 +8,25 @@ import { Array as Arr, Order } from "effect"
 import * as Event from "./Event.js"
 
 /**
+ * One layer of a pull: its bytes downloaded so far and its last status.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Layer {
+  readonly current: number
+  readonly total: number
+  readonly status: string
+}
+
+/**
  * Bytes of one pull so far, summed over its layers.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Pull {
-  readonly layers: Readonly<Record<string, { readonly current: number; readonly total: number }>>
+  readonly layers: Readonly<Record<string, Layer>>
   readonly firstAt: number
   readonly lastStatus: string
 }
@@ -135,7 +147,24 @@ const withPull = (pull: Pull | undefined, event: Event.Event & { readonly _tag: 
     : /download/i.test(event.status) && event.current !== undefined
       ? event.current
       : (previous?.current ?? 0)
-  return { ...base, lastStatus: event.status, layers: { ...base.layers, [event.layer]: { current, total } } }
+  return {
+    ...base,
+    lastStatus: event.status,
+    layers: { ...base.layers, [event.layer]: { current, total, status: event.status } }
+  }
+}
+
+/** A failed pull also ends the row of its image, whose progress it showed until then. */
+const withPullEnded = (state: RunState, failure: Event.FailureInfo, at: number): RunState => {
+  if (failure.stage !== pullStage || failure.image === undefined) return state
+  const pulling = state.items.find(sameItem(pullStage, failure.image))
+  if (pulling === undefined || pulling.status !== "running") return state
+  return upsert(state, pullStage, failure.image, at, (item) => ({
+    ...item,
+    status: "failed",
+    detail: failure.reason,
+    finishedAt: at
+  }))
 }
 
 /**
@@ -183,13 +212,19 @@ export const reduce = (state: RunState, event: Event.Event): RunState => {
         finishedAt: event.at
       }))
     case "ItemFailed": {
-      const next = upsert(state, event.failure.stage, event.failure.item, event.at, (item) => ({
-        ...item,
-        status: "failed",
-        detail: event.failure.reason,
-        startedAt: event.durationMs === undefined ? item.startedAt : event.at - event.durationMs,
-        finishedAt: event.at
-      }))
+      const next = upsert(
+        withPullEnded(state, event.failure, event.at),
+        event.failure.stage,
+        event.failure.item,
+        event.at,
+        (item) => ({
+          ...item,
+          status: "failed",
+          detail: event.failure.reason,
+          startedAt: event.durationMs === undefined ? item.startedAt : event.at - event.durationMs,
+          finishedAt: event.at
+        })
+      )
       return { ...next, failures: [...next.failures, event.failure] }
     }
     case "ItemSkipped":

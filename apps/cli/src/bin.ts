@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Interruption } from "@armada/core"
-import { DockerEngineLive } from "@armada/docker"
+import { Credentials, DockerEngineLive } from "@armada/docker"
 import { ContainerEngineError } from "@armada/engine"
 import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
@@ -18,8 +18,13 @@ import * as Output from "./Output.js"
 
 const HttpLive = Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
 
+// Registry credentials the way the Docker CLI finds them (DOCKER_CONFIG), for the Docker engine's
+// pulls and for `doctor`. Reading DOCKER_CONFIG cannot fail: it is optional.
+const CredentialsLive = Credentials.layerConfig().pipe(Layer.provide(NodeContext.layer), Layer.orDie)
+
 const EnginesLive = Engine.layer({
   docker: DockerEngineLive.layerConfig().pipe(
+    Layer.provide(CredentialsLive),
     Layer.mapError((error) =>
       error._tag === "InputError"
         ? error
@@ -32,7 +37,7 @@ const EnginesLive = Engine.layer({
   local: (catalog) => LocalEngine.layer({ catalog })
 })
 
-const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive).pipe(
+const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive, CredentialsLive).pipe(
   Layer.provideMerge(NodeContext.layer)
 )
 

@@ -174,7 +174,8 @@ describe("warm", () => {
     const result = await run(["warm", spec])
     expect(result.code).toBe(ExitCode.itemsFailed)
     expect(result.stdout).toContain("warm processor/far (acme/far-away:1)")
-    expect(result.stdout).toContain("hint: build or load the image")
+    expect(result.stdout).toContain("not found: docker.io has no such repository or tag")
+    expect(result.stdout).toContain("hint: check the image's name and its tag or digest")
   })
 })
 

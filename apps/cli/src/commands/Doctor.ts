@@ -1,14 +1,16 @@
 /**
  * `armada doctor [spec]`: is there an engine, where, which version, which one `--engine` would
- * take and why, and (given a spec) which of its images are present.
+ * take and why, and (given a spec) which of its images are present and where the credentials of
+ * each one's registry come from.
  *
  * @since 0.1.0
  */
 import { existsSync } from "node:fs"
-import { Parallel } from "@armada/core"
+import { ImageRef, Parallel } from "@armada/core"
+import { Credentials } from "@armada/docker"
 import { ContainerEngine } from "@armada/engine"
 import { Spec } from "@armada/orchestrator"
-import { Array as Arr, Clock, Context, Effect, Option } from "effect"
+import { Array as Arr, Clock, Context, Effect, Either, Option } from "effect"
 import * as Engine from "../Engine.js"
 import type { EngineInfo } from "../Event.js"
 import { ExitCode, Reported } from "../ExitCode.js"
@@ -44,12 +46,27 @@ export interface Findings {
     | { readonly reachable: false; readonly reason: string; readonly hint?: string | undefined }
   readonly local: { readonly testAppBundle: string; readonly present: boolean }
   readonly engine: EngineInfo | { readonly kind: "none"; readonly reason: string }
-  readonly images: ReadonlyArray<{
-    readonly image: string
-    readonly present: boolean
-    readonly detail?: string
-  }>
+  readonly images: ReadonlyArray<ImageFinding>
   readonly exitCode: number
+}
+
+/**
+ * One image of the spec: whether the engine has it, and where a pull of it would take its
+ * registry's credentials from (never the secret).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ImageFinding {
+  readonly image: string
+  readonly present: boolean
+  /** Why `present` is unknown (the engine could not be asked). */
+  readonly detail?: string
+  readonly registry: string
+  /** The source in words: `auths["127.0.0.1:5000"] in /home/me/.docker/config.json`. */
+  readonly credentials: string
+  /** The source itself; absent when the Docker config could not be read. */
+  readonly credentialSource?: Credentials.Source
 }
 
 /**
@@ -83,6 +100,7 @@ export const lines = (findings: Findings, spec: string | undefined): Array<strin
     for (const image of findings.images) {
       const detail = image.detail === undefined ? "" : ` (${image.detail})`
       rows.push(["", `${image.present ? "✔ present" : "✖ missing"}  ${image.image}${detail}`])
+      rows.push(["", `           credentials for ${image.registry}: ${image.credentials}`])
     }
   }
   return Format.table(rows)
@@ -136,7 +154,7 @@ export const handler = (flags: Flags) =>
         ? selected.left._tag === "EngineUnreachable"
           ? ExitCode.engineUnreachable
           : ExitCode.itemsFailed
-        : images.every((image) => image.present)
+        : images.every((image) => image.present && image.credentialSource !== undefined)
           ? ExitCode.success
           : ExitCode.itemsFailed
     const findings: Findings = { docker, local, engine, images, exitCode }
@@ -147,23 +165,53 @@ export const handler = (flags: Flags) =>
     if (exitCode !== ExitCode.success) return yield* new Reported({ code: exitCode })
   }).pipe(Effect.scoped)
 
-/** Every image the spec runs, once, with whether the engine has it. */
+/** Every image the spec runs, once, with whether the engine has it and its credential source. */
 const imagesOf = (spec: Spec.Spec, engine: ContainerEngine.Service) =>
   Effect.gen(function* () {
+    const credentials = yield* Credentials.Credentials
     const images = Arr.dedupe([
       ...spec.processors.map((p) => p.image),
       ...spec.plugins.map((p) => p.image),
       spec.merger.image
     ])
-    const outcome = yield* Parallel.forEachCollect(images, (image) => engine.imageExists(image)).pipe(
-      Effect.orDie
-    )
+    const findingOf = (image: ImageRef.ImageRef) => {
+      const registry = ImageRef.registryOf(image)
+      return Effect.all(
+        [Effect.either(engine.imageExists(image)), Effect.either(credentials.source(registry))],
+        {
+          concurrency: 2
+        }
+      ).pipe(
+        Effect.map(
+          ([present, source]): ImageFinding => ({
+            image,
+            present: Either.getOrElse(present, () => false),
+            ...(Either.isLeft(present) ? { detail: present.left.message } : {}),
+            registry,
+            ...Either.match(source, {
+              onLeft: (error) => ({ credentials: `cannot be read: ${error.message}` }),
+              onRight: (found) => ({
+                credentials: Credentials.describeSource(found),
+                credentialSource: found
+              })
+            })
+          })
+        )
+      )
+    }
+    const outcome = yield* Parallel.forEachCollect(images, findingOf).pipe(Effect.orDie)
     return [
-      ...outcome.successes.map((success) => ({ image: success.item, present: success.value })),
-      ...outcome.failures.map((failure) => ({
-        image: failure.item,
-        present: false,
-        detail: failure.cause._tag === "Fail" ? failure.cause.error.message : String(failure.cause.defect)
-      }))
-    ].sort((a, b) => images.indexOf(a.image) - images.indexOf(b.image))
+      ...outcome.successes.map((success) => success.value),
+      ...outcome.failures.map(
+        (failure): ImageFinding => ({
+          image: failure.item,
+          present: false,
+          detail: failure.cause._tag === "Fail" ? String(failure.cause.error) : String(failure.cause.defect),
+          registry: ImageRef.registryOf(failure.item),
+          credentials: "unknown"
+        })
+      )
+    ].sort(
+      (a, b) => images.indexOf(a.image as ImageRef.ImageRef) - images.indexOf(b.image as ImageRef.ImageRef)
+    )
   })

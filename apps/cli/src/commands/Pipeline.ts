@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { relative, resolve } from "node:path"
 import type { Names, Parallel } from "@armada/core"
-import type { ContainerEngine } from "@armada/engine"
+import type { Bulk, ContainerEngine } from "@armada/engine"
 import type { ProcessorClient } from "@armada/http"
 import { Orchestrator, type OrchestratorError, Progress, Spec } from "@armada/orchestrator"
 import type { FileSystem } from "@effect/platform"
@@ -33,6 +33,7 @@ export interface Flags extends Display.Flags {
   readonly engine: Engine.Choice
   readonly concurrency: Option.Option<Parallel.Concurrency>
   readonly prefix: Option.Option<Names.Id>
+  readonly pull: Option.Option<Bulk.PullPolicy>
   readonly keep: boolean
 }
 
@@ -78,6 +79,7 @@ const withFlags = (spec: Spec.Spec, flags: Flags): Spec.Spec => ({
     ...spec.options,
     ...Option.match(flags.concurrency, { onNone: () => ({}), onSome: (concurrency) => ({ concurrency }) }),
     ...Option.match(flags.prefix, { onNone: () => ({}), onSome: (prefix) => ({ prefix }) }),
+    ...Option.match(flags.pull, { onNone: () => ({}), onSome: (pull) => ({ pull }) }),
     ...(flags.keep ? { keep: true } : {})
   }
 })

@@ -109,6 +109,26 @@ export const truncate = (line: string, columns: number): string => {
 }
 
 /**
+ * Keeps the end of `text` (plain, without escape sequences) in `columns` columns, marking the cut
+ * with a leading `…`: for names whose end says most (`…/team/app:v1`).
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const truncateStart = (text: string, columns: number): string => {
+  if (width(text) <= columns) return text
+  const kept: Array<string> = []
+  let used = 0
+  for (const { segment } of [...graphemes.segment(text)].reverse()) {
+    const cells = width(segment)
+    if (used + cells > columns - 1) break
+    kept.unshift(segment)
+    used += cells
+  }
+  return `…${kept.join("")}`
+}
+
+/**
  * Left-aligned columns separated by two spaces; the last column is not padded.
  *
  * @since 0.1.0
