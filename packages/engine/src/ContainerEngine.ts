@@ -11,6 +11,7 @@ import type { ImageRef } from "@armada/core"
 import { Context, type Effect, type Stream } from "effect"
 import type * as ContainerEngineError from "./ContainerEngineError.js"
 import * as internal from "./internal/containerEngine.js"
+import type { SecurityProfile } from "./SecurityProfile.js"
 
 /**
  * @since 0.1.0
@@ -79,8 +80,9 @@ export interface ResourceLimits {
 
 /**
  * What to create. Containers are never privileged and never on the host network; they run with
- * `no-new-privileges` and every capability dropped but those in `capAdd`. `publish` is a
- * container port published on `127.0.0.1` with an ephemeral host port.
+ * `no-new-privileges` and every capability dropped but those of their `security` profile
+ * (`SecurityProfile`; absent: `default`) and those in `capAdd`. `publish` is a container port
+ * published on `127.0.0.1` with an ephemeral host port.
  *
  * @since 0.1.0
  * @category models
@@ -95,6 +97,7 @@ export interface ContainerSpec {
   readonly network?: string | undefined
   readonly publish?: number | undefined
   readonly limits?: ResourceLimits | undefined
+  readonly security?: SecurityProfile | undefined
   readonly capAdd?: ReadonlyArray<string> | undefined
 }
 

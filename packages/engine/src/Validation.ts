@@ -10,6 +10,7 @@ import * as posix from "node:path/posix"
 import { ImageRef, InputError, Names } from "@armada/core"
 import { Effect } from "effect"
 import type { ArchiveTarget, ContainerSpec, Labels } from "./ContainerEngine.js"
+import * as SecurityProfile from "./SecurityProfile.js"
 
 // Docker's own rule for container and volume names; networks get the same so no name needs quoting.
 const namePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$/
@@ -81,7 +82,8 @@ const positiveInteger = (field: string, value: number | undefined) =>
 
 /**
  * Everything `createContainer` needs to refuse before the engine sees it, including the isolation
- * rules: no host network, no `container:` network mode, no `ALL` capability.
+ * rules: no host network, no `container:` network mode, a known security profile, no `ALL`
+ * capability.
  *
  * @since 0.1.0
  * @category validation
@@ -114,6 +116,9 @@ export const containerSpec = (
     for (const key of Object.keys(spec.env ?? {})) {
       if (!envKeyPattern.test(key))
         yield* refuse(`${field}.env`, key, "expected an environment variable name")
+    }
+    if (spec.security !== undefined && !SecurityProfile.SecurityProfile.literals.includes(spec.security)) {
+      yield* refuse(`${field}.security`, spec.security, 'expected "default" or "strict"')
     }
     for (const [index, capability] of (spec.capAdd ?? []).entries()) {
       if (!capabilityPattern.test(capability) || capability === "ALL" || capability === "CAP_ALL") {

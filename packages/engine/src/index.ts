@@ -27,6 +27,10 @@ export * as MemoryEngine from "./MemoryEngine.js"
  */
 export * as MountOverlay from "./MountOverlay.js"
 /**
+ * @since 0.2.0
+ */
+export * as SecurityProfile from "./SecurityProfile.js"
+/**
  * @since 0.1.0
  */
 export * as Upstream from "./Upstream.js"

@@ -19,6 +19,7 @@ import type {
   Labels,
   NetworkInfo
 } from "@armada/engine"
+import { SecurityProfile } from "@armada/engine"
 import Docker from "dockerode"
 import { Duration, Effect, Option, Stream } from "effect"
 import { Credentials } from "../Credentials.js"
@@ -245,7 +246,7 @@ export const make = (options: Options) =>
           Privileged: false,
           SecurityOpt: ["no-new-privileges"],
           CapDrop: ["ALL"],
-          CapAdd: [...(spec.capAdd ?? [])],
+          CapAdd: [...SecurityProfile.effective(spec)],
           ...(spec.limits?.memoryBytes === undefined ? {} : { Memory: spec.limits.memoryBytes }),
           ...(spec.limits?.nanoCpus === undefined ? {} : { NanoCpus: spec.limits.nanoCpus }),
           ...(spec.limits?.pids === undefined ? {} : { PidsLimit: spec.limits.pids })

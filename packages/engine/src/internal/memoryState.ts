@@ -12,6 +12,7 @@ import type { ContainerInfo, ContainerSpec, ContainerState, ImageInfo, Labels } 
 import * as ContainerEngineError from "../ContainerEngineError.js"
 import * as EngineRules from "../EngineRules.js"
 import type { ImagePreset, Options } from "../MemoryEngine.js"
+import * as SecurityProfile from "../SecurityProfile.js"
 
 /** @internal */
 export interface Image {
@@ -188,7 +189,7 @@ export const containerInfo = (container: Container): ContainerInfo => ({
     privileged: false,
     networkMode: container.spec.network ?? "bridge",
     capDrop: ["ALL"],
-    capAdd: (container.spec.capAdd ?? []).map((capability) => capability.replace(/^CAP_/, "")),
+    capAdd: SecurityProfile.effective(container.spec),
     securityOpt: ["no-new-privileges"],
     memoryBytes: container.spec.limits?.memoryBytes ?? 0,
     pidsLimit: container.spec.limits?.pids ?? 0,

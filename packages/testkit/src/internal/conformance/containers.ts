@@ -5,7 +5,7 @@
  * @internal
  */
 import { ImageRef } from "@armada/core"
-import { ContainerEngine, type ContainerEngineError } from "@armada/engine"
+import { ContainerEngine, type ContainerEngineError, SecurityProfile } from "@armada/engine"
 import { assert } from "@effect/vitest"
 import { Effect, Fiber, FiberStatus, Schedule } from "effect"
 import { eventually, failureOf, logsContain, type Suite } from "./suite.js"
@@ -51,6 +51,20 @@ export const register = ({ test, nameOf, spec, container, labels, runLabel, runI
       assert.include(security.capDrop, "ALL")
       assert.include(security.capAdd, "NET_BIND_SERVICE")
       assert.isTrue(security.securityOpt.some((opt) => opt.startsWith("no-new-privileges")))
+    })
+  )
+
+  test("the security profile: default adds root's file capabilities back, strict none", ["isolation"], () =>
+    Effect.gen(function* () {
+      const engine = yield* ContainerEngine
+      yield* container(spec("default-profile", { security: "default" }))
+      yield* container(spec("strict-profile", { security: "strict" }))
+      const byDefault = yield* engine.inspectContainer(nameOf("default-profile"))
+      const strict = yield* engine.inspectContainer(nameOf("strict-profile"))
+      assert.deepStrictEqual(byDefault.security.capDrop, ["ALL"])
+      assert.deepStrictEqual(byDefault.security.capAdd, [...SecurityProfile.defaultCapabilities])
+      assert.deepStrictEqual(strict.security.capDrop, ["ALL"])
+      assert.deepStrictEqual(strict.security.capAdd, [])
     })
   )
 
