@@ -7,7 +7,9 @@
  * - `appendLine: { glob, text }` adds `text` as a new last line of every matching file;
  * - `rename: { from, to }` moves a file or directory;
  * - `writeFile: { path, content }` creates or replaces a file;
- * - `remove: { glob }` deletes every matching file.
+ * - `remove: { glob }` deletes every matching file;
+ * - `copyFromTemplate: { path, to }` copies a file of the template (`/workspace/cyanprint`, which
+ *   armada mounts read-only in plugins as CyanPrint's coordinator does) to `to` (default `path`).
  *
  * Paths and globs are relative to `directory`; nothing outside it is touched, and symbolic links
  * are neither edited nor followed. An unknown step is a 400.
@@ -16,7 +18,7 @@
  */
 import * as fs from "node:fs/promises"
 import { join } from "node:path"
-import type { Protocol } from "@armada/http"
+import { Protocol } from "@armada/http"
 import { Effect, ParseResult, Schema } from "effect"
 import * as Glob from "./Glob.js"
 import * as Workspace from "./Workspace.js"
@@ -32,7 +34,10 @@ export const Step = Schema.Union(
   Schema.Struct({ appendLine: LineEdit }),
   Schema.Struct({ rename: Schema.Struct({ from: Schema.String, to: Schema.String }) }),
   Schema.Struct({ writeFile: Schema.Struct({ path: Schema.String, content: Schema.String }) }),
-  Schema.Struct({ remove: Schema.Struct({ glob: Schema.String }) })
+  Schema.Struct({ remove: Schema.Struct({ glob: Schema.String }) }),
+  Schema.Struct({
+    copyFromTemplate: Schema.Struct({ path: Schema.String, to: Schema.optional(Schema.String) })
+  })
 )
 
 /**
@@ -85,6 +90,7 @@ const editFiles = (
 
 const apply = (
   dir: string,
+  templateDir: string,
   step: Step
 ): Effect.Effect<void, Workspace.FileError | Workspace.RequestProblem> => {
   if ("prependLine" in step) {
@@ -112,6 +118,20 @@ const apply = (
       }
       const target = yield* Workspace.prepareTarget(dir, to)
       yield* Workspace.attempt("rename", source, () => fs.rename(source, target))
+    })
+  }
+  if ("copyFromTemplate" in step) {
+    const { path, to } = step.copyFromTemplate
+    return Effect.gen(function* () {
+      const source = yield* Workspace.noLinkOnTheWay(templateDir, path)
+      const stat = yield* Effect.promise(() => fs.lstat(source).catch(() => undefined))
+      if (!stat?.isFile()) {
+        return yield* new Workspace.RequestProblem({
+          detail: `copyFromTemplate: ${JSON.stringify(path)} is not a file of the template`
+        })
+      }
+      const target = yield* Workspace.prepareTarget(dir, to ?? path)
+      yield* Workspace.copyEntry(source, target, "file")
     })
   }
   if ("writeFile" in step) {
@@ -148,5 +168,6 @@ export const run = (
         detail: `directory ${JSON.stringify(request.directory)} does not exist`
       })
     }
-    for (const step of yield* steps(request.config)) yield* apply(dir, step)
+    const templateDir = workspace.resolve(Protocol.templateDir)
+    for (const step of yield* steps(request.config)) yield* apply(dir, templateDir, step)
   })

@@ -66,7 +66,11 @@ export interface Written {
  */
 export const run = (
   workspace: Workspace.Workspace,
-  request: Protocol.ProcessRequest
+  request: Protocol.ProcessRequest,
+  options: {
+    /** Render as CyanPrint's Node SDK does: copy the file (with its mode), then write over the copy. */
+    readonly copyThenRender?: boolean | undefined
+  } = {}
 ): Effect.Effect<Written, Workspace.FileError | Workspace.RequestProblem> =>
   Effect.gen(function* () {
     const readDir = workspace.resolve(request.readDir)
@@ -94,6 +98,7 @@ export const run = (
         const target = yield* Workspace.prepareTarget(writeDir, entry.path)
         if (entry.kind === "file" && glob.type === "template") {
           const text = yield* Workspace.attempt("read", source, () => fs.readFile(source, "utf8"))
+          if (options.copyThenRender === true) yield* Workspace.copyEntry(source, target, "file")
           yield* Workspace.attempt("write", target, () => fs.writeFile(target, render(text, values)))
         } else {
           yield* Workspace.copyEntry(source, target, entry.kind)

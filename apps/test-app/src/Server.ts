@@ -1,6 +1,6 @@
 /**
  * The HTTP side of the test app: `GET /` answers 200 as soon as the server listens, and the
- * role's work call (PROTOCOL.md) does the work for real, unless a fault knob says otherwise.
+ * role's work call (docs/protocol.md) does the work for real, unless a fault knob says otherwise.
  * Every request is logged as one line on stdout.
  *
  * @since 0.1.0
@@ -19,6 +19,7 @@ import { Console, Effect, Exit, Layer, type Schema, Stream } from "effect"
 import * as Merger from "./Merger.js"
 import * as Plugin from "./Plugin.js"
 import * as Processor from "./Processor.js"
+import * as Resolver from "./Resolver.js"
 import type { Faults, Settings } from "./Settings.js"
 import * as Workspace from "./Workspace.js"
 
@@ -41,17 +42,36 @@ const problem = (status: number, message: string) =>
   Effect.succeed(HttpServerResponse.unsafeJson({ error: message }, { status }))
 
 /**
+ * `ARMADA_FAULT_EXIT_DURING_CALL`: says so on stdout, then the process exits in the middle of the
+ * call, its connection closed without an answer.
+ */
+const exitDuringCall = (settings: Settings, exitCode: number) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    Effect.async<never>(() => {
+      process.stdout.write(
+        `test-app ${settings.role}: ARMADA_FAULT_EXIT_DURING_CALL=${exitCode}, exiting in the middle of ${request.method} ${request.url}\n`,
+        () => process.exit(exitCode)
+      )
+    })
+  )
+
+/**
  * A work call: the fault knobs first, then the request body decoded with `schema` and `handle`d.
- * A bad body or request is a 400, a failed file operation a 500, each with `{ error }`.
+ * A bad body or request is a 400, a failed file operation a 500, a path the resolver was told to
+ * refuse a 422, each with `{ error }`.
  */
 const work =
-  <A, I>(faults: Faults, schema: Schema.Schema<A, I>) =>
+  <A, I>(settings: Settings, schema: Schema.Schema<A, I>) =>
   (
     handle: (
       body: A
-    ) => Effect.Effect<HttpServerResponse.HttpServerResponse, Workspace.FileError | Workspace.RequestProblem>
+    ) => Effect.Effect<
+      HttpServerResponse.HttpServerResponse,
+      Workspace.FileError | Workspace.RequestProblem | Resolver.Refused
+    >
   ) =>
     Effect.gen(function* () {
+      const { faults } = settings
       if (faults.hang) return yield* Effect.never
       if (faults.status !== undefined) {
         return HttpServerResponse.text(`fault: status ${faults.status}`, { status: faults.status })
@@ -64,12 +84,15 @@ const work =
           contentType: "application/json"
         })
       }
-      return yield* Effect.flatMap(HttpServerRequest.schemaBodyJson(schema), handle)
+      const body = yield* HttpServerRequest.schemaBodyJson(schema)
+      if (faults.exitDuringCall !== undefined) return yield* exitDuringCall(settings, faults.exitDuringCall)
+      return yield* handle(body)
     }).pipe(
       Effect.catchTags({
         ParseError: (error) => problem(400, `bad request body: ${error.message}`),
         RequestError: (error) => problem(400, `bad request: ${error.message}`),
         RequestProblem: (error) => problem(400, error.message),
+        Refused: (error) => problem(422, error.message),
         FileError: (error) => problem(500, error.message)
       })
     )
@@ -90,7 +113,7 @@ export const router = (settings: Settings) => {
         health,
         "/api/process",
         work(
-          faults,
+          settings,
           Protocol.ProcessRequest
         )((request) =>
           Effect.gen(function* () {
@@ -98,7 +121,7 @@ export const router = (settings: Settings) => {
               const complaint = yield* Processor.probeTemplateWrite(workspace, request)
               if (complaint !== undefined) return HttpServerResponse.text(complaint, { status: 500 })
             }
-            yield* Processor.run(workspace, request)
+            yield* Processor.run(workspace, request, { copyThenRender: faults.copyThenRender })
             return answer({ outputDir: faults.outsideArea ? "/etc" : request.writeDir }, faults)
           })
         )
@@ -108,7 +131,7 @@ export const router = (settings: Settings) => {
         health,
         "/api/plug",
         work(
-          faults,
+          settings,
           Protocol.PlugRequest
         )((request) =>
           Effect.as(Plugin.run(workspace, request), answer({ outputDir: request.directory }, faults))
@@ -119,9 +142,25 @@ export const router = (settings: Settings) => {
         health,
         "/merge/:sessionId",
         work(
-          faults,
+          settings,
           Protocol.MergeRequest
         )((request) => Effect.map(Merger.run(workspace, request), (merged) => answer({ ...merged }, faults)))
+      )
+    case "resolver":
+      return HttpRouter.post(
+        health,
+        "/api/resolve",
+        work(
+          settings,
+          Protocol.ResolveRequest
+        )((request) =>
+          Effect.map(Resolver.run(request), (resolved) =>
+            answer(
+              faults.wrongPath ? { ...resolved, path: `${resolved.path}.elsewhere` } : { ...resolved },
+              faults
+            )
+          )
+        )
       )
   }
 }

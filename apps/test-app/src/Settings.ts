@@ -12,7 +12,7 @@ import { Config, ConfigError, ConfigProvider, Effect, Either, Option } from "eff
  * @since 0.1.0
  * @category models
  */
-export type Role = "processor" | "plugin" | "merger"
+export type Role = "processor" | "plugin" | "merger" | "resolver"
 
 /**
  * @since 0.1.0
@@ -23,6 +23,8 @@ export interface Faults {
   readonly startDelayMillis: number
   /** `ARMADA_FAULT_EXIT`: print a line and exit with this code at start. */
   readonly exitCode: number | undefined
+  /** `ARMADA_FAULT_EXIT_DURING_CALL`: a work call reads its request, prints a line and exits with this code. */
+  readonly exitDuringCall: number | undefined
   /** `ARMADA_FAULT_STATUS`: work calls answer this status with a short body. */
   readonly status: number | undefined
   /** `ARMADA_FAULT_HANG=1`: work calls never answer. */
@@ -37,6 +39,14 @@ export interface Faults {
   readonly bigResponseBytes: number | undefined
   /** `ARMADA_FAULT_STREAM_FOREVER=1`: work calls answer 200 and send a byte every 100 ms, forever. */
   readonly streamForever: boolean
+  /**
+   * `ARMADA_FAULT_COPY_THEN_RENDER=1`: the processor renders a `template` file as CyanPrint's Node
+   * SDK does, copying it (with its mode) and then writing the rendered text over the copy; on a
+   * 0444 file that takes root's `CAP_DAC_OVERRIDE`.
+   */
+  readonly copyThenRender: boolean
+  /** `ARMADA_FAULT_WRONG_PATH=1`: the resolver answers for another path than it was sent. */
+  readonly wrongPath: boolean
 }
 
 /**
@@ -61,16 +71,19 @@ export interface Settings {
 export const noFaults: Faults = {
   startDelayMillis: 0,
   exitCode: undefined,
+  exitDuringCall: undefined,
   status: undefined,
   hang: false,
   malformed: false,
   outsideArea: false,
   writeTemplate: false,
   bigResponseBytes: undefined,
-  streamForever: false
+  streamForever: false,
+  copyThenRender: false,
+  wrongPath: false
 }
 
-const roles = ["processor", "plugin", "merger"] as const satisfies ReadonlyArray<Role>
+const roles = ["processor", "plugin", "merger", "resolver"] as const satisfies ReadonlyArray<Role>
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -105,13 +118,16 @@ export const config: Config.Config<Settings> = Config.all({
   faults: Config.all({
     startDelayMillis: Config.withDefault(integer("ARMADA_FAULT_START_DELAY_MS", 0, 3_600_000), 0),
     exitCode: optionalInteger("ARMADA_FAULT_EXIT", 0, 255),
+    exitDuringCall: optionalInteger("ARMADA_FAULT_EXIT_DURING_CALL", 0, 255),
     status: optionalInteger("ARMADA_FAULT_STATUS", 100, 599),
     hang: flag("ARMADA_FAULT_HANG"),
     malformed: flag("ARMADA_FAULT_MALFORMED"),
     outsideArea: flag("ARMADA_FAULT_OUTSIDE_AREA"),
     writeTemplate: flag("ARMADA_FAULT_WRITE_TEMPLATE"),
     bigResponseBytes: optionalInteger("ARMADA_FAULT_BIG_RESPONSE", 0, 1024 * 1024 * 1024),
-    streamForever: flag("ARMADA_FAULT_STREAM_FOREVER")
+    streamForever: flag("ARMADA_FAULT_STREAM_FOREVER"),
+    copyThenRender: flag("ARMADA_FAULT_COPY_THEN_RENDER"),
+    wrongPath: flag("ARMADA_FAULT_WRONG_PATH")
   })
 }).pipe(
   Config.map(({ port, ...settings }) => ({
@@ -120,7 +136,7 @@ export const config: Config.Config<Settings> = Config.all({
   }))
 )
 
-const usage = "usage: test-app [--role processor|plugin|merger]"
+const usage = "usage: test-app [--role processor|plugin|merger|resolver]"
 
 /** The value of `--role`, if given. */
 const roleArgument = (argv: ReadonlyArray<string>): Either.Either<string | undefined, string> => {

@@ -15,6 +15,10 @@ export * as Plugin from "./Plugin.js"
  */
 export * as Processor from "./Processor.js"
 /**
+ * @since 0.2.0
+ */
+export * as Resolver from "./Resolver.js"
+/**
  * @since 0.1.0
  */
 export * as Server from "./Server.js"

@@ -1,5 +1,5 @@
 /**
- * The test app's entry point: `node test-app.mjs [--role processor|plugin|merger]`.
+ * The test app's entry point: `node test-app.mjs [--role processor|plugin|merger|resolver]`.
  *
  * @since 0.1.0
  */

@@ -28,6 +28,7 @@ describe("Settings.fromEnv", () => {
   it("gives each role its port, and --role wins over ARMADA_ROLE", () => {
     assert.strictEqual(ok({ ARMADA_ROLE: "plugin" }).port, 5552)
     assert.strictEqual(ok({ ARMADA_ROLE: "merger" }).port, 9000)
+    assert.strictEqual(ok({ ARMADA_ROLE: "resolver" }).port, 5553)
     assert.strictEqual(ok({ ARMADA_ROLE: "plugin" }, ["--role", "merger"]).role, "merger")
     assert.strictEqual(ok({}, ["--role=plugin"]).role, "plugin")
     assert.strictEqual(ok({ ARMADA_ROLE: "merger", ARMADA_LISTEN_PORT: "7000" }).port, 7000)
@@ -45,7 +46,10 @@ describe("Settings.fromEnv", () => {
       ARMADA_FAULT_OUTSIDE_AREA: "1",
       ARMADA_FAULT_WRITE_TEMPLATE: "1",
       ARMADA_FAULT_BIG_RESPONSE: "2000000",
-      ARMADA_FAULT_STREAM_FOREVER: "1"
+      ARMADA_FAULT_STREAM_FOREVER: "1",
+      ARMADA_FAULT_EXIT_DURING_CALL: "4",
+      ARMADA_FAULT_COPY_THEN_RENDER: "1",
+      ARMADA_FAULT_WRONG_PATH: "1"
     })
     assert.strictEqual(settings.host, "127.0.0.1")
     assert.strictEqual(settings.workspaceRoot, "/tmp/c1")
@@ -58,7 +62,10 @@ describe("Settings.fromEnv", () => {
       outsideArea: true,
       writeTemplate: true,
       bigResponseBytes: 2_000_000,
-      streamForever: true
+      streamForever: true,
+      exitDuringCall: 4,
+      copyThenRender: true,
+      wrongPath: true
     })
     assert.isFalse(ok({ ARMADA_FAULT_HANG: "0" }).faults.hang)
     assert.isTrue(ok({ ARMADA_FAULT_HANG: "true" }).faults.hang)
@@ -86,7 +93,7 @@ describe("Settings.fromEnv", () => {
     assert.include(both, "ARMADA_FAULT_EXIT: must be an integer from 0 to 255, got 300")
     assert.include(
       problem({}, ["--role", "painter"]),
-      '--role must be one of processor, plugin, merger, got "painter"'
+      '--role must be one of processor, plugin, merger, resolver, got "painter"'
     )
     assert.include(problem({}, ["--verbose"]), 'unknown argument "--verbose"')
   })

@@ -94,6 +94,50 @@ describe("fault knobs, in process", () => {
     }).pipe(Effect.provide(clientLayer))
   )
 
+  it.scopedLive(
+    "ARMADA_FAULT_COPY_THEN_RENDER: copies a 0444 file with its mode, then writes over the copy (root only)",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* tempDir
+        yield* writeTree(root, { "workspace/cyanprint/a.txt": "{{name}}" })
+        yield* Effect.promise(() => fs.chmod(join(root, "workspace/cyanprint/a.txt"), 0o444))
+        const endpoint = yield* serve("processor", root, { copyThenRender: true })
+        const client = yield* ProcessorClient
+        const written = join(root, "workspace/area/p1/a.txt")
+        const result = yield* Effect.either(client.process(endpoint, request))
+        // Root writes over a file it may not write only with CAP_DAC_OVERRIDE (it has it here);
+        // anyone else is refused, as a container without that capability is.
+        if (process.getuid?.() === 0) {
+          assert.isTrue(result._tag === "Right")
+          assert.strictEqual(yield* read(written), "x")
+          const { mode } = yield* Effect.promise(() => fs.stat(written))
+          assert.strictEqual(mode & 0o777, 0o444)
+        } else {
+          assert.isTrue(result._tag === "Left" && result.left._tag === "BadStatus")
+          assert.include(result._tag === "Left" ? result.left.message : "", "EACCES")
+        }
+      }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("ARMADA_FAULT_WRONG_PATH: the resolver answers for another path, a BadResponse", () =>
+    Effect.gen(function* () {
+      const endpoint = yield* serve("resolver", undefined, { wrongPath: true })
+      const client = yield* ProcessorClient
+      const files = ["1", "2"].map((content, layer) =>
+        Protocol.FileVersion.make({
+          path: "a.txt",
+          content,
+          origin: Protocol.FileOrigin.make({ template: `p${layer}`, layer })
+        })
+      )
+      const error = yield* Effect.flip(
+        client.resolve(endpoint, Protocol.ResolveRequest.make({ config: {}, files }))
+      )
+      assert.strictEqual(error._tag, "BadResponse")
+      assert.include(error.message, 'answered for path "a.txt.elsewhere"')
+    }).pipe(Effect.provide(clientLayer))
+  )
+
   it.scopedLive("ARMADA_FAULT_STREAM_FOREVER: 200 and bytes forever end in Timeout", () =>
     Effect.gen(function* () {
       const { endpoint } = yield* faulty({ streamForever: true })
@@ -153,6 +197,29 @@ describe("fault knobs at start, on the bundled app", () => {
         if (error._tag !== "Exited") return
         assert.strictEqual(error.exitCode, 3)
         assert.include(error.logTail, "ARMADA_FAULT_EXIT=3")
+      }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive(
+    "ARMADA_FAULT_EXIT_DURING_CALL: reads the request, prints a line and exits; the call loses its connection",
+    () =>
+      Effect.gen(function* () {
+        const port = yield* freePort
+        const app = yield* child(bundle, port, { ARMADA_FAULT_EXIT_DURING_CALL: "4" })
+        const exited = Effect.async<number | null>((resume) => {
+          if (app.proc.exitCode !== null) resume(Effect.succeed(app.proc.exitCode))
+          else app.proc.on("exit", (exitCode) => resume(Effect.succeed(exitCode)))
+        })
+        const client = yield* ProcessorClient
+        const endpoint = { name: "crashes", url: `http://127.0.0.1:${port}` }
+        yield* client.waitReady(endpoint, { isAlive: app.isAlive })
+        const error = yield* Effect.flip(client.process(endpoint, request))
+        assert.strictEqual(error._tag, "Unreachable")
+        assert.strictEqual(yield* exited, 4)
+        assert.include(
+          app.output(),
+          "test-app processor: ARMADA_FAULT_EXIT_DURING_CALL=4, exiting in the middle of POST /api/process"
+        )
       }).pipe(Effect.provide(clientLayer))
   )
 

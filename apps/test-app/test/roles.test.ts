@@ -223,3 +223,99 @@ describe("merger over HTTP", () => {
       }).pipe(Effect.provide(clientLayer))
   )
 })
+
+describe("plugin reading the template", () => {
+  it.scopedLive("copyFromTemplate copies a file of /workspace/cyanprint; a missing one is a 400", () =>
+    Effect.gen(function* () {
+      const root = yield* tempDir
+      yield* writeTree(root, {
+        "workspace/cyanprint/LICENSE": "MIT\n",
+        "workspace/cyanprint/link": { link: "LICENSE" },
+        "workspace/area/m/a.md": "hello\n"
+      })
+      const endpoint = yield* serve("plugin", root)
+      const client = yield* ProcessorClient
+      const directory = "/workspace/area/m"
+      yield* client.plug(
+        endpoint,
+        Protocol.PlugRequest.make({
+          directory,
+          config: { copyFromTemplate: { path: "LICENSE", to: "docs/LICENSE" } }
+        })
+      )
+      assert.deepStrictEqual(yield* readTree(join(root, "workspace/area/m")), {
+        "a.md": "hello\n",
+        "docs/LICENSE": "MIT\n"
+      })
+      for (const path of ["missing.txt", "link"]) {
+        const error = yield* Effect.flip(
+          client.plug(
+            endpoint,
+            Protocol.PlugRequest.make({ directory, config: { copyFromTemplate: { path } } })
+          )
+        )
+        assert.strictEqual(error._tag, "BadStatus")
+        assert.include(error.message, "is not a file of the template")
+        assert.include(error.message, path)
+      }
+    }).pipe(Effect.provide(clientLayer))
+  )
+})
+
+describe("resolver over HTTP", () => {
+  const versions = (path: string, ...contents: ReadonlyArray<string>) =>
+    contents.map((content, layer) =>
+      Protocol.FileVersion.make({
+        path,
+        content,
+        origin: Protocol.FileOrigin.make({ template: `p${layer}`, layer })
+      })
+    )
+
+  it.scopedLive("joins the versions in order, or picks one layer's", () =>
+    Effect.gen(function* () {
+      const endpoint = yield* serve("resolver", undefined)
+      const client = yield* ProcessorClient
+      yield* client.waitReady(endpoint)
+      const joined = yield* client.resolve(
+        endpoint,
+        Protocol.ResolveRequest.make({
+          config: { separator: "--\n" },
+          files: versions("a.txt", "one\n", "two\n")
+        })
+      )
+      assert.deepStrictEqual({ ...joined }, { path: "a.txt", content: "one\n--\ntwo\n" })
+      const picked = yield* client.resolve(
+        endpoint,
+        Protocol.ResolveRequest.make({
+          config: { strategy: "pick", layer: 0 },
+          files: versions("b.txt", "first", "second")
+        })
+      )
+      assert.deepStrictEqual({ ...picked }, { path: "b.txt", content: "first" })
+    }).pipe(Effect.provide(clientLayer))
+  )
+
+  it.scopedLive("refuses failOn paths with 422, a bad config with 400", () =>
+    Effect.gen(function* () {
+      const endpoint = yield* serve("resolver", undefined)
+      const client = yield* ProcessorClient
+      const refused = yield* Effect.flip(
+        client.resolve(
+          endpoint,
+          Protocol.ResolveRequest.make({ config: { failOn: ["*.txt"] }, files: versions("a.txt", "1", "2") })
+        )
+      )
+      assert.strictEqual(refused._tag === "BadStatus" ? refused.status : 0, 422)
+      assert.include(refused.message, "refusing a.txt")
+      const bad = yield* Effect.flip(
+        client.resolve(
+          endpoint,
+          Protocol.ResolveRequest.make({ config: { strategy: "vote" }, files: versions("a", "1") })
+        )
+      )
+      assert.strictEqual(bad._tag === "BadStatus" ? bad.status : 0, 400)
+      assert.include(bad.message, "resolver config")
+    }).pipe(Effect.provide(clientLayer))
+  )
+})
