@@ -85,6 +85,8 @@ export interface Started {
   readonly processors: ReadonlyArray<Container>
   /** In declared order. */
   readonly plugins: ReadonlyArray<Container>
+  /** In declared order. */
+  readonly resolvers: ReadonlyArray<Container>
   readonly merger: Container
 }
 
@@ -111,8 +113,13 @@ export interface RunResult {
   readonly mergeDir: string
   /** How many files the merger wrote. */
   readonly mergedFiles: number
-  /** Paths more than one processor wrote (the later one in declared order won). */
+  /**
+   * Paths more than one processor wrote: the later one in declared order won, unless a resolver
+   * settled it (`resolved`).
+   */
   readonly conflicts: ReadonlyArray<string>
+  /** The conflicting paths a resolver settled, sorted, each with the resolver's id. */
+  readonly resolved: ReadonlyArray<Resolved>
   /** The processors' output dirs, in declared order. */
   readonly outputDirs: ReadonlyArray<string>
   /** Each processor's call, in declared order. */
@@ -121,6 +128,17 @@ export interface RunResult {
   readonly plugins: ReadonlyArray<ItemTiming>
   /** The wall time of each stage (`plug` is 0 when there are no plugins). */
   readonly durations: { readonly process: number; readonly merge: number; readonly plug: number }
+}
+
+/**
+ * A conflicting file a resolver settled.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Resolved {
+  readonly path: string
+  readonly resolver: Names.Id
 }
 
 /**
@@ -153,6 +171,7 @@ export interface Exported {
 export interface Summary extends Exported {
   readonly session: Names.Id
   readonly conflicts: ReadonlyArray<string>
+  readonly resolved: ReadonlyArray<Resolved>
   /** Every stage's wall time, and the total. */
   readonly durations: {
     readonly warm: number
@@ -209,7 +228,7 @@ export const warm: (spec: Spec) => Effect.Effect<Session, StageFailed, Container
 )
 
 /**
- * Creates and starts every processor, plugin and merger container (in parallel, at most
+ * Creates and starts every processor, plugin, resolver and merger container (in parallel, at most
  * `concurrency` at a time), then waits for all of them to be ready, in parallel. A container that
  * exits is reported at once with its exit code and log tail.
  *
@@ -225,13 +244,18 @@ export const start: (
 
 /**
  * Stage 1: every processor in parallel, all failures gathered. Stage 2: the merger, with the
- * output dirs in declared order (or the template when there are no processors). Stage 3: the
- * plugins one after another in declared order, stopping at the first failure.
+ * output dirs in declared order (or the template when there are no processors), then the
+ * conflicting files a resolver's globs match, each settled by its resolver (in parallel under the
+ * limit, every failing file reported). Stage 3: the plugins one after another in declared order,
+ * stopping at the first failure. A call that fails because its container exited is an
+ * `ExitedDuringCall` with the exit code and the container's last log lines.
  *
  * @since 0.1.0
  * @category operations
  */
-export const run: (started: Started) => Effect.Effect<RunResult, StageFailed, ProcessorClient> = flow(
+export const run: (
+  started: Started
+) => Effect.Effect<RunResult, StageFailed, ContainerEngine | ProcessorClient> = flow(
   run_.run,
   Interruption.isolated
 )

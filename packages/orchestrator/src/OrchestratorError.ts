@@ -68,6 +68,24 @@ export class Defect extends Schema.TaggedError<Defect>("@armada/orchestrator/Def
 }
 
 /**
+ * A file two or more processors wrote is matched by the `files` globs of more than one resolver:
+ * armada does not guess which one settles it.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class AmbiguousResolvers extends Schema.TaggedError<AmbiguousResolvers>(
+  "@armada/orchestrator/AmbiguousResolvers"
+)("AmbiguousResolvers", {
+  path: Schema.String,
+  resolvers: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `${this.path} is matched by ${this.resolvers.length} resolvers (${this.resolvers.join(", ")}); exactly one may settle a conflicting file`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -77,6 +95,7 @@ export interface CauseSchema
       typeof ContainerEngineError.ContainerEngineError,
       typeof ContainerEngineError.ArchiveError,
       typeof ProcessorError.ProcessorError,
+      typeof AmbiguousResolvers,
       typeof Defect
     ]
   > {}
@@ -91,6 +110,7 @@ export const Cause: CauseSchema = Schema.Union(
   ContainerEngineError.ContainerEngineError,
   ContainerEngineError.ArchiveError,
   ProcessorError.ProcessorError,
+  AmbiguousResolvers,
   Defect
 )
 
@@ -115,12 +135,22 @@ export const Stage = Schema.Literal("warm", "start", "process", "merge", "plug",
 export type Stage = typeof Stage.Type
 
 /**
- * What an item of a stage is: a pipeline role, or one of the session's shared resources.
+ * What an item of a stage is: a pipeline role, one of the session's shared resources, or a
+ * conflicting `file` of the merge (its id is the path).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const ItemKind = Schema.Literal("processor", "plugin", "merger", "template", "volume", "network")
+export const ItemKind = Schema.Literal(
+  "processor",
+  "plugin",
+  "merger",
+  "resolver",
+  "template",
+  "volume",
+  "network",
+  "file"
+)
 
 /**
  * @since 0.1.0
@@ -129,8 +159,9 @@ export const ItemKind = Schema.Literal("processor", "plugin", "merger", "templat
 export type ItemKind = typeof ItemKind.Type
 
 /**
- * One item's failure: the stage, the item (its kind and id: a processor or plugin id, `merger`,
- * or a volume or network name), the image it runs when it has one, and the typed cause.
+ * One item's failure: the stage, the item (its kind and id: a processor, plugin or resolver id,
+ * `merger`, a volume or network name, or a conflicting file's path), the image it runs when it has
+ * one, and the typed cause.
  *
  * @since 0.1.0
  * @category models

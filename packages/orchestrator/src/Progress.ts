@@ -144,6 +144,30 @@ export const MergeDone = Schema.TaggedStruct("MergeDone", {
 })
 
 /**
+ * A resolver settled a conflicting file: its answer was written to the merge dir.
+ *
+ * @since 0.2.0
+ * @category events
+ */
+export const ConflictResolved = Schema.TaggedStruct("ConflictResolved", {
+  path: Schema.String,
+  resolver: Schema.String,
+  durationMillis: Schema.Number
+})
+
+/**
+ * A conflicting file could not be settled: its resolvers were ambiguous, or its resolver failed.
+ *
+ * @since 0.2.0
+ * @category events
+ */
+export const ConflictFailed = Schema.TaggedStruct("ConflictFailed", {
+  path: Schema.String,
+  cause: Cause,
+  durationMillis: Schema.Number
+})
+
+/**
  * @since 0.1.0
  * @category events
  */
@@ -240,6 +264,8 @@ export const Event = Schema.Union(
   ProcessorDone,
   ProcessorFailed,
   MergeDone,
+  ConflictResolved,
+  ConflictFailed,
   PluginDone,
   PluginFailed,
   Exported,

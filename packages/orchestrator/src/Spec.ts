@@ -9,6 +9,8 @@
  *   - { id: upper, image: acme/upper:1, globs: [{ glob: "**", type: template }], config: { x: 1 } }
  * plugins:
  *   - { id: license, image: acme/license:1 }
+ * resolvers:
+ *   - { id: json, image: acme/json-merge:1, files: ["**\/*.json"], config: { indent: 2 } }
  * options: { concurrency: 8, timeouts: { ready: 30s, call: 2m }, limits: { memory: 256m, cpus: 0.5 } }
  * ```
  *
@@ -87,6 +89,22 @@ export const Plugin: typeof schema.Plugin = schema.Plugin
 export interface Plugin extends Schema.Schema.Type<typeof Plugin> {}
 
 /**
+ * A resolver settles the conflicts of the files its `files` globs match (paths relative to the
+ * merge dir, picomatch rules): for each such file two or more processors wrote, it is sent every
+ * version and its answer is written.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Resolver: typeof schema.Resolver = schema.Resolver
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Resolver extends Schema.Schema.Type<typeof Resolver> {}
+
+/**
  * Per-container resource limits: `memory` (bytes or `"256m"`), `cpus` (a fraction of a CPU, as
  * `docker run --cpus`), `pids` (the most processes).
  *
@@ -113,7 +131,8 @@ export const Timeouts: typeof schema.Timeouts = schema.Timeouts
 /**
  * `concurrency` (default `"cpus"`), `prefix` of every name and label, `keep` the containers and
  * volumes after the run, `pull` (when images are pulled: `missing`, the default, `always` or
- * `never`), `timeouts`, `limits`.
+ * `never`), `timeouts`, `limits`, `security` (`"default"` or `"strict"`, the
+ * containers' capabilities: docs/protocol.md).
  *
  * @since 0.1.0
  * @category schemas
@@ -157,7 +176,8 @@ export interface Spec {
   readonly templateId: Names.Id
   readonly processors: ReadonlyArray<Processor>
   readonly plugins: ReadonlyArray<Plugin>
-  readonly merger: { readonly image: ImageRef.ImageRef }
+  readonly resolvers: ReadonlyArray<Resolver>
+  readonly merger: { readonly image: ImageRef.ImageRef; readonly env: Readonly<Record<string, string>> }
   readonly options: Options
   /** The catalog of the no-Docker engine: image → command. Carried through untouched. */
   readonly local: Readonly<Record<string, typeof LocalCommand.Type>>

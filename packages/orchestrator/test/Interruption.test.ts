@@ -73,7 +73,9 @@ const gated = (engine: ContainerEngine.Service, client: ProcessorClient.Service,
       g(`process ${endpoint.name}`)(client.process(endpoint, request, options)),
     plug: (endpoint, request, options) => g(`plug ${endpoint.name}`)(client.plug(endpoint, request, options)),
     merge: (endpoint, session, request, options) =>
-      g("merge")(client.merge(endpoint, session, request, options))
+      g("merge")(client.merge(endpoint, session, request, options)),
+    resolve: (endpoint, request, options) =>
+      g(`resolve ${endpoint.name}`)(client.resolve(endpoint, request, options))
   }
   return { gatedEngine, gatedClient }
 }

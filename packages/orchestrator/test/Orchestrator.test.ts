@@ -5,7 +5,7 @@ import { Archive, ContainerEngine, ContainerEngineError, MemoryEngine } from "@a
 import { ProcessorError, Protocol } from "@armada/http"
 import { Orchestrator, Progress } from "@armada/orchestrator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Deferred, Effect, Fiber, FiberId, Layer, Stream } from "effect"
 import * as harness from "./harness.js"
 
 const template = harness.makeTemplate({ "README.md": "# the template\n", "name.txt": "{{name}}\n" })
@@ -455,11 +455,16 @@ describe("containers, volumes and network", () => {
           })
           assert.strictEqual(plugin.labels["armadaunit.role"], "plugin")
           assert.strictEqual(merger.labels["armadaunit.role"], "merger")
-          const template = { volume: "armadaunit-tpl", target: "/workspace/cyanprint", readOnly: true }
+          const template = {
+            volume: "armadaunit-tpl-s1-template",
+            target: "/workspace/cyanprint",
+            readOnly: true
+          }
           const area = { volume: "armadaunit-tpl-s1", target: "/workspace/area", readOnly: false }
           assert.deepStrictEqual(processor.mounts, [template, area])
           assert.deepStrictEqual(merger.mounts, [template, area])
-          assert.deepStrictEqual(plugin.mounts, [area])
+          // Plugins read the template too, as in CyanPrint's coordinator.
+          assert.deepStrictEqual(plugin.mounts, [template, area])
           assert.deepStrictEqual(
             [processor, plugin, merger].map((c) => c.ports.map((p) => p.containerPort)),
             [[5551], [5552], [9000]]
@@ -486,13 +491,120 @@ describe("containers, volumes and network", () => {
           })
           const volumes = yield* engine.listVolumes(Names.labelFilter(harness.prefix, spec.session))
           assert.deepStrictEqual(volumes.map((v) => [v.name, v.labels["armadaunit.role"]]).sort(), [
-            ["armadaunit-tpl", "template"],
-            ["armadaunit-tpl-s1", "session"]
+            ["armadaunit-tpl-s1", "session"],
+            ["armadaunit-tpl-s1-template", "template"]
           ])
         })
       )
       assert.deepStrictEqual(yield* harness.leftovers, [])
     }).pipe(Effect.provide(harness.layer({}, options)))
+  })
+
+  it.effect(
+    "the security profile: default keeps what root's file work needs, strict drops every capability",
+    () =>
+      Effect.gen(function* () {
+        const engine = yield* ContainerEngine
+        const capabilitiesOf = (security: "default" | "strict" | undefined) =>
+          Effect.gen(function* () {
+            const spec = yield* harness.spec({
+              template: template.dir,
+              processors: processors("p"),
+              plugins: plugins("q"),
+              resolvers: [{ id: "r", image: harness.image, files: ["*.json"] }],
+              options: security === undefined ? {} : { security }
+            })
+            return yield* Effect.scoped(
+              Effect.gen(function* () {
+                const started = yield* Orchestrator.start(yield* Orchestrator.warm(spec))
+                const containers = [
+                  ...started.processors,
+                  ...started.plugins,
+                  ...started.resolvers,
+                  started.merger
+                ]
+                const infos = yield* Effect.forEach(containers, (c) => engine.inspectContainer(c.containerId))
+                const resolver = infos.find((info) => info.labels["armadaunit.role"] === "resolver")!
+                // A resolver's work comes in its request: it mounts nothing.
+                assert.deepStrictEqual(resolver.mounts, [])
+                assert.deepStrictEqual(
+                  resolver.ports.map((p) => p.containerPort),
+                  [5553]
+                )
+                return infos.map((info) => ({
+                  capDrop: info.security.capDrop,
+                  capAdd: info.security.capAdd,
+                  securityOpt: info.security.securityOpt
+                }))
+              })
+            )
+          })
+        const kept = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"]
+        for (const security of [undefined, "default"] as const) {
+          for (const container of yield* capabilitiesOf(security)) {
+            assert.deepStrictEqual(container, {
+              capDrop: ["ALL"],
+              capAdd: kept,
+              securityOpt: ["no-new-privileges"]
+            })
+          }
+        }
+        for (const container of yield* capabilitiesOf("strict")) {
+          assert.deepStrictEqual(container, {
+            capDrop: ["ALL"],
+            capAdd: [],
+            securityOpt: ["no-new-privileges"]
+          })
+        }
+        assert.deepStrictEqual(yield* harness.leftovers, [])
+      }).pipe(Effect.provide(harness.layer()))
+  )
+
+  it.effect("two runs of one spec at once both succeed, and each removes only its own resources", () => {
+    const order: Array<string> = []
+    const gates = {
+      twoWarmed: Deferred.unsafeMake<void>(FiberId.none),
+      oneCleaned: Deferred.unsafeMake<void>(FiberId.none)
+    }
+    // Run two warms (its template volume exists beside run one's), then waits until run one has
+    // finished and removed what it made; only then does it process.
+    const interleave = Progress.layer((event) => {
+      const session = "session" in event ? event.session : undefined
+      if (event._tag === "StageDone" && session === "two" && event.stage === "warm") {
+        order.push("two warmed")
+        return Deferred.succeed(gates.twoWarmed, undefined)
+      }
+      if (event._tag === "StageDone" && session === "one" && event.stage === "export") {
+        return Deferred.await(gates.twoWarmed)
+      }
+      if (event._tag === "CleanupDone" && session === "one") {
+        order.push("one cleaned")
+        return Deferred.succeed(gates.oneCleaned, undefined)
+      }
+      if (event._tag === "StageStarted" && session === "two" && event.stage === "process") {
+        return Effect.zipRight(
+          Deferred.await(gates.oneCleaned),
+          Effect.sync(() => order.push("two processes"))
+        )
+      }
+      return Effect.void
+    })
+    return Effect.gen(function* () {
+      const input = { template: template.dir, processors: processors("a", "b"), plugins: plugins("q") }
+      const one = yield* harness.spec({ ...input, session: "one" })
+      const two = yield* harness.spec({ ...input, session: "two" })
+      const [first, second] = yield* Effect.all(
+        [
+          Orchestrator.pipeline(one, { output: freshOutput() }),
+          Orchestrator.pipeline(two, { output: freshOutput() })
+        ],
+        { concurrency: 2 }
+      )
+      assert.deepStrictEqual(order, ["two warmed", "one cleaned", "two processes"])
+      assert.deepStrictEqual(second.files, first.files)
+      assert.deepStrictEqual(readText(second.output, "a.txt"), readText(first.output, "a.txt"))
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(Layer.merge(harness.layer(), interleave)))
   })
 
   it.effect("keep leaves everything for later; clean finds it by label, by session or all", () =>
@@ -519,8 +631,8 @@ describe("containers, volumes and network", () => {
         "container armadaunit-merger-merger-s1 removed",
         "container armadaunit-processor-p-s1 removed",
         "network armadaunit in-use",
-        "volume armadaunit-tpl removed",
-        "volume armadaunit-tpl-s1 removed"
+        "volume armadaunit-tpl-s1 removed",
+        "volume armadaunit-tpl-s1-template removed"
       ])
       const all = yield* Orchestrator.clean({ all: true }, { prefix: harness.prefix })
       assert.deepStrictEqual(all.failures, [])
@@ -557,7 +669,7 @@ describe("containers, volumes and network", () => {
           done.failures.map((f) => [f.kind, f.name, f.cause._tag]),
           [
             ["container", "armadaunit-processor-p-s1", "EngineError"],
-            ["volume", "armadaunit-tpl", "VolumeInUse"],
+            ["volume", "armadaunit-tpl-s1-template", "VolumeInUse"],
             ["volume", "armadaunit-tpl-s1", "VolumeInUse"]
           ]
         )
@@ -572,19 +684,19 @@ describe("containers, volumes and network", () => {
   it.effect("a volume name already taken is a warm failure, and nothing of the run stays", () =>
     Effect.gen(function* () {
       const engine = yield* ContainerEngine
-      yield* engine.createVolume({ name: "armadaunit-tpl", labels: {} })
+      yield* engine.createVolume({ name: "armadaunit-tpl-s1-template", labels: {} })
       const spec = yield* harness.spec({ template: template.dir, processors: processors("p") })
       const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))
       assert.strictEqual(error.stage, "warm")
       assert.deepStrictEqual(
         error.failures.map((f) => [f.kind, f.id, f.cause._tag]),
-        [["template", "armadaunit-tpl", "NameConflict"]]
+        [["template", "armadaunit-tpl-s1-template", "NameConflict"]]
       )
       assert.deepStrictEqual(yield* harness.leftovers, [])
       // The volume that was there before is not the run's to remove.
       assert.deepStrictEqual(
         (yield* engine.listVolumes()).map((v) => v.name),
-        ["armadaunit-tpl"]
+        ["armadaunit-tpl-s1-template"]
       )
     }).pipe(Effect.provide(harness.layer()))
   )

@@ -35,7 +35,59 @@ describe("Spec.decode", () => {
       assert.strictEqual(Duration.toMillis(spec.options.timeouts.ready), 60_000)
       assert.strictEqual(Duration.toMillis(spec.options.timeouts.call), 300_000)
       assert.deepStrictEqual(spec.options.limits, {})
+      assert.strictEqual(spec.options.security, "default")
+      assert.deepStrictEqual(spec.resolvers, [])
       assert.deepStrictEqual(spec.local, {})
+    })
+  )
+
+  it.effect("reads resolvers (globs, config) and the strict security profile", () =>
+    Effect.gen(function* () {
+      const spec = yield* decode({
+        ...base,
+        resolvers: [
+          { id: "JSON", image: "acme/json:1", files: ["**/*.json"], config: { indent: 2 } },
+          { id: "text", image: "acme/text:1", files: ["*.txt", "docs/**"] }
+        ],
+        options: { security: "strict" }
+      })
+      assert.deepStrictEqual(
+        spec.resolvers.map((r) => [r.id, r.image, r.files, r.config, r.env]),
+        [
+          ["json", "acme/json:1", ["**/*.json"], { indent: 2 }, {}],
+          ["text", "acme/text:1", ["*.txt", "docs/**"], {}, {}]
+        ]
+      )
+      assert.strictEqual(spec.options.security, "strict")
+    })
+  )
+
+  it.effect("refuses a resolver without globs, an empty glob, a duplicate id and an unknown profile", () =>
+    Effect.gen(function* () {
+      const issues = yield* issuesOf({
+        ...base,
+        resolvers: [
+          { id: "a", image: "acme/a", files: [] },
+          { id: "b", image: "acme/b", files: [""] },
+          { id: "A", image: "acme/c", files: ["*"] },
+          { id: "c", image: "acme/c" }
+        ],
+        options: { security: "loose" }
+      })
+      assert.deepStrictEqual(issues.sort(), [
+        'options.security: expected "default" or "strict", got "loose"',
+        "resolvers[0].files: expected at least one glob",
+        "resolvers[1].files[0]: expected a glob, got an empty string",
+        "resolvers[3].files: is missing"
+      ])
+      const duplicate = yield* issuesOf({
+        ...base,
+        resolvers: [
+          { id: "a", image: "acme/a", files: ["*"] },
+          { id: "A", image: "acme/c", files: ["*"] }
+        ]
+      })
+      assert.deepStrictEqual(duplicate, ['resolvers[1].id: duplicate id "a" (also at [0])'])
     })
   )
 
@@ -120,7 +172,7 @@ describe("Spec.decode", () => {
         "processors[1].image: expected an image reference, got 3",
         'session: expected an id of 1-63 characters [a-z0-9_.-] starting with a letter or digit, got "no spaces"',
         "template: is missing",
-        'typo: is unexpected, expected: "session" | "template" | "templateId" | "processors" | "plugins" | "merger" | "options" | "local"'
+        'typo: is unexpected, expected: "session" | "template" | "templateId" | "processors" | "plugins" | "resolvers" | "merger" | "options" | "local"'
       ])
     })
   )

@@ -47,6 +47,20 @@ export const spec = (input: Record<string, unknown>): Effect.Effect<Spec.Spec, n
 
 /** What a simulated container does, per item id; anything left out behaves like the test app. */
 export interface Behaviour {
+  /** What each processor writes into its write dir; default `processorFiles(id)`. */
+  readonly files?: Record<string, Archive.Tree>
+  /**
+   * Resolvers, by id; default: the test app's `join` (the versions' contents one after another).
+   */
+  readonly resolve?: Record<
+    string,
+    (request: Protocol.ResolveRequest) => Effect.Effect<Protocol.ResolveResponse, ProcessorError.CallError>
+  >
+  /**
+   * Ids whose container exits in the middle of its work call, with this code and these log lines:
+   * the call sees its connection closed, as the live client would.
+   */
+  readonly crash?: Record<string, { readonly exitCode: number; readonly logs: ReadonlyArray<string> }>
   readonly process?: Record<
     string,
     (request: Protocol.ProcessRequest) => Effect.Effect<Protocol.ProcessResponse, ProcessorError.CallError>
@@ -97,6 +111,24 @@ export const client = (
         Effect.flatMap(locate(engine, name, path), ({ volume, rel }) =>
           Effect.orDie(memory.writeVolume(volume, `/${rel}`, tree))
         )
+      /** A crashing container exits, then its call fails at the connection; others do `work`. */
+      const orCrash = <A>(
+        endpoint: ProcessorError.Endpoint,
+        work: Effect.Effect<A, ProcessorError.CallError>
+      ): Effect.Effect<A, ProcessorError.CallError> => {
+        const crash = behaviour.crash?.[idOf(endpoint)]
+        return crash === undefined
+          ? work
+          : Effect.zipRight(
+              Effect.orDie(memory.exit(endpoint.name, crash.exitCode, crash.logs)),
+              Effect.fail(
+                new ProcessorError.Unreachable({
+                  endpoint,
+                  detail: "connection closed by the other side (UND_ERR_SOCKET)"
+                })
+              )
+            )
+      }
       return layerTest({
         "*": {
           // A container takes a moment to listen: a few polls, asking the engine between them.
@@ -118,46 +150,70 @@ export const client = (
             }),
           process: (request, endpoint) => {
             const custom = behaviour.process?.[idOf(endpoint)]
-            if (custom !== undefined) return custom(request)
-            return Effect.as(
-              write(endpoint.name, request.writeDir, processorFiles(idOf(endpoint))),
-              Protocol.ProcessResponse.make({ outputDir: request.writeDir })
+            if (custom !== undefined) return orCrash(endpoint, custom(request))
+            const id = idOf(endpoint)
+            return orCrash(
+              endpoint,
+              Effect.as(
+                write(endpoint.name, request.writeDir, behaviour.files?.[id] ?? processorFiles(id)),
+                Protocol.ProcessResponse.make({ outputDir: request.writeDir })
+              )
+            )
+          },
+          resolve: (request, endpoint) => {
+            const custom = behaviour.resolve?.[idOf(endpoint)]
+            return orCrash(
+              endpoint,
+              custom !== undefined
+                ? custom(request)
+                : Effect.succeed(
+                    Protocol.ResolveResponse.make({
+                      path: request.files[0]?.path ?? "",
+                      content: request.files.map((file) => file.content).join("")
+                    })
+                  )
             )
           },
           merge: (request, _session, endpoint) =>
-            Effect.gen(function* () {
-              behaviour.merges?.push(request)
-              if (behaviour.merge !== undefined) return yield* behaviour.merge(request)
-              let merged: Archive.Tree = new Map()
-              const conflicts = new Set<string>()
-              for (const from of request.fromDirs) {
-                const tree = yield* read(endpoint.name, from)
-                for (const [path, node] of tree)
-                  if (node._tag !== "Directory" && merged.has(path)) conflicts.add(path)
-                merged = Archive.put(merged, "", tree)
-              }
-              yield* write(endpoint.name, request.toDir, merged)
-              const files = [...merged.values()].filter((node) => node._tag !== "Directory").length
-              return Protocol.MergeResponse.make({ status: "ok", files, conflicts: [...conflicts].sort() })
-            }),
-          plug: (request, endpoint) =>
-            Effect.gen(function* () {
-              const id = idOf(endpoint)
-              const custom = behaviour.plug?.[id]
-              if (custom !== undefined) yield* custom(request)
-              // Like the test app's appendLine: each plugin adds its line to plugins.log.
-              const tree = yield* read(endpoint.name, request.directory)
-              const before = Option.match(Archive.get(tree, "plugins.log"), {
-                onNone: () => "",
-                onSome: (node) => (node._tag === "File" ? new TextDecoder().decode(node.content) : "")
+            orCrash(
+              endpoint,
+              Effect.gen(function* () {
+                behaviour.merges?.push(request)
+                if (behaviour.merge !== undefined) return yield* behaviour.merge(request)
+                let merged: Archive.Tree = new Map()
+                const conflicts = new Set<string>()
+                for (const from of request.fromDirs) {
+                  const tree = yield* read(endpoint.name, from)
+                  for (const [path, node] of tree)
+                    if (node._tag !== "Directory" && merged.has(path)) conflicts.add(path)
+                  merged = Archive.put(merged, "", tree)
+                }
+                yield* write(endpoint.name, request.toDir, merged)
+                const files = [...merged.values()].filter((node) => node._tag !== "Directory").length
+                return Protocol.MergeResponse.make({ status: "ok", files, conflicts: [...conflicts].sort() })
               })
-              yield* write(
-                endpoint.name,
-                request.directory,
-                Archive.make({ "plugins.log": `${before}${id}\n` })
-              )
-              return Protocol.PlugResponse.make({})
-            })
+            ),
+          plug: (request, endpoint) =>
+            orCrash(
+              endpoint,
+              Effect.gen(function* () {
+                const id = idOf(endpoint)
+                const custom = behaviour.plug?.[id]
+                if (custom !== undefined) yield* custom(request)
+                // Like the test app's appendLine: each plugin adds its line to plugins.log.
+                const tree = yield* read(endpoint.name, request.directory)
+                const before = Option.match(Archive.get(tree, "plugins.log"), {
+                  onNone: () => "",
+                  onSome: (node) => (node._tag === "File" ? new TextDecoder().decode(node.content) : "")
+                })
+                yield* write(
+                  endpoint.name,
+                  request.directory,
+                  Archive.make({ "plugins.log": `${before}${id}\n` })
+                )
+                return Protocol.PlugResponse.make({})
+              })
+            )
         }
       })
     })

@@ -27,6 +27,7 @@ export const pipeline = (spec: Spec, options: Orchestrator.ExportOptions) =>
         ...exported,
         session: spec.session,
         conflicts: result.conflicts,
+        resolved: result.resolved,
         durations: {
           warm: warmMillis,
           start: startMillis,
@@ -40,13 +41,15 @@ export const pipeline = (spec: Spec, options: Orchestrator.ExportOptions) =>
             result.durations.plug +
             exportMillis
         },
-        items: [...started.processors, ...started.plugins, started.merger].map((container) => ({
-          role: container.role,
-          id: container.id,
-          image: container.image,
-          readyMillis: container.readyMillis,
-          durationMillis: callMillis.get(`${container.role}/${container.id}`) ?? 0
-        }))
+        items: [...started.processors, ...started.plugins, ...started.resolvers, started.merger].map(
+          (container) => ({
+            role: container.role,
+            id: container.id,
+            image: container.image,
+            readyMillis: container.readyMillis,
+            durationMillis: callMillis.get(`${container.role}/${container.id}`) ?? 0
+          })
+        )
       }
       return summary
     })

@@ -4,6 +4,8 @@ import { ProcessorClient, Protocol } from "@armada/http"
 import { Effect } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import * as Progress from "../Progress.js"
+import * as diagnosis from "./diagnosis.js"
+import { resolveAll } from "./resolve.js"
 import * as stage from "./stage.js"
 
 /** A fresh directory of the session area: `/workspace/area/<uuid>`. */
@@ -34,7 +36,9 @@ const processAll = (started: Orchestrator.Started) =>
         return stage
           .measured(
             Effect.flatMap(freshDir, (writeDir) =>
-              client.process(container.endpoint, request(writeDir), { timeout: spec.options.timeouts.call })
+              client
+                .process(container.endpoint, request(writeDir), { timeout: spec.options.timeouts.call })
+                .pipe(diagnosis.diagnosed(container, "POST /api/process"))
             ),
             {
               done: (response, durationMillis) =>
@@ -72,8 +76,20 @@ const processAll = (started: Orchestrator.Started) =>
     }))
   })
 
-/** Stage 2: the merger copies the output dirs, in declared order, into a fresh merge dir. */
+/**
+ * Stage 2: the merger copies the output dirs, in declared order, into a fresh merge dir; then the
+ * resolvers settle the conflicting files their globs match, every failing file reported.
+ */
 const merge = (started: Orchestrator.Started, outputDirs: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const merged = yield* mergeCall(started, outputDirs)
+    const { failures, resolved } = yield* resolveAll(started, outputDirs, merged.toDir, merged.conflicts)
+    yield* stage.check(started.session.spec.session, "merge", failures)
+    return { ...merged, resolved }
+  })
+
+/** The merger's call. */
+const mergeCall = (started: Orchestrator.Started, outputDirs: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const client = yield* ProcessorClient
     const { spec } = started.session
@@ -81,9 +97,11 @@ const merge = (started: Orchestrator.Started, outputDirs: ReadonlyArray<string>)
     // No processors: the merge dir starts as a copy of the template.
     const fromDirs = outputDirs.length === 0 ? [Protocol.templateDir] : outputDirs
     const { value } = yield* stage.measured(
-      client.merge(started.merger.endpoint, spec.session, Protocol.MergeRequest.make({ fromDirs, toDir }), {
-        timeout: spec.options.timeouts.call
-      }),
+      client
+        .merge(started.merger.endpoint, spec.session, Protocol.MergeRequest.make({ fromDirs, toDir }), {
+          timeout: spec.options.timeouts.call
+        })
+        .pipe(diagnosis.diagnosed(started.merger, `POST /merge/${spec.session}`)),
       {
         done: (response, durationMillis) =>
           Progress.emit(
@@ -110,11 +128,13 @@ const plugAll = (started: Orchestrator.Started, directory: string) =>
     return yield* stage.sequence(started.plugins, (container, index) =>
       stage
         .measured(
-          client.plug(
-            container.endpoint,
-            Protocol.PlugRequest.make({ directory, config: spec.plugins[index]!.config }),
-            { timeout: spec.options.timeouts.call }
-          ),
+          client
+            .plug(
+              container.endpoint,
+              Protocol.PlugRequest.make({ directory, config: spec.plugins[index]!.config }),
+              { timeout: spec.options.timeouts.call }
+            )
+            .pipe(diagnosis.diagnosed(container, "POST /api/plug")),
           {
             done: (_, durationMillis) =>
               Progress.emit(Progress.PluginDone.make({ id: container.id, durationMillis })),
@@ -154,6 +174,7 @@ export const run = (started: Orchestrator.Started) =>
       mergeDir: merged.value.toDir,
       mergedFiles: merged.value.files,
       conflicts: merged.value.conflicts,
+      resolved: merged.value.resolved,
       outputDirs,
       processors: processed.value.map((o) => ({ id: o.id, durationMillis: o.durationMillis })),
       plugins: plugged.value,

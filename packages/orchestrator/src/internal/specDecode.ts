@@ -38,6 +38,7 @@ export const decode = (input: unknown, options: DecodeOptions): Effect.Effect<Sp
       templateId,
       processors: file.processors,
       plugins: file.plugins,
+      resolvers: file.resolvers,
       merger: file.merger,
       options: file.options,
       local: Record.map(file.local, (entry) => ({

@@ -5,7 +5,7 @@
  * @internal
  */
 import { ImageRef, Names } from "@armada/core"
-import { Bulk } from "@armada/engine"
+import { Bulk, SecurityProfile } from "@armada/engine"
 import { Protocol } from "@armada/http"
 import { Duration, Schema } from "effect"
 import { DurationInput, MemorySize } from "./units.js"
@@ -45,6 +45,18 @@ export const Processor = Schema.Struct({
 export const Plugin = Schema.Struct({
   id: Names.Id,
   image: ImageRef.ImageRef,
+  config: Schema.optionalWith(Schema.Unknown, { exact: true, default: () => ({}) }),
+  env: Schema.optionalWith(Env, { exact: true, default: () => ({}) })
+})
+
+/** @internal */
+export const Resolver = Schema.Struct({
+  id: Names.Id,
+  image: ImageRef.ImageRef,
+  /** Globs of the paths (relative to the merge dir) whose conflicts this resolver settles. */
+  files: Schema.Array(
+    Schema.String.pipe(Schema.minLength(1, { message: () => "expected a glob, got an empty string" }))
+  ).pipe(Schema.filter((globs) => globs.length > 0 || "expected at least one glob")),
   config: Schema.optionalWith(Schema.Unknown, { exact: true, default: () => ({}) }),
   env: Schema.optionalWith(Env, { exact: true, default: () => ({}) })
 })
@@ -96,7 +108,12 @@ export const Options = Schema.Struct({
   /** When images are pulled: `missing` (default), `always` or `never`. */
   pull: Schema.optionalWith(Bulk.PullPolicy, { exact: true, default: () => "missing" as const }),
   timeouts: Schema.optionalWith(Timeouts, { exact: true, default: () => Timeouts.make({}) }),
-  limits: Schema.optionalWith(Limits, { exact: true, default: () => ({}) })
+  limits: Schema.optionalWith(Limits, { exact: true, default: () => ({}) }),
+  /** The capabilities of every container: `default` (Docker's, less what the protocol never needs) or `strict` (none). */
+  security: Schema.optionalWith(SecurityProfile.SecurityProfile, {
+    exact: true,
+    default: () => "default" as const
+  })
 })
 
 /** @internal */
@@ -111,11 +128,13 @@ export const SpecFile = Schema.Struct({
   templateId: Schema.optionalWith(Names.Id, { exact: true }),
   processors: Schema.optionalWith(uniqueIds(Schema.Array(Processor)), { exact: true, default: () => [] }),
   plugins: Schema.optionalWith(uniqueIds(Schema.Array(Plugin)), { exact: true, default: () => [] }),
+  resolvers: Schema.optionalWith(uniqueIds(Schema.Array(Resolver)), { exact: true, default: () => [] }),
   merger: Schema.optionalWith(
     Schema.Struct({
-      image: Schema.optionalWith(ImageRef.ImageRef, { exact: true, default: () => defaultMergerImage })
+      image: Schema.optionalWith(ImageRef.ImageRef, { exact: true, default: () => defaultMergerImage }),
+      env: Schema.optionalWith(Env, { exact: true, default: () => ({}) })
     }),
-    { exact: true, default: () => ({ image: defaultMergerImage }) }
+    { exact: true, default: () => ({ image: defaultMergerImage, env: {} }) }
   ),
   options: Schema.optionalWith(Options, { exact: true, default: () => Options.make({}) }),
   local: Schema.optionalWith(Schema.Record({ key: ImageRef.ImageRef, value: LocalCommand }), {

@@ -1,18 +1,13 @@
 /** @internal */
 import { type ImageRef, Names, Parallel } from "@armada/core"
-import {
-  ContainerEngine,
-  ContainerEngineError,
-  type ContainerInfo,
-  type ContainerSpec,
-  type Mount
-} from "@armada/engine"
+import { ContainerEngine, ContainerEngineError, type ContainerSpec, type Mount } from "@armada/engine"
 import { type Liveness, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Deferred, Effect, Option } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import type { Cause } from "../OrchestratorError.js"
 import * as Progress from "../Progress.js"
 import type { Spec } from "../Spec.js"
+import * as diagnosis from "./diagnosis.js"
 import * as stage from "./stage.js"
 
 /** One container to run. */
@@ -23,15 +18,16 @@ interface Plan {
   readonly container: ContainerSpec
 }
 
-/** How many log lines an `Exited` failure carries. */
-const logTailLines = 20
-
 const mergerId = Names.Id.make("merger")
 
-/** The container specs of a session, per PROTOCOL.md: env, labels, mounts, network, port, limits. */
+/**
+ * The container specs of a session, per docs/protocol.md: env, labels, mounts (the template
+ * read-only and the session area for processors, plugins and the merger; none for resolvers, whose
+ * work comes in the request), network, port, limits, security profile.
+ */
 const plans = (session: Orchestrator.Session): ReadonlyArray<Plan> => {
   const { spec } = session
-  const { prefix, limits } = spec.options
+  const { prefix, limits, security } = spec.options
   const template: Mount = { volume: session.templateVolume, target: Protocol.templateDir, readOnly: true }
   const area: Mount = { volume: session.sessionVolume, target: Protocol.areaDir, readOnly: false }
   const plan = (
@@ -51,20 +47,22 @@ const plans = (session: Orchestrator.Session): ReadonlyArray<Plan> => {
       // The role is armada's to set: an item's env cannot change what the container is.
       env: { ...item.env, ARMADA_ROLE: role },
       labels: session.labels.of(role),
-      mounts: role === "plugin" ? [area] : [template, area],
+      mounts: role === "resolver" ? [] : [template, area],
       network: session.network,
       publish: Protocol.ports[role],
       limits: {
         ...(limits.memory === undefined ? {} : { memoryBytes: limits.memory }),
         ...(limits.cpus === undefined ? {} : { nanoCpus: Math.round(limits.cpus * 1e9) }),
         ...(limits.pids === undefined ? {} : { pids: limits.pids })
-      }
+      },
+      security
     }
   })
   return [
     ...spec.processors.map((p) => plan("processor", p)),
     ...spec.plugins.map((p) => plan("plugin", p)),
-    plan("merger", { id: mergerId, image: spec.merger.image, env: {} })
+    ...spec.resolvers.map((r) => plan("resolver", r)),
+    plan("merger", { id: mergerId, image: spec.merger.image, env: spec.merger.env })
   ]
 }
 
@@ -85,18 +83,6 @@ export const start = (session: Orchestrator.Session) =>
     const reportFailure = (plan: Plan) => (cause: Cause) =>
       Progress.emit(Progress.ContainerFailed.make({ ...described(plan), cause }))
 
-    /** The last lines a stopped container wrote (none when the engine cannot say). */
-    const logTail = (containerId: string) =>
-      engine.logs(containerId, { tail: logTailLines }).pipe(Effect.orElseSucceed(() => ""))
-
-    /** The exit code and log tail of a container that has stopped. */
-    const exited = (info: ContainerInfo) =>
-      info.state === "exited" || info.state === "dead"
-        ? Effect.map(logTail(info.id), (tail) =>
-            Option.some({ exitCode: info.exitCode ?? -1, logTail: tail })
-          )
-        : Effect.succeed(Option.none())
-
     // Create and start, under the limit.
     const launch = (plan: Plan) =>
       Effect.gen(function* () {
@@ -115,7 +101,10 @@ export const start = (session: Orchestrator.Session) =>
           (binding) => `http://127.0.0.1:${binding.hostPort}`
         )
         // Exited already (a stopped container has no port): that is the answer, no need to wait.
-        const gone = yield* exited(info)
+        const gone =
+          info.state === "exited" || info.state === "dead"
+            ? yield* diagnosis.exitOf(containerId)
+            : Option.none()
         if (Option.isSome(gone)) {
           return yield* new ProcessorError.Exited({
             endpoint: { name: plan.container.name, url: Option.getOrElse(url, () => "") },
@@ -152,7 +141,7 @@ export const start = (session: Orchestrator.Session) =>
         yield* engine.waitContainer(containerId).pipe(
           Effect.flatMap((exitCode) =>
             Effect.map(
-              logTail(containerId),
+              diagnosis.logTail(containerId),
               (tail): Liveness => ({ _tag: "Exited", exitCode, logTail: tail })
             )
           ),
@@ -234,6 +223,7 @@ export const start = (session: Orchestrator.Session) =>
           session,
           processors: containers.filter((c) => c.role === "processor"),
           plugins: containers.filter((c) => c.role === "plugin"),
+          resolvers: containers.filter((c) => c.role === "resolver"),
           merger: containers.find((c) => c.role === "merger")!
         }
         return started

@@ -78,7 +78,7 @@ export const warm = (spec: Spec) =>
     const labels = yield* resources.acquireRun({ prefix, session, keep })
     const names = {
       network: Names.networkName(prefix),
-      templateVolume: Names.templateVolumeName(prefix, spec.templateId),
+      templateVolume: Names.templateVolumeName(prefix, spec.templateId, session),
       sessionVolume: Names.sessionVolumeName(prefix, spec.templateId, session)
     }
 
