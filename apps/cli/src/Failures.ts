@@ -108,6 +108,10 @@ export const hint = (cause: unknown, context: Context = {}): string | undefined 
       return `remove the containers that use it first: \`${cleanCommand(context)}\``
     case "Exited":
       return "the container exited before it answered its health check; its exit code and last log lines are above"
+    case "ExitedDuringCall":
+      return "the container exited in the middle of the call (it crashed or was killed; its port was fine): its exit code and last log lines are above"
+    case "AmbiguousResolvers":
+      return "narrow the resolvers' `files` globs in the spec so that at most one matches each path"
     case "NotReady":
       return `it never answered GET / on its port; raise options.timeouts.ready in the spec, or ${keepHint(cause)}`
     case "Timeout":

@@ -24,6 +24,8 @@ export interface Context {
   readonly processors: ReadonlyArray<string>
   /** Plugin ids, in declared order: they run one after another. */
   readonly plugins: ReadonlyArray<string>
+  /** Resolver ids, in declared order. */
+  readonly resolvers: ReadonlyArray<string>
   /** The export target as the user gave it; the export stage's item. */
   readonly output: string
   /** The image of each container, by `<role>/<id>`, named in its failures. */
@@ -31,8 +33,9 @@ export interface Context {
 }
 
 /**
- * The item a failure is shown as: the id in the call stages, `<kind>/<id>` in the others (a
- * processor and a plugin may share an id), the output in the export stage.
+ * The item a failure is shown as: the id in the call stages (a conflicting file's path in the
+ * merge stage), `<kind>/<id>` in the others (a processor and a plugin may share an id), the output
+ * in the export stage.
  *
  * @since 0.1.0
  * @category getters
@@ -43,7 +46,7 @@ export const itemName = (context: Context, stage: Event.Stage, kind: string, id:
     case "plug":
       return id
     case "merge":
-      return "merger"
+      return kind === "file" ? id : "merger"
     case "export":
       return context.output
     case "clean":
@@ -66,6 +69,7 @@ export const declared = (context: Context): RunState.Declared => {
   const containers = [
     ...context.processors.map((id) => ["processor", id] as const),
     ...context.plugins.map((id) => ["plugin", id] as const),
+    ...context.resolvers.map((id) => ["resolver", id] as const),
     ["merger", "merger"] as const
   ]
   const named = (stage: Event.Stage) => containers.map(([kind, id]) => itemName(context, stage, kind, id))
@@ -230,6 +234,20 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
         }
       ]
     }
+    case "ConflictResolved":
+      return [
+        {
+          _tag: "ItemSucceeded",
+          stage: "merge",
+          item: event.path,
+          detail: `resolved by ${event.resolver}`,
+          durationMs: event.durationMillis
+        }
+      ]
+    case "ConflictFailed":
+      return [
+        { ...failed(context, "merge", "file", event.path, event.cause), durationMs: event.durationMillis }
+      ]
     case "PluginDone": {
       const next = context.plugins[context.plugins.indexOf(event.id) + 1]
       return [

@@ -61,7 +61,10 @@ export type CommandError = typeof CommandError.Type
 export const Output = Schema.Struct({
   path: Schema.String,
   files: Schema.optional(Schema.Number),
-  conflicts: Schema.Array(Schema.String)
+  /** Paths two or more processors wrote: the last one in declared order won unless `resolved` names them. */
+  conflicts: Schema.Array(Schema.String),
+  /** The conflicting paths a resolver settled, with its id. */
+  resolved: Schema.optional(Schema.Array(Schema.Struct({ path: Schema.String, resolver: Schema.String })))
 })
 
 /**

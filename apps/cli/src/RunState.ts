@@ -241,8 +241,8 @@ export const reduce = (state: RunState, event: Event.Event): RunState => {
 
 /**
  * The failures in declared order: by stage, then in the order the spec declares the items (an
- * item the spec does not declare, such as a volume, after those, in order of arrival). The same
- * failures give the same list, whatever order they arrived in.
+ * item the spec does not declare, such as a volume or a conflicting file, after those, by name).
+ * The same failures give the same list, whatever order they arrived in.
  *
  * @since 0.1.0
  * @category getters
@@ -253,10 +253,13 @@ export const failuresInOrder = (state: RunState): ReadonlyArray<Event.FailureInf
     return index === -1 ? Number.POSITIVE_INFINITY : index
   }
   const stageOf = (failure: Event.FailureInfo) => Event.stages.indexOf(failure.stage)
-  // The sort is stable: failures of the same rank keep their order of arrival.
+  // The sort is stable: failures of the same item keep their order of arrival.
   return Arr.sort(
     state.failures,
-    Order.combine(Order.mapInput(Order.number, stageOf), Order.mapInput(Order.number, rank))
+    Order.combine(
+      Order.combine(Order.mapInput(Order.number, stageOf), Order.mapInput(Order.number, rank)),
+      Order.mapInput(Order.string, (failure: Event.FailureInfo) => failure.item)
+    )
   )
 }
 

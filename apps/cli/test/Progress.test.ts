@@ -60,6 +60,57 @@ describe("translating the orchestrator's progress", () => {
     assert.deepInclude(info.cause as object, { _tag: "Exited", exitCode: 3 })
   })
 
+  it("a container that exited during its call: the exit code, the log line, and a hint that says it exited", () => {
+    const failure = new OrchestratorError.ItemFailure({
+      stage: "process",
+      kind: "processor",
+      id: "crashy",
+      image: "armada/test-app:dev",
+      cause: new ProcessorError.ExitedDuringCall({
+        endpoint: { name: "armada-processor-crashy-s", url: "http://127.0.0.1:1" },
+        call: "POST /api/process",
+        exitCode: 3,
+        logTail: "Error: EACCES: permission denied",
+        detail: "connection closed by the other side (UND_ERR_SOCKET)"
+      })
+    })
+    const info = CliProgress.failureInfo(context, failure)
+    assert.strictEqual(info.item, "crashy")
+    assert.include(info.reason, "exited with code 3 during POST /api/process")
+    assert.include(info.reason, "Error: EACCES: permission denied")
+    assert.include(info.hint, "exited in the middle of the call")
+    assert.notInclude(info.hint ?? "", "0.0.0.0")
+    assert.deepInclude(info.cause as object, { _tag: "ExitedDuringCall", exitCode: 3 })
+  })
+
+  it("conflicting files are items of the merge stage, named by their path", () => {
+    assert.deepStrictEqual(
+      CliProgress.translate(
+        context,
+        Progress.ConflictResolved.make({ path: "src/a.ts", resolver: "join", durationMillis: 7 })
+      ),
+      [{ _tag: "ItemSucceeded", stage: "merge", item: "src/a.ts", detail: "resolved by join", durationMs: 7 }]
+    )
+    const ambiguous = new OrchestratorError.AmbiguousResolvers({ path: "src/b.ts", resolvers: ["a", "b"] })
+    const [failed] = CliProgress.translate(
+      context,
+      Progress.ConflictFailed.make({ path: "src/b.ts", cause: ambiguous, durationMillis: 0 })
+    )
+    assert.strictEqual(failed?._tag, "ItemFailed")
+    if (failed?._tag === "ItemFailed") {
+      assert.strictEqual(failed.failure.stage, "merge")
+      assert.strictEqual(failed.failure.item, "src/b.ts")
+      assert.include(failed.failure.reason, "src/b.ts is matched by 2 resolvers (a, b)")
+      assert.include(failed.failure.hint, "at most one matches each path")
+    }
+    assert.strictEqual(CliProgress.itemName(context, "merge", "merger", "merger"), "merger")
+    assert.strictEqual(CliProgress.itemName(context, "start", "resolver", "join"), "resolver/join")
+    assert.deepStrictEqual(CliProgress.declared({ ...context, resolvers: ["join"] }).start?.slice(-2), [
+      "resolver/join",
+      "merger"
+    ])
+  })
+
   it("a failed cleanup keeps the engine's typed error, names each resource and the command that finishes it", () => {
     const busy = new ContainerEngineError.EngineError({
       operation: "removeContainer",

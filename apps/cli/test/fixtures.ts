@@ -12,6 +12,7 @@ export const context: CliProgress.Context = {
   prefix: "armada",
   processors: ["docs", "code", "broken"],
   plugins: ["stamp"],
+  resolvers: [],
   output: "out/golden01",
   images: {
     "processor/docs": "armada/test-app:dev",

@@ -159,9 +159,11 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       ...context,
       processors: spec.processors.map((p) => p.id),
       plugins: spec.plugins.map((p) => p.id),
+      resolvers: spec.resolvers.map((r) => r.id),
       images: Object.fromEntries([
         ...spec.processors.map((p) => [`processor/${p.id}`, p.image] as const),
         ...spec.plugins.map((p) => [`plugin/${p.id}`, p.image] as const),
+        ...spec.resolvers.map((r) => [`resolver/${r.id}`, r.image] as const),
         ["merger/merger", spec.merger.image] as const
       ]),
       output: shown(output)
@@ -247,7 +249,12 @@ export const run = (flags: RunFlags) =>
     output: (spec) => resolve(Option.getOrElse(flags.output, () => `out/${spec.session}`)),
     effect: (spec, output) => Orchestrator.pipeline(spec, { output }),
     ending: (summary) => ({
-      output: { path: summary.output, files: summary.files.length, conflicts: summary.conflicts }
+      output: {
+        path: summary.output,
+        files: summary.files.length,
+        conflicts: summary.conflicts,
+        resolved: summary.resolved
+      }
     })
   })
 

@@ -99,13 +99,21 @@ export const lines = (
   out.push("", headline(style, document))
   if (document.output !== undefined) {
     const files = document.output.files === undefined ? "" : ` (${document.output.files} files`
-    const conflicts =
+    const conflicts = document.output.conflicts.length
+    const settled = document.output.resolved?.length ?? 0
+    const how =
+      settled === 0
+        ? " resolved last-write-wins"
+        : settled === conflicts
+          ? " settled by resolvers"
+          : `: ${settled} settled by resolvers, ${conflicts - settled} last-write-wins`
+    const merged =
       document.output.files === undefined
         ? ""
-        : document.output.conflicts.length === 0
+        : conflicts === 0
           ? ")"
-          : `, ${plural(document.output.conflicts.length, "merge conflict")} resolved last-write-wins)`
-    out.push(`Output: ${style.bold(document.output.path)}${files}${conflicts}`)
+          : `, ${plural(conflicts, "merge conflict")}${how})`
+    out.push(`Output: ${style.bold(document.output.path)}${files}${merged}`)
   }
   if (document.cleanupCommand !== undefined) {
     out.push(`To remove what this run left in place: ${style.bold(document.cleanupCommand)}`)
