@@ -69,8 +69,8 @@ export declare namespace ProcessorClient {
     /**
      * Probes the endpoint until it answers `GET /` with 200. A lone wait probes 5 ms + 3% of the
      * time waited apart; the waits in progress at once on one client share its probes, each
-     * probing less often the more there are, but at least every third of the time it has waited
-     * and every 30 s.
+     * probing less often the more there are (no closer than their number x 20 ms), but at least
+     * every third of the time it has waited and every 30 s.
      */
     readonly waitReady: (
       endpoint: ProcessorError.Endpoint,
@@ -114,14 +114,17 @@ export class ProcessorClient extends Context.Tag("@armada/http/ProcessorClient")
 >() {}
 
 /**
- * One readiness probe: succeeds when the endpoint is ready, fails with why not. `waitReady` paces
- * the probes and gives each up after `probeTimeout`.
+ * One readiness probe: succeeds when the endpoint is ready, fails with why not, and gives up as
+ * "not ready" after `timeout` (the client's `probeTimeout`). `waitReady` paces the probes.
  *
  * @since 0.2.0
  * @category models
  */
 export interface Probe {
-  readonly probe: (endpoint: ProcessorError.Endpoint) => Effect.Effect<void, string>
+  readonly probe: (
+    endpoint: ProcessorError.Endpoint,
+    timeout: Duration.Duration
+  ) => Effect.Effect<void, string>
 }
 
 /**

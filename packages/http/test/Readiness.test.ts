@@ -10,7 +10,7 @@ import {
 } from "@armada/http"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, type Duration, Effect, Fiber, Layer, Schedule, TestClock } from "effect"
+import { Clock, Duration, Effect, Fiber, Layer, Schedule, TestClock } from "effect"
 import { nextProbeDelayMillis } from "../src/internal/readiness.js"
 import { closedPort, realServer } from "./fakes.js"
 
@@ -54,7 +54,10 @@ const allClosed = (open: Effect.Effect<number>) =>
 /** Why the default probe says `url` is not ready (or "ready"). */
 const probeOnce = (url: string) =>
   Effect.flatMap(ReadinessProbe, ({ probe }) =>
-    Effect.match(probe({ name: "probed", url }), { onSuccess: () => "ready", onFailure: (why) => why })
+    Effect.match(probe({ name: "probed", url }, Duration.seconds(30)), {
+      onSuccess: () => "ready",
+      onFailure: (why) => why
+    })
   )
 
 describe("the readiness probe (GET / on a plain socket)", () => {
@@ -170,15 +173,16 @@ describe("nextProbeDelayMillis", () => {
     )
   })
 
-  it("crowded: as many times as far apart as there are waits, but at least every third of the time waited and every 30 s", () => {
+  it("crowded: as many times as far apart as there are waits (no closer than their number x 20 ms), but at least every third of the time waited and every 30 s", () => {
     // 10 waits: 10 x (5 ms + 3%) or a third of the time waited, whichever is less.
     assert.deepStrictEqual(
       [0, 100, 1_000, 10_000, 30_000].map((waited) => nextProbeDelayMillis(waited, 10)),
-      [50, 50, 333, 3050, 9050]
+      [50, 80, 333, 3050, 9050]
     )
-    // 65 waits: the first probes 325 ms apart, not 5.
+    // 65 waits: 325 ms apart at first, then no closer than 65 x 20 ms.
     assert.strictEqual(nextProbeDelayMillis(0, 65), 325)
-    assert.strictEqual(nextProbeDelayMillis(3_000, 65), 1000)
+    assert.strictEqual(nextProbeDelayMillis(3_000, 65), 1300)
+    assert.strictEqual(nextProbeDelayMillis(6_000, 65), 2000)
     assert.strictEqual(nextProbeDelayMillis(600_000, 65), 30_000)
   })
 
@@ -284,12 +288,13 @@ describe("ProcessorClient.waitReady's pacing", () => {
         yield* TestClock.adjust("11 seconds")
 
         // Each probes far less often than a lone wait (~175 probes in 30 s), but never more than a
-        // third of the time it has waited (or 12 x 5 ms) apart.
+        // third of the time it has waited (or 12 x 20 ms) apart.
         for (const [name, times] of probes) {
           assert.isAtMost(times.length, 22, `${name}: ${times.length} probes`)
           for (let i = 1; i < times.length; i++) {
             const gap = times[i]! - times[i - 1]!
-            const bound = Math.max(12 * 5, times[i - 1]! / 3) + 1
+            // Pauses over a second end on a 250 ms grid.
+            const bound = Math.max(12 * 20, times[i - 1]! / 3) + 250
             assert.isAtMost(gap, bound, `${name}: ${gap} ms after ${times[i - 1]}`)
           }
         }
@@ -305,22 +310,22 @@ describe("ProcessorClient.waitReady's pacing", () => {
 
   it.effect("when the others end, a long pause is cut short: the last wait probes within a second", () =>
     Effect.gen(function* () {
-      // 16 waits started together probe at the same times: find a pause of c0 longer than 5 s.
-      let probedAt = 0
-      while (nextProbeDelayMillis(probedAt, 16) <= 5_000) probedAt += nextProbeDelayMillis(probedAt, 16)
-      const pause = nextProbeDelayMillis(probedAt, 16)
       const { probes, fibers } = yield* waitMany(16, { readyAt: () => false, deadline: "5 minutes" })
-      // 1 s into that pause, the 15 others end.
-      const othersEnd = probedAt + 1_000
-      yield* TestClock.adjust(othersEnd)
-      assert.strictEqual(probes.get("c0")!.at(-1), probedAt)
+      // Into a pause of c0 with more than 3 s to go.
+      const remaining = Effect.map(Clock.currentTimeMillis, (now) => {
+        const probedAt = probes.get("c0")!.at(-1)!
+        return { now, probedAt, left: probedAt + nextProbeDelayMillis(probedAt, 16) - now }
+      })
+      yield* TestClock.adjust("10 seconds")
+      while ((yield* remaining).left <= 3_000) yield* TestClock.adjust("500 millis")
+      const { now, probedAt, left } = yield* remaining
+      // The 15 others end.
       yield* Effect.forEach(fibers.slice(1), Fiber.interrupt)
-      yield* TestClock.adjust(pause)
+      yield* TestClock.adjust(left)
       const next = probes.get("c0")!.find((time) => time > probedAt)!
-      // Recomputed as the waits fall to 8, 4, 2 and 1, its pause ends long before the crowded one
-      // would have: within a second (a pause that short is not interrupted again).
-      assert.isAbove(pause, 5_000)
-      assert.isAtMost(next - othersEnd, 1_000)
+      // Recomputed as the waits fall to 8, 4, 2 and 1, its pause ends within a second (a pause that
+      // short is not cut again), not `left` later.
+      assert.isAtMost(next - now, 1_000)
       yield* Fiber.interrupt(fibers[0]!)
     })
   )

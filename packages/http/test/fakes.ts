@@ -4,6 +4,7 @@ import { type Probe, ReadinessProbe } from "@armada/http"
 import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { describeCause } from "../src/internal/error.js"
+import { noAnswer } from "../src/internal/probe.js"
 
 /** What a fake HTTP client answers: a web `Response`, a socket error code, or nothing at all. */
 export type FakeAnswer = Response | { readonly errno: string } | "hang"
@@ -18,17 +19,18 @@ export interface Recorded {
  * An `HttpClient` and a `ReadinessProbe` whose answers come from `answer`, recording every request
  * (a probe as `GET <url>/`). The client is built with `HttpClient.make` and
  * `HttpClientResponse.fromWeb`, as the platform's own tests do; a probe is ready on a 200, and
- * fails on another status or a socket error as the live probe does.
+ * fails on another status, a socket error or no answer in time as the live probe does.
  */
 export const fakeClient = (answer: (request: Recorded, index: number) => FakeAnswer) => {
   const requests: Array<Recorded> = []
   const probe: Probe = {
-    probe: (endpoint) =>
+    probe: (endpoint, timeout) =>
       Effect.suspend(() => {
         const recorded = { method: "GET", url: `${endpoint.url}/`, body: "" }
         requests.push(recorded)
         const result = answer(recorded, requests.length - 1)
-        if (result === "hang") return Effect.never
+        // The live probe's own timeout, on the TestClock.
+        if (result === "hang") return Effect.zipRight(Effect.sleep(timeout), Effect.fail(noAnswer(timeout)))
         if (result instanceof Response)
           return result.status === 200 ? Effect.void : Effect.fail(`HTTP ${result.status}`)
         return Effect.fail(describeCause({ code: result.errno }))

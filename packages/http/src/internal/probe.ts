@@ -7,7 +7,7 @@
  * @internal
  */
 import * as Net from "node:net"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import type { Endpoint } from "../ProcessorError.js"
 import { describeCause } from "./error.js"
 
@@ -33,13 +33,22 @@ const target = (url: string): { readonly host: string; readonly port: number } |
 }
 
 /**
- * One probe of `endpoint`: succeeds on `200`, fails with why not (a refused, reset or closed
- * connection, another status, something that is not HTTP). It has no timeout of its own:
- * interrupting it closes the connection.
+ * Why a probe gave up: no status line came within `timeout`.
  *
  * @internal
  */
-export const probeSocket = (endpoint: Endpoint): Effect.Effect<void, string> =>
+export const noAnswer = (timeout: Duration.Duration): string =>
+  `no answer within ${Duration.toMillis(timeout)} ms`
+
+/**
+ * One probe of `endpoint`: succeeds on `200`, fails with why not (a refused, reset or closed
+ * connection, another status, something that is not HTTP, no status line within `timeout`).
+ * Interrupting it closes the connection. The timeout is a plain timer rather than
+ * `Effect.timeout`, which would fork a fiber per probe: under load that doubled a probe's CPU.
+ *
+ * @internal
+ */
+export const probeSocket = (endpoint: Endpoint, timeout: Duration.Duration): Effect.Effect<void, string> =>
   Effect.async<void, string>((resume) => {
     const to = target(endpoint.url)
     if (typeof to === "string") {
@@ -49,9 +58,11 @@ export const probeSocket = (endpoint: Endpoint): Effect.Effect<void, string> =>
     let head = ""
     let settled = false
     const socket = Net.connect({ host: to.host, port: to.port, noDelay: true })
+    const timer = setTimeout(() => settle(Effect.fail(noAnswer(timeout))), Duration.toMillis(timeout))
     const settle = (result: Effect.Effect<void, string>) => {
       if (settled) return
       settled = true
+      clearTimeout(timer)
       socket.destroy()
       resume(result)
     }
@@ -77,6 +88,7 @@ export const probeSocket = (endpoint: Endpoint): Effect.Effect<void, string> =>
     socket.on("close", () => settle(Effect.fail("connection closed before an answer")))
     return Effect.sync(() => {
       settled = true
+      clearTimeout(timer)
       socket.destroy()
     })
   })

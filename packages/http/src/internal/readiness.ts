@@ -12,13 +12,18 @@ import { defaults } from "./checks.js"
 const firstDelayMillis = 5
 /** A lone wait probes again after 5 ms + 3% of the time waited so far. */
 const growth = 0.03
-/** A crowded wait probes at least this often, as a share of the time waited so far. */
+/** A crowded wait probes at least every third of the time it has waited so far... */
 const crowdedShare = 1 / 3
+/** ...but each of `waiting` waits no more often than every `waiting` x 20 ms... */
+const crowdedFloorMillis = 20
+/** ...and every wait at least every 30 s. */
 const maxDelayMillis = 30_000
 
 /**
  * The pause before the next probe, after a failed one `waitedMillis` into a wait, while
- * `waiting` waits (this one included) are in progress on the same client.
+ * `waiting` waits (this one included) are in progress on the same client:
+ *
+ *   min(30 s, waiting x (5 ms + 3% of the time waited), max(waiting x 20 ms, a third of it))
  *
  * Alone, a wait probes 5 ms + 3% of the time waited apart: the lag between a server starting to
  * listen and armada noticing stays near 3% of its start-up time (a server up after 500 ms is seen
@@ -26,18 +31,18 @@ const maxDelayMillis = 30_000
  *
  * Waits in progress at once on one client share its probes: each of `waiting` waits probes
  * `waiting` times as far apart, so a few waits together probe about as often as one. Containers
- * starting together share the machine and take longer each, and every probe (and every wake-up of
- * armada) takes CPU from them. A crowded wait still probes at least every third of the time it has
- * waited (a container that took 30 s to start is seen within ~10 s), and at least every 30 s;
- * beyond ~10 waits that is the bound that holds, for ~16 probes in the first 10 s, ~26 in a minute
- * and ~30 in two. Its first probes are no closer than `waiting` x 5 ms: none of `waiting`
- * containers starting together is up within a few milliseconds.
+ * starting together share the machine and take longer each, and every probe (each a connection,
+ * and a wake-up of armada) takes CPU from them. A crowded wait still probes at least every third
+ * of the time it has waited (a container that took 30 s to start is seen within ~10 s), and at
+ * least every 30 s; but no closer than `waiting` x 20 ms, since of 65 containers starting together
+ * none is up within the first second. For 65 waits that is ~8 probes each in the first 10 s, ~14
+ * in a minute and ~16 in two; for 12, ~15, ~21 and ~24.
  *
  * @internal
  */
 export const nextProbeDelayMillis = (waitedMillis: number, waiting: number): number => {
   const alone = firstDelayMillis + growth * waitedMillis
-  const crowded = Math.max(waiting * firstDelayMillis, crowdedShare * waitedMillis)
+  const crowded = Math.max(waiting * crowdedFloorMillis, crowdedShare * waitedMillis)
   // Whole milliseconds, as the clock counts them.
   return Math.round(Math.min(maxDelayMillis, waiting * alone, crowded))
 }
@@ -47,6 +52,13 @@ export const nextProbeDelayMillis = (waitedMillis: number, waiting: number): num
  * recomputed for fewer waits; shorter ones are not worth waking for.
  */
 const wakeAboveMillis = 1_000
+
+/**
+ * Pauses longer than a second end on a shared grid of this step, so that waits due at about the
+ * same time probe in one wake-up of armada: waking an idle process costs more CPU than the probe
+ * it sends.
+ */
+const gridMillis = 250
 
 /** `isAlive` is asked at most this often: it may be an engine call. */
 const livenessEveryMillis = 100
@@ -75,8 +87,6 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
     halved = Deferred.unsafeMake(FiberId.none)
     return Deferred.succeed(fired, undefined)
   })
-  const timeoutText = `no answer within ${Duration.toMillis(probeTimeout)} ms`
-
   return Effect.fn("ProcessorClient.waitReady")(function* (
     endpoint: Endpoint,
     waitOptions?: WaitOptions
@@ -103,7 +113,11 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
       Effect.gen(function* () {
         for (;;) {
           const now = yield* Clock.currentTimeMillis
-          const due = probedAt + nextProbeDelayMillis(probedAt - started, waiting)
+          const delay = nextProbeDelayMillis(probedAt - started, waiting)
+          const due =
+            delay > wakeAboveMillis
+              ? Math.ceil((probedAt + delay) / gridMillis) * gridMillis
+              : probedAt + delay
           if (now >= due) return
           if (due - now <= wakeAboveMillis) return yield* Effect.sleep(due - now)
           yield* Effect.raceFirst(Effect.sleep(due - now), Deferred.await(halved))
@@ -113,9 +127,7 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
     const probes: Effect.Effect<void, Exited> = Effect.gen(function* () {
       for (;;) {
         attempts++
-        const outcome = yield* Effect.either(
-          Effect.timeoutFail(probe.probe(endpoint), { duration: probeTimeout, onTimeout: () => timeoutText })
-        )
+        const outcome = yield* Effect.either(probe.probe(endpoint, probeTimeout))
         if (Either.isRight(outcome)) return
         lastError = outcome.left
         const probedAt = yield* Clock.currentTimeMillis
