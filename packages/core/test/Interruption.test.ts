@@ -7,7 +7,7 @@
  */
 import { Interruption } from "@armada/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, FiberRef, FiberRefs, Option, Scope } from "effect"
 
 type Register = (finalizer: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
 
@@ -111,6 +111,20 @@ describe("Interruption", () => {
         assertInterrupted(
           yield* interruptDuringFinalizer((finalizer) => Interruption.isolated(program(finalizer)))
         )
+      })
+    )
+
+    it.effect("holds the interruption state on its own fiber, and leaves the caller's as it was", () =>
+      Effect.gen(function* () {
+        const held = Effect.map(Effect.getFiberRefs, (refs) =>
+          Option.isSome(FiberRefs.get(refs, FiberRef.interruptedCause))
+        )
+        // A new root fiber holds nothing of its own yet.
+        const [inside, caller] = yield* Fiber.join(
+          Effect.runFork(Effect.zip(Interruption.isolated(held), held))
+        )
+        assert.isTrue(inside)
+        assert.isFalse(caller)
       })
     )
 
