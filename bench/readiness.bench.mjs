@@ -1,7 +1,8 @@
-// `pnpm bench readiness`: ProcessorClient.waitReady (built @armada/http, over
-// NodeHttpClient.layerUndici) against the Go coordinator's algorithm (GET / once a second until
-// 200 or the deadline, no liveness check), side by side in one run, on child processes of the
-// bundled test app listening on 127.0.0.1. Prints one JSON line per case. Options: --runs N
+// `pnpm bench readiness`: ProcessorClient.waitReady (built @armada/http: its readiness probe, a
+// bare GET / on a socket of its own; NodeHttpClient.layerUndici for the rest of the client)
+// against the Go coordinator's algorithm (GET / once a second until 200 or the deadline, no
+// liveness check), side by side in one run, on child processes of the bundled test app listening
+// on 127.0.0.1. Prints one JSON line per case. Options: --runs N
 // (default 9, at least 5).
 //   (a) ready: time from the server's `listen` (the `t=` it prints) to the wait returning, for a
 //       plain start (~0.2-0.4 s of Node start-up). Target: ours median <= 20 ms.

@@ -1,0 +1,165 @@
+// `pnpm bench cold-probes`: what a cold run costs armada itself. Runs the built CLI on
+// bench/cold-64.yaml (64 processors and the merger, 65 containers of armada/test-app:dev, at
+// concurrency 8) under `/usr/bin/time -v`:
+//   node apps/cli/dist/bin.js run bench/cold-64.yaml --engine docker --json --output <tmp>
+// and reads the readiness probes from the `--json` events (each container's "ready (N probes)",
+// the attempts `ProcessorClient.waitReady` counts) and armada's CPU (user + sys of the CLI
+// process) from `time`. Prints one JSON line per run: probes per ready container, CPU per container
+// started, the waits, wall time, the stages and the load average before and after; a run that
+// fails keeps its events and `time` report in a temporary folder it names. Targets: <= 30 probes per
+// container on average, <= 50 ms of CPU per container. Options: --runs N (default 1; each run is
+// 65 containers on the shared engine, so keep it small), --spec FILE (another spec), --cli FILE
+// (another build of the CLI, e.g. one bundled before a change, for a before/after comparison).
+// The CLI runs with ARMADA_DOCKER_TIMEOUT=300 seconds unless the environment sets it: on a busy
+// machine the engine can take longer than the default 30 s to answer one of 65 starts.
+import { execFileSync, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { loadavg, tmpdir } from "node:os"
+import { dirname, join, relative, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { machine, median, printLine, round, runsFlag } from "./lib.mjs"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, "..")
+
+/** The path after `--name` on the command line, else `fallback`. */
+const pathFlag = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`)
+  return at === -1 ? fallback : resolve(process.argv[at + 1])
+}
+const cli = pathFlag("cli", join(root, "apps", "cli", "dist", "bin.js"))
+if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`pnpm build\` first`)
+const spec = pathFlag("spec", join(here, "cold-64.yaml"))
+const runs = runsFlag(1, 1)
+const targets = { probesPerContainer: 30, cpuMillisPerContainer: 50 }
+
+/** Seconds of a `time -v` field, e.g. "User time (seconds): 27.21". */
+const timeField = (report, label) => {
+  const match = new RegExp(`${label}: ([\\d.:]+)`).exec(report)
+  if (match === null) throw new Error(`no "${label}" in the output of /usr/bin/time:\n${report}`)
+  // "Elapsed (wall clock) time (h:mm:ss or m:ss): 1:41.23"
+  return match[1].split(":").reduce((total, part) => total * 60 + Number(part), 0)
+}
+
+const load = () => loadavg().map((x) => round(x, 1))
+
+/** Containers the run left on the engine (the CLI removes them; a run that leaves any is no success). */
+const leftovers = (result) =>
+  execFileSync("docker", ["ps", "-aq", "--filter", `label=${result.prefix}.session=${result.session}`], {
+    encoding: "utf8"
+  })
+    .split("\n")
+    .filter((line) => line !== "").length
+
+const sum = (xs) => xs.reduce((a, b) => a + b, 0)
+
+const runOnce = async () => {
+  const output = mkdtempSync(join(tmpdir(), "armada-cold-probes-"))
+  const loadBefore = load()
+  const child = spawn(
+    "/usr/bin/time",
+    [
+      "-v",
+      process.execPath,
+      cli,
+      "run",
+      spec,
+      "--engine",
+      "docker",
+      "--json",
+      "--output",
+      join(output, "out")
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      // 65 containers on a shared 2-core machine: the engine may take longer than its default 30 s
+      // to answer one request, and that is not what this measures.
+      env: { ARMADA_DOCKER_TIMEOUT: "300 seconds", ...process.env }
+    }
+  )
+  let stdout = ""
+  let stderr = ""
+  child.stdout.on("data", (data) => {
+    stdout += String(data)
+  })
+  child.stderr.on("data", (data) => {
+    stderr += String(data)
+  })
+  const exitCode = await new Promise((resolve) => child.on("exit", resolve))
+  const loadAfter = load()
+  const events = stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line))
+  const result = events.find((event) => event._tag === "Result")
+  // Kept for a look when the run did not succeed; removed otherwise.
+  const eventsFile = join(output, "events.ndjson")
+  writeFileSync(eventsFile, stdout)
+  writeFileSync(join(output, "time.txt"), stderr)
+  const ready = events.filter((event) => event._tag === "ItemSucceeded" && event.stage === "start")
+  if (ready.length === 0) {
+    throw new Error(
+      `no container became ready (exit ${exitCode}); events in ${eventsFile}:\n${stderr.slice(-2000)}`
+    )
+  }
+  const probes = ready.map((event) => {
+    const match = /^ready \((\d+) probes?\)$/.exec(event.detail ?? "")
+    if (match === null) throw new Error(`a start event without its probe count: ${JSON.stringify(event)}`)
+    return Number(match[1])
+  })
+  // From "started, waiting until ready" to "ready", per container: how long the waits were.
+  const startedAt = new Map(
+    events
+      .filter((event) => event._tag === "ItemStatus" && event.stage === "start")
+      .map((event) => [event.item, event.at])
+  )
+  const waits = ready.map((event) => (event.at - startedAt.get(event.item)) / 1000)
+  // Per container started: a run that failed part-way still says what the started ones cost.
+  const containers = startedAt.size
+  const user = timeField(stderr, "User time \\(seconds\\)")
+  const sys = timeField(stderr, "System time \\(seconds\\)")
+  const stageSeconds = Object.fromEntries(
+    events
+      .filter((event) => event._tag === "StageDone")
+      .map((event) => [event.stage, round(event.durationMs / 1000)])
+  )
+  const left = result === undefined ? Number.NaN : leftovers(result)
+  const succeeded = exitCode === 0 && result?.outcome === "success" && left === 0
+  if (succeeded) rmSync(output, { recursive: true, force: true })
+  const probesPerContainer = sum(probes) / ready.length
+  const cpuMillisPerContainer = ((user + sys) * 1000) / containers
+  return {
+    outcome: succeeded
+      ? "success"
+      : `exit ${exitCode}, ${result?.outcome ?? "no result"}, ${left} containers left; events in ${eventsFile}`,
+    containers: { started: containers, ready: ready.length },
+    probes: {
+      total: sum(probes),
+      perContainer: round(probesPerContainer),
+      max: Math.max(...probes),
+      min: Math.min(...probes)
+    },
+    cpu: { userSeconds: user, sysSeconds: sys, millisPerContainer: round(cpuMillisPerContainer) },
+    waitSeconds: { median: round(median(waits)), max: round(Math.max(...waits)) },
+    wallSeconds: round(timeField(stderr, "Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)")),
+    stageSeconds,
+    maxRssMiB: round(timeField(stderr, "Maximum resident set size \\(kbytes\\)") / 1024),
+    load: { before: loadBefore, after: loadAfter },
+    met: {
+      probes: probesPerContainer <= targets.probesPerContainer,
+      cpu: cpuMillisPerContainer <= targets.cpuMillisPerContainer
+    }
+  }
+}
+
+for (let run = 0; run < runs; run++) {
+  printLine({
+    case: "cold run",
+    spec: relative(root, spec),
+    cli: relative(root, cli),
+    run: run + 1,
+    ...(await runOnce()),
+    targets,
+    machine: machine()
+  })
+}
