@@ -1,13 +1,14 @@
 /**
- * Isolation, as the engine reports it and as the kernel applies it. A session's containers are
- * inspected while they run: through armada's `ContainerEngine`, through the `docker` CLI's raw JSON
- * (independent of armada's own mapping), and through /proc on the host (the container's main
- * process: no-new-privileges, no capabilities, its own network namespace). Then a processor tries
- * to write into the template and must find it read-only (EROFS).
+ * Isolation, as the engine reports it and as the kernel applies it, under both security profiles
+ * (docs/protocol.md). A session's containers are inspected while they run: through armada's
+ * `ContainerEngine`, through the `docker` CLI's raw JSON (independent of armada's own mapping), and
+ * through /proc on the host (the container's main process: no-new-privileges, exactly the
+ * profile's capabilities, its own network namespace). Then a processor tries to write into the
+ * template and must find it read-only (EROFS).
  */
 import { readFileSync, readlinkSync } from "node:fs"
 import { join } from "node:path"
-import { ContainerEngine, type ContainerInfo } from "@armada/engine"
+import { ContainerEngine, type ContainerInfo, SecurityProfile } from "@armada/engine"
 import { Orchestrator } from "@armada/orchestrator"
 import { Engine, TestImage } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
@@ -53,10 +54,33 @@ const procStatus = (pid: number) => {
   }
 }
 
+/** The kernel's numbers of the capabilities a profile keeps (linux/capability.h). */
+const capabilityBits: Readonly<Record<string, number>> = {
+  CHOWN: 0,
+  DAC_OVERRIDE: 1,
+  FOWNER: 3,
+  FSETID: 4,
+  KILL: 5,
+  SETGID: 6,
+  SETUID: 7
+}
+
+/** The /proc capability mask of `profile`, as /proc prints it (16 hex digits). */
+const maskOf = (profile: SecurityProfile.SecurityProfile): string =>
+  SecurityProfile.capabilities(profile)
+    .reduce((mask, name) => mask | (1n << BigInt(capabilityBits[name]!)), 0n)
+    .toString(16)
+    .padStart(16, "0")
+
 /** Every check on one container, as [what, holds]. */
-const checks = (info: ContainerInfo, raw: RawInspect): ReadonlyArray<readonly [string, boolean]> => {
+const checks = (
+  info: ContainerInfo,
+  raw: RawInspect,
+  profile: SecurityProfile.SecurityProfile
+): ReadonlyArray<readonly [string, boolean]> => {
   const proc = procStatus(raw.State.Pid)
-  const role = info.labels[`${H.prefix}.role`]
+  const kept = SecurityProfile.capabilities(profile)
+  const added = (raw.HostConfig.CapAdd ?? []).map((c) => c.replace(/^CAP_/, "")).sort()
   const template = raw.Mounts.find((m) => m.Destination === "/workspace/cyanprint")
   const area = raw.Mounts.find((m) => m.Destination === "/workspace/area")
   const bindings = [
@@ -77,10 +101,14 @@ const checks = (info: ContainerInfo, raw: RawInspect): ReadonlyArray<readonly [s
       "every capability dropped",
       info.security.capDrop.includes("ALL") && (raw.HostConfig.CapDrop ?? []).includes("ALL")
     ],
-    ["none added", info.security.capAdd.length === 0 && (raw.HostConfig.CapAdd ?? []).length === 0],
     [
-      "no capability in effect (/proc CapEff, CapPrm)",
-      /^0+$/.test(proc.capEff ?? "x") && /^0+$/.test(proc.capPrm ?? "x")
+      `${profile}: ${kept.length === 0 ? "none" : kept.join(" ")} added back`,
+      JSON.stringify(info.security.capAdd) === JSON.stringify(kept) &&
+        JSON.stringify(added) === JSON.stringify(kept)
+    ],
+    [
+      `${profile}: exactly those in effect (/proc CapEff, CapPrm = ${maskOf(profile)})`,
+      proc.capEff === maskOf(profile) && proc.capPrm === maskOf(profile)
     ],
     [
       "no-new-privileges (inspect and /proc NoNewPrivs)",
@@ -105,10 +133,7 @@ const checks = (info: ContainerInfo, raw: RawInspect): ReadonlyArray<readonly [s
         bindings.every((b) => b.HostIp === "127.0.0.1") &&
         info.ports.every((p) => p.hostIp === "127.0.0.1")
     ],
-    [
-      role === "plugin" ? "template not mounted" : "template mounted read-only",
-      role === "plugin" ? template === undefined : template !== undefined && !template.RW
-    ],
+    ["template mounted read-only", template !== undefined && !template.RW],
     ["session area mounted read-write", area?.RW === true]
   ]
 }
@@ -123,7 +148,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: isolation"))("reliability
     const atEnd = H.finishFile(work)
     Report.save("isolation", {
       title: "Isolation",
-      how: `Real Docker engine; one session (two processors, one plugin, the merger) with limits memory 64 MiB, pids ${limits.pids}, cpus ${limits.cpus}, inspected while its containers run: through armada's \`ContainerEngine.inspectContainer\`, through \`docker inspect\`'s raw JSON, and through /proc on the host for each container's main process.`,
+      how: `Real Docker engine; one session per security profile (default, strict: two processors, one plugin, the merger) with limits memory 64 MiB, pids ${limits.pids}, cpus ${limits.cpus}, inspected while its containers run: through armada's \`ContainerEngine.inspectContainer\`, through \`docker inspect\`'s raw JSON, and through /proc on the host for each container's main process.`,
       figures: [...figures, `labelled resources at the end of the file: ${atEnd}`],
       tables: [
         {
@@ -138,63 +163,67 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: isolation"))("reliability
     })
   }, 60_000)
 
-  it.live(
-    "containers are confined as the spec says, published on 127.0.0.1, and cannot write the template",
-    () =>
-      Effect.gen(function* () {
-        const template = H.writeTree(join(work, "template"), { "README.md": "# {{name}}\n" })
-        const spec = yield* H.specOf({
-          template,
-          processors: [
-            {
-              id: "writer",
-              image: H.image,
-              env: { ARMADA_FAULT_WRITE_TEMPLATE: "1" },
-              globs: [{ glob: "**", type: "copy" }]
-            },
-            {
-              id: "reader",
-              image: H.image,
-              globs: [{ glob: "**", type: "template" }],
-              config: { vars: { name: "x" } }
-            }
-          ],
-          plugins: [
-            { id: "stamp", image: H.image, config: { writeFile: { path: "stamp.txt", content: "s\n" } } }
-          ],
-          options: { limits: { memory: "64m", pids: limits.pids, cpus: limits.cpus } }
-        })
-        const exported = yield* Effect.scoped(
-          Effect.gen(function* () {
-            const engine = yield* ContainerEngine
-            const started = yield* Orchestrator.start(yield* Orchestrator.warm(spec))
-            const containers = [...started.processors, ...started.plugins, started.merger]
-            const failing: Array<string> = []
-            for (const container of containers) {
-              const info = yield* engine.inspectContainer(container.containerId)
-              const [raw] = JSON.parse(
-                H.docker(["inspect", container.containerId]).join("\n")
-              ) as Array<RawInspect>
-              for (const [what, holds] of checks(info, raw!)) {
-                rows.push([`${container.role}/${container.id}`, what, holds ? "yes" : "NO"])
-                if (!holds) failing.push(`${container.name}: ${what}`)
+  for (const profile of SecurityProfile.SecurityProfile.literals) {
+    it.live(
+      `${profile} profile: containers are confined as the spec says, published on 127.0.0.1, and cannot write the template`,
+      () =>
+        Effect.gen(function* () {
+          const template = H.writeTree(join(work, `template-${profile}`), { "README.md": "# {{name}}\n" })
+          const spec = yield* H.specOf({
+            template,
+            processors: [
+              {
+                id: "writer",
+                image: H.image,
+                env: { ARMADA_FAULT_WRITE_TEMPLATE: "1" },
+                globs: [{ glob: "**", type: "copy" }]
+              },
+              {
+                id: "reader",
+                image: H.image,
+                globs: [{ glob: "**", type: "template" }],
+                config: { vars: { name: "x" } }
               }
-            }
-            assert.deepStrictEqual(failing, [])
-            figures.push(
-              `containers inspected: ${containers.length}, checks: ${rows.length}, failing: ${failing.length}`
-            )
-            const result = yield* Orchestrator.run(started)
-            return yield* Orchestrator.exportTo(started, result, { output: join(work, "out") })
+            ],
+            plugins: [
+              { id: "stamp", image: H.image, config: { writeFile: { path: "stamp.txt", content: "s\n" } } }
+            ],
+            options: { limits: { memory: "64m", pids: limits.pids, cpus: limits.cpus }, security: profile }
           })
-        ).pipe(Effect.provide(H.live()))
-        const probe = readFileSync(join(exported.output, ".armada-write-probe"), "utf8").trim()
-        assert.strictEqual(probe, "EROFS")
-        figures.push(`the processor's write into the template: ${probe} (read-only file system)`)
-        assert.deepStrictEqual(H.labelled(H.sessionLabel(spec.session)), H.nothing)
-      }),
-    120_000
-  )
+          const exported = yield* Effect.scoped(
+            Effect.gen(function* () {
+              const engine = yield* ContainerEngine
+              const started = yield* Orchestrator.start(yield* Orchestrator.warm(spec))
+              const containers = [...started.processors, ...started.plugins, started.merger]
+              const failing: Array<string> = []
+              for (const container of containers) {
+                const info = yield* engine.inspectContainer(container.containerId)
+                const [raw] = JSON.parse(
+                  H.docker(["inspect", container.containerId]).join("\n")
+                ) as Array<RawInspect>
+                for (const [what, holds] of checks(info, raw!, profile)) {
+                  rows.push([`${profile} ${container.role}/${container.id}`, what, holds ? "yes" : "NO"])
+                  if (!holds) failing.push(`${container.name}: ${what}`)
+                }
+              }
+              assert.deepStrictEqual(failing, [])
+              figures.push(
+                `${profile}: containers inspected: ${containers.length}, checks so far: ${rows.length}, failing: ${failing.length}`
+              )
+              const result = yield* Orchestrator.run(started)
+              return yield* Orchestrator.exportTo(started, result, { output: join(work, `out-${profile}`) })
+            })
+          ).pipe(Effect.provide(H.live()))
+          const probe = readFileSync(join(exported.output, ".armada-write-probe"), "utf8").trim()
+          assert.strictEqual(probe, "EROFS")
+          figures.push(
+            `${profile}: the processor's write into the template: ${probe} (read-only file system)`
+          )
+          assert.deepStrictEqual(H.labelled(H.sessionLabel(spec.session)), H.nothing)
+        }),
+      120_000
+    )
+  }
 
   it(`leaves nothing labelled ${H.managedLabel}`, () => {
     H.assertNothingLeft()
