@@ -77,6 +77,27 @@ export type PullFailureReason = typeof PullFailureReason.Type
 const registryIn = (image: string): string =>
   ImageRef.isImageRef(image) ? ImageRef.registryOf(ImageRef.ImageRef.make(image)) : "its registry"
 
+/** What a failed pull's message says, by its reason. */
+const pullFailureMessage: {
+  readonly [R in PullFailureReason]: (failure: {
+    readonly image: string
+    readonly registry: string
+    readonly detail: string
+  }) => string
+} = {
+  NotFound: (f) =>
+    `pulling ${f.image} failed: not found: ${f.registry} has no such repository or tag (the registry does not say which): ${f.detail}`,
+  Unauthorized: (f) =>
+    `pulling ${f.image} failed: unauthorized: ${f.registry} refused the credentials sent, or wants some (${f.detail})`,
+  RegistryUnreachable: (f) =>
+    `pulling ${f.image} failed: the engine cannot reach the registry ${f.registry} (${f.detail})`,
+  InStream: (f) => `pulling ${f.image} failed midway: ${f.detail}`,
+  Interrupted: (f) => `pulling ${f.image} stopped before the image was complete (${f.detail})`,
+  Credentials: (f) =>
+    `pulling ${f.image} failed: the credentials for ${f.registry} could not be read: ${f.detail}`,
+  Failed: (f) => `pulling ${f.image} failed: ${f.detail}`
+}
+
 /**
  * A pull that could not complete, by its `reason`; `detail` is what the engine (or the credential
  * source) said. It never holds a secret.
@@ -95,22 +116,7 @@ export class PullFailed extends Schema.TaggedError<PullFailed>("@armada/engine/P
   }
 
   override get message(): string {
-    switch (this.reason) {
-      case "NotFound":
-        return `pulling ${this.image} failed: not found: ${this.registry} has no such repository or tag (the registry does not say which): ${this.detail}`
-      case "Unauthorized":
-        return `pulling ${this.image} failed: unauthorized: ${this.registry} refused the credentials sent, or wants some (${this.detail})`
-      case "RegistryUnreachable":
-        return `pulling ${this.image} failed: the engine cannot reach the registry ${this.registry} (${this.detail})`
-      case "InStream":
-        return `pulling ${this.image} failed midway: ${this.detail}`
-      case "Interrupted":
-        return `pulling ${this.image} stopped before the image was complete (${this.detail})`
-      case "Credentials":
-        return `pulling ${this.image} failed: the credentials for ${this.registry} could not be read: ${this.detail}`
-      case "Failed":
-        return `pulling ${this.image} failed: ${this.detail}`
-    }
+    return pullFailureMessage[this.reason](this)
   }
 }
 
