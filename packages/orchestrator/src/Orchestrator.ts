@@ -122,6 +122,11 @@ export interface RunResult {
   readonly resolved: ReadonlyArray<Resolved>
   /** The processors' output dirs, in declared order. */
   readonly outputDirs: ReadonlyArray<string>
+  /**
+   * Every directory of the area the run made or was answered with (write dirs, output dirs, the
+   * merge dir): what a pooled set removes before its next run.
+   */
+  readonly directories: ReadonlyArray<string>
   /** Each processor's call, in declared order. */
   readonly processors: ReadonlyArray<ItemTiming>
   /** Each plugin's call, in declared order. */

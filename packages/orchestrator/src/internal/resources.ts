@@ -58,6 +58,8 @@ export const acquireRun = (options: {
   readonly prefix: Names.Id
   readonly session: Names.Id
   readonly keep: boolean
+  /** Labels of its own beside armada's (a pooled set's `<prefix>.pool`). */
+  readonly extra?: Labels | undefined
 }): Effect.Effect<RunLabels, never, ContainerEngine | Scope.Scope> =>
   Interruption.acquireRelease(
     Effect.sync((): RunLabels => {
@@ -65,6 +67,7 @@ export const acquireRun = (options: {
       return {
         runId,
         of: (role) => ({
+          ...options.extra,
           ...Names.labels(options.prefix, { session: options.session, role }),
           [runLabel(options.prefix)]: runId
         })

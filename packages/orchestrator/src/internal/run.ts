@@ -38,7 +38,10 @@ const processAll = (started: Orchestrator.Started) =>
             Effect.flatMap(freshDir, (writeDir) =>
               client
                 .process(container.endpoint, request(writeDir), { timeout: spec.options.timeouts.call })
-                .pipe(diagnosis.diagnosed(container, "POST /api/process"))
+                .pipe(
+                  diagnosis.diagnosed(container, "POST /api/process"),
+                  Effect.map((response) => ({ ...response, writeDir }))
+                )
             ),
             {
               done: (response, durationMillis) =>
@@ -72,6 +75,7 @@ const processAll = (started: Orchestrator.Started) =>
     return outcome.successes.map((s) => ({
       id: s.item.id,
       outputDir: s.value.value.outputDir,
+      writeDir: s.value.value.writeDir,
       durationMillis: s.value.durationMillis
     }))
   })
@@ -176,6 +180,9 @@ export const run = (started: Orchestrator.Started) =>
       conflicts: merged.value.conflicts,
       resolved: merged.value.resolved,
       outputDirs,
+      directories: [
+        ...new Set([...processed.value.map((o) => o.writeDir), ...outputDirs, merged.value.toDir])
+      ],
       processors: processed.value.map((o) => ({ id: o.id, durationMillis: o.durationMillis })),
       plugins: plugged.value,
       durations: {

@@ -1,6 +1,6 @@
 /** @internal */
 import { ImageRef, Names } from "@armada/core"
-import { Archive, Bulk, ContainerEngine, ContainerEngineError } from "@armada/engine"
+import { Archive, Bulk, ContainerEngine, ContainerEngineError, type Labels } from "@armada/engine"
 import { Array as Arr, Effect } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import type { ItemFailure } from "../OrchestratorError.js"
@@ -69,13 +69,17 @@ const pullImages = (spec: Spec): Effect.Effect<ReadonlyArray<ItemFailure>, never
   )
 }
 
-/** @internal */
-export const warm = (spec: Spec) =>
+/**
+ * `labels`: put on everything the session creates, beside armada's own (a pooled set's).
+ *
+ * @internal
+ */
+export const warm = (spec: Spec, labels: Labels = {}) =>
   Effect.gen(function* () {
     const engine = yield* ContainerEngine
     const { prefix, keep } = spec.options
     const session = spec.session
-    const labels = yield* resources.acquireRun({ prefix, session, keep })
+    const runLabels = yield* resources.acquireRun({ prefix, session, keep, extra: labels })
     const names = {
       network: Names.networkName(prefix),
       templateVolume: Names.templateVolumeName(prefix, spec.templateId, session),
@@ -95,7 +99,7 @@ export const warm = (spec: Spec) =>
       const create = (name: string, role: "template" | "session") =>
         (existing.has(name)
           ? Effect.fail(new ContainerEngineError.NameConflict({ kind: "volume", name }))
-          : Effect.uninterruptible(engine.createVolume({ name, labels: labels.of(role) }))
+          : Effect.uninterruptible(engine.createVolume({ name, labels: runLabels.of(role) }))
         ).pipe(stage.failuresOf("warm", { kind: role === "template" ? "template" : "volume", id: name }))
       const created = yield* Effect.all(
         [create(names.templateVolume, "template"), create(names.sessionVolume, "session")],
@@ -138,6 +142,6 @@ export const warm = (spec: Spec) =>
       })
     )
     yield* stage.check(session, "warm", failures)
-    const warmed: Orchestrator.Session = { spec, runId: labels.runId, ...names, labels }
+    const warmed: Orchestrator.Session = { spec, runId: runLabels.runId, ...names, labels: runLabels }
     return warmed
   }).pipe(Effect.annotateLogs("session", spec.session))
