@@ -11,12 +11,21 @@
  * to the layer to find them the way the Docker CLI does. Its failures are `PullFailed`, typed by
  * their `reason`.
  *
+ * `layer` and `layerConfig` take one address (`unix://`, plain `tcp://`); `layerDiscovery` finds
+ * the engine the way the Docker CLI does (`EngineDiscovery`), over any transport, TLS and ssh
+ * included, and `makeAt` builds the engine at an endpoint discovery found.
+ *
  * @since 0.1.0
  */
+import { homedir } from "node:os"
 import type { InputError } from "@armada/core"
 import { ContainerEngine } from "@armada/engine"
 import { Config, type ConfigError, Duration, Effect, Layer, type Scope } from "effect"
+import * as EngineDiscovery from "./EngineDiscovery.js"
+import type { EngineDiscoveryError, EngineSshError, EngineTlsError } from "./EngineDiscoveryError.js"
+import * as Forwarder from "./internal/forwarder.js"
 import * as internal from "./internal/liveEngine.js"
+import * as Transport from "./internal/transport.js"
 
 /**
  * @since 0.1.0
@@ -40,6 +49,8 @@ export interface Options {
  */
 export const defaultHost = "unix:///var/run/docker.sock"
 
+const timeoutConfig = Config.duration("ARMADA_DOCKER_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
+
 /**
  * `DOCKER_HOST` (default `unix:///var/run/docker.sock`) and `ARMADA_DOCKER_TIMEOUT` (a duration
  * such as `30 seconds`; default 30 seconds).
@@ -49,7 +60,7 @@ export const defaultHost = "unix:///var/run/docker.sock"
  */
 export const config: Config.Config<Options> = Config.all({
   host: Config.string("DOCKER_HOST").pipe(Config.withDefault(defaultHost)),
-  timeout: Config.duration("ARMADA_DOCKER_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
+  timeout: timeoutConfig
 })
 
 /**
@@ -82,3 +93,83 @@ export const layerConfig = (
   options: Config.Config<Options> = config
 ): Layer.Layer<ContainerEngine, InputError | ConfigError.ConfigError> =>
   Layer.scoped(ContainerEngine, Effect.flatMap(options, make))
+
+/**
+ * What `makeAt` needs besides the endpoint: the request timeout, and for ssh the home folder
+ * (`~/.ssh`, default the user's) and the agent's socket.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface EndpointOptions {
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly home?: string | undefined
+  readonly sshAuthSock?: string | undefined
+}
+
+/**
+ * The service at `endpoint`, over its transport. A TLS or ssh engine is reached through a socket
+ * of armada's own that dials it once per connection (`internal/forwarder.ts`); the service's
+ * `address` is the endpoint's. Reads the TLS material or the ssh keys now (their errors are
+ * `EngineTlsError` and `EngineSshError`) and contacts nothing.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeAt = (
+  endpoint: EngineDiscovery.Endpoint,
+  options: EndpointOptions = {}
+): Effect.Effect<ContainerEngine.Service, InputError | EngineTlsError | EngineSshError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const timeout = options.timeout ?? Duration.seconds(30)
+    const address = EngineDiscovery.address(endpoint)
+    const dial = yield* Transport.dialer(endpoint, {
+      home: options.home ?? homedir(),
+      sshAuthSock: options.sshAuthSock,
+      timeout
+    })
+    const host = dial === undefined ? address : `unix://${yield* Forwarder.listen(dial)}`
+    const engine = yield* internal.make({ host, timeout })
+    return ContainerEngine.make({ ...engine, address })
+  })
+
+/**
+ * Discovery's settings (`EngineDiscovery.settings`) and `ARMADA_DOCKER_TIMEOUT`.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const discoveryConfig: Config.Config<{
+  readonly settings: EngineDiscovery.Settings
+  readonly timeout: Duration.Duration
+}> = Config.all({
+  settings: EngineDiscovery.settings,
+  timeout: timeoutConfig
+})
+
+/**
+ * The engine the Docker CLI would use (`EngineDiscovery.discover`): the one `DOCKER_HOST` or the
+ * Docker context names, else the first local socket that answers. Fails with discovery's typed
+ * error when there is none.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerDiscovery = (
+  options: Config.Config<{
+    readonly settings: EngineDiscovery.Settings
+    readonly timeout: Duration.Duration
+  }> = discoveryConfig
+): Layer.Layer<ContainerEngine, EngineDiscoveryError | ConfigError.ConfigError> =>
+  Layer.scoped(
+    ContainerEngine,
+    Effect.gen(function* () {
+      const { settings, timeout } = yield* options
+      const found = yield* EngineDiscovery.discover(settings)
+      return yield* makeAt(found.endpoint, {
+        timeout,
+        home: settings.home,
+        sshAuthSock: settings.sshAuthSock
+      })
+    })
+  )

@@ -10,3 +10,11 @@ export * as CredentialsError from "./CredentialsError.js"
  * @since 0.1.0
  */
 export * as DockerEngineLive from "./DockerEngineLive.js"
+/**
+ * @since 0.2.0
+ */
+export * as EngineDiscovery from "./EngineDiscovery.js"
+/**
+ * @since 0.2.0
+ */
+export * as EngineDiscoveryError from "./EngineDiscoveryError.js"

@@ -1,0 +1,237 @@
+/**
+ * `ssh://` the way the Docker CLI does it: one SSH connection per client, and per HTTP connection
+ * an exec channel running `docker system dial-stdio` on the remote host, whose stdin/stdout carry
+ * the engine's API. docker-modem has an ssh transport too, but it opens a new SSH connection for
+ * every request and checks no host key; this one keeps one connection for the client's life and
+ * checks the server's host key against `known_hosts` before anything is sent.
+ *
+ * Keys, as `ssh` tries them: the agent at `SSH_AUTH_SOCK`, then `~/.ssh/id_ed25519`, `id_ecdsa`
+ * and `id_rsa` (those without a passphrase).
+ *
+ * @internal
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type * as stream from "node:stream"
+import { Effect, type Scope } from "effect"
+import { type AnyAuthMethod, Client, type ConnectConfig, type ServerHostKeyAlgorithm, utils } from "ssh2"
+import { EngineSshError } from "../EngineDiscoveryError.js"
+import * as KnownHosts from "./knownHosts.js"
+
+/**
+ * A failure of the ssh transport, raised inside the HTTP client and mapped to `EngineSshError`
+ * in `connectionError.ts`.
+ *
+ * @internal
+ */
+export class SshFailure extends Error {
+  constructor(
+    readonly reason: EngineSshError["reason"],
+    readonly detail: string
+  ) {
+    super(`${reason}: ${detail}`)
+  }
+}
+
+/** @internal */
+export interface SshSettings {
+  readonly user: string
+  readonly host: string
+  readonly port: number
+  readonly home: string
+  readonly agentSocket: string | undefined
+  /** How long the SSH handshake may take. */
+  readonly readyTimeout: number
+  /** The address for messages. */
+  readonly address: string
+}
+
+const identityFiles = ["id_ed25519", "id_ecdsa", "id_rsa"]
+
+/** `known_hosts` files, as `ssh` reads them: the user's, then the system's. */
+const knownHostsFiles = (home: string) => [path.join(home, ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts"]
+
+const readIfPresent = (file: string): string | undefined => {
+  try {
+    return fs.readFileSync(file, "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+/** The host key algorithms ssh2 offers for each key type a host may be recorded with. */
+const algorithmsFor = (keyType: string): Array<ServerHostKeyAlgorithm> =>
+  keyType === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [keyType as ServerHostKeyAlgorithm]
+
+/**
+ * The agent and key files to try, in order; `NoKey` when there is neither an agent nor a key
+ * file that opens without a passphrase.
+ */
+const authMethods = (settings: SshSettings): Effect.Effect<Array<AnyAuthMethod>, EngineSshError> =>
+  Effect.suspend(() => {
+    const methods: Array<AnyAuthMethod> = []
+    const skipped: Array<string> = []
+    if (settings.agentSocket !== undefined) {
+      methods.push({ type: "agent", username: settings.user, agent: settings.agentSocket })
+    }
+    for (const name of identityFiles) {
+      const file = path.join(settings.home, ".ssh", name)
+      const text = readIfPresent(file)
+      if (text === undefined) continue
+      const parsed = utils.parseKey(text)
+      if (parsed instanceof Error) {
+        skipped.push(`${file}: ${parsed.message}`)
+        continue
+      }
+      methods.push({ type: "publickey", username: settings.user, key: text })
+    }
+    if (methods.length > 0) return Effect.succeed(methods)
+    const looked = `no SSH_AUTH_SOCK, and no usable key among ${identityFiles.map((name) => path.join(settings.home, ".ssh", name)).join(", ")}`
+    return Effect.fail(
+      new EngineSshError({
+        address: settings.address,
+        reason: "NoKey",
+        detail: skipped.length === 0 ? looked : `${looked} (${skipped.join("; ")})`
+      })
+    )
+  })
+
+const describeMethods = (methods: ReadonlyArray<AnyAuthMethod>, settings: SshSettings): string =>
+  methods
+    .map((method) =>
+      method.type === "agent"
+        ? `the agent at ${settings.agentSocket}`
+        : `a key from ${path.join(settings.home, ".ssh")}`
+    )
+    .join(", ")
+
+/**
+ * One SSH connection (made on the first dial, again after it drops) and per dial an exec channel
+ * running `docker system dial-stdio`.
+ */
+class SshDialer {
+  private client: Promise<Client> | undefined
+  private closed = false
+
+  constructor(
+    private readonly settings: SshSettings,
+    private readonly methods: ReadonlyArray<AnyAuthMethod>,
+    private readonly knownHosts: { readonly files: ReadonlyArray<string>; readonly text: string }
+  ) {}
+
+  private connection(): Promise<Client> {
+    if (this.client !== undefined) return this.client
+    const { settings, methods } = this
+    const entries = KnownHosts.parse(this.knownHosts.text)
+    const name = KnownHosts.hostName(settings.host, settings.port)
+    const files = this.knownHosts.files.join(" or ")
+    const knownTypes = KnownHosts.knownTypes(entries, name)
+    const connecting = new Promise<Client>((resolve, reject) => {
+      const client = new Client()
+      let refused: SshFailure | undefined
+      const config: ConnectConfig = {
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        readyTimeout: settings.readyTimeout,
+        authHandler: [...methods],
+        hostVerifier: (key: Buffer) => {
+          const verdict = KnownHosts.check(entries, name, key)
+          if (verdict._tag === "Known") return true
+          refused =
+            verdict._tag === "Unknown"
+              ? new SshFailure(
+                  "UnknownHost",
+                  verdict.otherTypes.length === 0
+                    ? `${files} (as ${name})`
+                    : `${files} (as ${name}, known there only by ${verdict.otherTypes.join(", ")} keys)`
+                )
+              : new SshFailure("HostKeyMismatch", `${files} (as ${name})`)
+          return false
+        },
+        ...(knownTypes.length === 0
+          ? {}
+          : { algorithms: { serverHostKey: knownTypes.flatMap(algorithmsFor) } })
+      }
+      client.once("ready", () => resolve(client))
+      client.on("error", (error: Error & { level?: string }) => {
+        if (this.client === connecting) this.client = undefined
+        if (refused !== undefined) return reject(refused)
+        if (error.level === "client-authentication") {
+          return reject(
+            new SshFailure("Authentication", `${settings.user}, with ${describeMethods(methods, settings)}`)
+          )
+        }
+        reject(error)
+      })
+      client.once("close", () => {
+        if (this.client === connecting) this.client = undefined
+      })
+      client.connect(config)
+    })
+    connecting.catch(() => undefined)
+    this.client = connecting
+    return connecting
+  }
+
+  /** A channel carrying the engine's API; fails with an `SshFailure` or the connection's error. */
+  dial(): Promise<stream.Duplex> {
+    if (this.closed) return Promise.reject(new Error("the ssh transport is closed"))
+    return this.connection().then(
+      (client) =>
+        new Promise<stream.Duplex>((resolve, reject) =>
+          client.exec("docker system dial-stdio", (error, channel) => {
+            if (error !== undefined && error !== null) {
+              reject(new SshFailure("RemoteCommand", error.message))
+              return
+            }
+            let stderr = ""
+            channel.stderr.on("data", (chunk: Buffer) => {
+              stderr = (stderr + chunk.toString("utf8")).slice(-2000)
+            })
+            channel.once("exit", (code: number | null) => {
+              if (code === 0 || code === null) return
+              // The channel's own destroy takes no error: a request still on it hears the failure
+              // as its socket's error (with none left, nobody listens, and nothing is lost).
+              if (channel.listenerCount("error") > 0) {
+                channel.emit(
+                  "error",
+                  new SshFailure("RemoteCommand", `exit status ${code}: ${stderr.trim() || "no output"}`)
+                )
+              }
+              channel.destroy()
+            })
+            resolve(channel)
+          })
+        )
+    )
+  }
+
+  close(): void {
+    this.closed = true
+    this.client?.then(
+      (client) => client.end(),
+      () => undefined
+    )
+  }
+}
+
+/**
+ * Dials the engine over ssh, one SSH connection closed when the scope closes. Reads the keys and
+ * `known_hosts` now; connects on the first dial.
+ *
+ * @internal
+ */
+export const dialer = (
+  settings: SshSettings
+): Effect.Effect<() => Promise<stream.Duplex>, EngineSshError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const methods = yield* authMethods(settings)
+    const files = knownHostsFiles(settings.home)
+    const text = files.map((file) => readIfPresent(file) ?? "").join("\n")
+    const ssh = yield* Effect.acquireRelease(
+      Effect.sync(() => new SshDialer(settings, methods, { files, text })),
+      (ssh) => Effect.sync(() => ssh.close())
+    )
+    return () => ssh.dial()
+  })
