@@ -1,0 +1,27 @@
+/**
+ * gzip for `.tar.gz` exports, through `node:zlib`.
+ *
+ * @internal
+ */
+import * as zlib from "node:zlib"
+import type { Stream } from "effect"
+import type { ArchiveError } from "../../ContainerEngineError.js"
+import { pipeThrough } from "../nodeStream.js"
+import { io, malformed } from "./error.js"
+
+/** @internal */
+export const gzip = <E, R>(
+  archive: Stream.Stream<Uint8Array, E, R>,
+  options: { readonly level?: number } = {}
+): Stream.Stream<Uint8Array, E | ArchiveError, R> =>
+  pipeThrough(
+    archive,
+    () => zlib.createGzip({ level: options.level ?? zlib.constants.Z_DEFAULT_COMPRESSION }),
+    io("gzip")
+  )
+
+/** @internal */
+export const gunzip = <E, R>(
+  archive: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Uint8Array, E | ArchiveError, R> =>
+  pipeThrough(archive, () => zlib.createGunzip(), malformed)
