@@ -307,7 +307,7 @@ describe("Orchestrator.pipeline", () => {
   )
 
   it.effect(
-    "pulls what is missing, skips what is present, reports a failed pull for every item using it",
+    "pulls what is missing, skips what is present, reports a failed pull for every item using it (resolvers too)",
     () => {
       const recorded = recording()
       return Effect.gen(function* () {
@@ -318,7 +318,8 @@ describe("Orchestrator.pipeline", () => {
             { id: "b", image: "acme/nowhere:1" },
             { id: "c", image: harness.image }
           ],
-          plugins: [{ id: "d", image: "acme/nowhere:1" }]
+          plugins: [{ id: "d", image: "acme/nowhere:1" }],
+          resolvers: [{ id: "r", image: "acme/nowhere:1", files: ["*.json"] }]
         })
         const error = yield* Effect.flip(Orchestrator.pipeline(spec, { output: freshOutput() }))
         assert.strictEqual(error.stage, "warm")
@@ -326,7 +327,8 @@ describe("Orchestrator.pipeline", () => {
           error.failures.map((f) => [f.kind, f.id, f.image, f.cause._tag]),
           [
             ["processor", "b", "acme/nowhere:1", "PullFailed"],
-            ["plugin", "d", "acme/nowhere:1", "PullFailed"]
+            ["plugin", "d", "acme/nowhere:1", "PullFailed"],
+            ["resolver", "r", "acme/nowhere:1", "PullFailed"]
           ]
         )
         const images = recorded.events.flatMap((e) =>

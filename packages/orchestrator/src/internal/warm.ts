@@ -11,10 +11,14 @@ import * as stage from "./stage.js"
 
 type ImageUser = stage.Item & { readonly image: ImageRef.ImageRef }
 
-/** Every item that runs an image: a failed pull is reported for each of them. */
+/**
+ * Every item that runs an image, in the order the start stage starts them: a failed pull is
+ * reported for each of them.
+ */
 const imageUsers = (spec: Spec): ReadonlyArray<ImageUser> => [
   ...spec.processors.map((p): ImageUser => ({ kind: "processor", id: p.id, image: p.image })),
   ...spec.plugins.map((p): ImageUser => ({ kind: "plugin", id: p.id, image: p.image })),
+  ...spec.resolvers.map((r): ImageUser => ({ kind: "resolver", id: r.id, image: r.image })),
   { kind: "merger", id: "merger", image: spec.merger.image }
 ]
 
