@@ -20,6 +20,8 @@ import type {
   NetworkInfo
 } from "@armada/engine"
 import { SecurityProfile } from "@armada/engine"
+import * as NodeSink from "@effect/platform-node/NodeSink"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import Docker from "dockerode"
 import { Duration, Effect, Option, Stream } from "effect"
 import { Credentials } from "../Credentials.js"
@@ -33,7 +35,6 @@ import {
   timedOut,
   toDockerError
 } from "./error.js"
-import { feed } from "./nodeStream.js"
 import * as Pull from "./pull.js"
 
 /** Where a volume is mounted in the helper container that carries its archives. */
@@ -151,7 +152,13 @@ export const make = (options: Options) =>
         })
       }).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => timedOut(ctx, timeout) }))
 
-    /** A response body as a stream, its request aborted when the stream ends early. */
+    /**
+     * A response body as a stream, its request aborted when the stream ends early. Read through
+     * `NodeStream.fromReadable`, which destroys the body when the stream ends: the async iterator
+     * of `Stream.fromAsyncIterable` would be closed by awaiting its `return()`, which Node queues
+     * behind the `next()` in flight, so an interruption while the engine sends nothing (a pull
+     * waiting on a slow layer) would wait for the engine's next line.
+     */
     const responseStream = (
       ctx: RequestContext,
       open: (signal: AbortSignal) => Promise<NodeJS.ReadableStream>
@@ -163,9 +170,10 @@ export const make = (options: Options) =>
             (controller) => Effect.sync(() => controller.abort())
           )
           const body = yield* request(ctx, () => open(controller.signal))
-          return Stream.fromAsyncIterable(body as AsyncIterable<Uint8Array>, toDockerError(ctx)).pipe(
-            Stream.timeoutFail(() => timedOut(ctx, timeout), timeout)
-          )
+          return NodeStream.fromReadable<ContainerEngineError.ContainerEngineError, Uint8Array>(
+            () => body,
+            toDockerError(ctx)
+          ).pipe(Stream.timeoutFail(() => timedOut(ctx, timeout), timeout))
         })
       )
 
@@ -306,10 +314,15 @@ export const make = (options: Options) =>
             Effect.sync(() => new PassThrough()),
             (body) => Effect.sync(() => body.destroy())
           )
-          // The body streams while the request runs; either failing stops the other.
+          // The body streams while the request runs; either failing stops the other. It is ended
+          // only once the whole archive is in it: ended on a failure, it would upload a cut archive.
+          const upload = Stream.run(
+            tar,
+            NodeSink.fromWritable(() => body, toDockerError(ctx), { endOnDone: false })
+          ).pipe(Effect.zipRight(Effect.sync(() => body.end())))
           yield* Effect.all(
             [
-              feed(tar, body),
+              upload,
               Effect.tryPromise({
                 try: (signal) => container.putArchive(body, withSignal({ path }, signal)),
                 catch: toDockerError(ctx)

@@ -1,7 +1,9 @@
 /**
  * Bridges between Effect `Stream`s and Node (or streamx) streams, with backpressure and
- * cancellation, so no other module hand-writes event plumbing. (`@armada/docker` keeps its own
- * `feed` for archive uploads; both go when `@effect/platform-node` streams replace them.)
+ * cancellation, so no other module hand-writes event plumbing: the tar codec's parser, gzip and
+ * file writing use them. `@effect/platform-node`'s `NodeSink` and `NodeStream` do the same (the
+ * Docker engine's archive upload uses `NodeSink`), but `@armada/engine` does not depend on that
+ * package; this module goes when it does.
  *
  * @internal
  */
