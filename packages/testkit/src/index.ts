@@ -33,6 +33,14 @@ export * as Poll from "./Poll.js"
 /**
  * @since 0.2.0
  */
+export * as Registry from "./Registry.js"
+/**
+ * @since 0.2.0
+ */
+export * as RegistryProxy from "./RegistryProxy.js"
+/**
+ * @since 0.2.0
+ */
 export * as Sshd from "./Sshd.js"
 /**
  * @since 0.1.0
