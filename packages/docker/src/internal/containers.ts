@@ -1,0 +1,223 @@
+/**
+ * The live engine's containers: the create request (with the security profile and limits), start,
+ * inspect (as `ContainerInfo`), list, wait, logs and remove.
+ *
+ * @internal
+ */
+import { Parallel } from "@armada/core"
+import {
+  type ContainerEngine,
+  type ContainerInfo,
+  type ContainerSpec,
+  type ContainerState,
+  SecurityProfile
+} from "@armada/engine"
+import type Docker from "dockerode"
+import { Effect } from "effect"
+import { type Client, labelFilters, withSignal } from "./client.js"
+import { isAlreadyStarted, networkNotFound, toDockerError } from "./error.js"
+import { networkModes, networksNamed } from "./networks.js"
+import { inspectVolume } from "./volumes.js"
+
+/**
+ * `networkId`: the container joins that network by id (its endpoint named after it too), so a
+ * second network of the same name cannot make it ambiguous when the container starts.
+ */
+const createBody = (spec: ContainerSpec, networkId: string | undefined): Docker.ContainerCreateOptions => {
+  const port = spec.publish === undefined ? undefined : `${spec.publish}/tcp`
+  return {
+    name: spec.name,
+    Image: spec.image,
+    ...(spec.cmd === undefined ? {} : { Cmd: [...spec.cmd] }),
+    Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...spec.labels },
+    ...(port === undefined ? {} : { ExposedPorts: { [port]: {} } }),
+    HostConfig: {
+      Mounts: (spec.mounts ?? []).map((mount) => ({
+        Type: "volume" as const,
+        Source: mount.volume,
+        Target: mount.target,
+        ReadOnly: mount.readOnly
+      })),
+      ...(port === undefined ? {} : { PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] } }),
+      NetworkMode: networkId ?? spec.network ?? "bridge",
+      Privileged: false,
+      SecurityOpt: ["no-new-privileges"],
+      CapDrop: ["ALL"],
+      CapAdd: [...SecurityProfile.effective(spec)],
+      ...(spec.limits?.memoryBytes === undefined ? {} : { Memory: spec.limits.memoryBytes }),
+      ...(spec.limits?.nanoCpus === undefined ? {} : { NanoCpus: spec.limits.nanoCpus }),
+      ...(spec.limits?.pids === undefined ? {} : { PidsLimit: spec.limits.pids })
+    },
+    ...(networkId === undefined
+      ? {}
+      : { NetworkingConfig: { EndpointsConfig: { [networkId]: { NetworkID: networkId } } } })
+  }
+}
+
+// The SDK types some of these as `any`: keep only strings.
+const asStrings = (value: unknown): Array<string> =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : []
+
+const toContainerInfo = (info: Docker.ContainerInspectInfo): ContainerInfo => {
+  const state = info.State.Status as ContainerState
+  const host = info.HostConfig
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ""),
+    image: info.Config.Image,
+    labels: info.Config.Labels ?? {},
+    state,
+    exitCode: state === "exited" || state === "dead" ? info.State.ExitCode : undefined,
+    createdAt: new Date(info.Created),
+    ports: Object.entries(info.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) =>
+      (bindings ?? []).map((binding) => ({
+        containerPort: Number.parseInt(key, 10),
+        hostIp: binding.HostIp,
+        hostPort: Number(binding.HostPort)
+      }))
+    ),
+    mounts: (info.Mounts ?? [])
+      .filter((mount) => mount.Type === "volume" && mount.Name !== undefined)
+      .map((mount) => ({ volume: mount.Name!, target: mount.Destination, readOnly: !mount.RW })),
+    security: {
+      privileged: host.Privileged === true,
+      // A network joined by id is reported by its name, as it was asked for.
+      networkMode:
+        Object.entries(info.NetworkSettings.Networks ?? {}).find(
+          ([, endpoint]) => endpoint.NetworkID !== "" && endpoint.NetworkID === host.NetworkMode
+        )?.[0] ??
+        host.NetworkMode ??
+        "",
+      capDrop: asStrings(host.CapDrop),
+      capAdd: asStrings(host.CapAdd).map((capability) => capability.replace(/^CAP_/, "")),
+      securityOpt: asStrings(host.SecurityOpt),
+      memoryBytes: host.Memory ?? 0,
+      pidsLimit: host.PidsLimit ?? 0,
+      nanoCpus: host.NanoCpus ?? 0
+    }
+  }
+}
+
+/** Docker's log stream without a TTY: frames of [stream, 0, 0, 0, size (4 bytes BE)] + payload. */
+const demux = (buffer: Buffer): string => {
+  const parts: Array<Buffer> = []
+  let offset = 0
+  while (offset + 8 <= buffer.length) {
+    const kind = buffer[offset]!
+    const size = buffer.readUInt32BE(offset + 4)
+    if (kind > 2 || buffer[offset + 1] !== 0 || offset + 8 + size > buffer.length) {
+      return buffer.toString("utf8") // not multiplexed (a TTY container)
+    }
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size))
+    offset += 8 + size
+  }
+  return Buffer.concat(parts).toString("utf8")
+}
+
+/** @internal */
+export const make = (
+  client: Client
+): Pick<
+  ContainerEngine.Service,
+  | "createContainer"
+  | "startContainer"
+  | "inspectContainer"
+  | "listContainers"
+  | "waitContainer"
+  | "logs"
+  | "removeContainer"
+> => {
+  const { context, docker, request } = client
+
+  const inspectContainer = (ref: string) =>
+    request(context("inspectContainer", "container", ref), (signal) =>
+      docker.getContainer(ref).inspect(withSignal({}, signal))
+    ).pipe(Effect.map(toContainerInfo))
+
+  return {
+    createContainer: (spec) =>
+      Effect.gen(function* () {
+        // Docker would create a missing named volume on the fly, unlabelled: refuse instead.
+        yield* Effect.forEach(spec.mounts ?? [], (mount) => inspectVolume(client, mount.volume), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        const ctx = context("createContainer", "container", spec.name, {
+          image: spec.image,
+          conflict: "NameConflict"
+        })
+        // A named network is joined by the id of the one every process keeps: two processes'
+        // concurrent ensures may have made two of that name for a moment.
+        const network = spec.network
+        const networkId =
+          network === undefined || networkModes.has(network)
+            ? undefined
+            : yield* Effect.flatMap(networksNamed(client, network), ([keeper]) =>
+                keeper === undefined ? Effect.fail(networkNotFound(network)) : Effect.succeed(keeper.Id)
+              )
+        const created = yield* request(ctx, (signal) =>
+          docker.createContainer(withSignal(createBody(spec, networkId), signal))
+        )
+        return created.id
+      }),
+    startContainer: (ref) =>
+      request(context("startContainer", "container", ref), async (signal) => {
+        try {
+          await docker.getContainer(ref).start(withSignal({}, signal))
+        } catch (error) {
+          if (!isAlreadyStarted(error)) throw error
+        }
+      }),
+    inspectContainer,
+    listContainers: (labels) =>
+      Effect.gen(function* () {
+        const listed = yield* request(context("listContainers", "container", "*"), (signal) =>
+          docker.listContainers(withSignal({ all: true, filters: labelFilters(labels) }, signal))
+        )
+        const outcome = yield* Parallel.forEachCollect(listed, (summary) => inspectContainer(summary.Id), {
+          concurrency: 8
+        }).pipe(Effect.orDie)
+        // A container removed between the list and its inspect is simply gone.
+        const failure = outcome.failures.find(
+          (f) => !(f.cause._tag === "Fail" && f.cause.error._tag === "ContainerNotFound")
+        )
+        if (failure !== undefined) {
+          return yield* failure.cause._tag === "Fail"
+            ? Effect.fail(failure.cause.error)
+            : Effect.die(failure.cause.defect)
+        }
+        return outcome.successes.map((success) => success.value)
+      }),
+    waitContainer: (ref) =>
+      Effect.gen(function* () {
+        const result = yield* Effect.tryPromise({
+          try: (signal) =>
+            docker.getContainer(ref).wait(withSignal({ condition: "not-running" as const }, signal)),
+          catch: toDockerError(context("waitContainer", "container", ref))
+        })
+        const code: unknown = result?.StatusCode
+        return typeof code === "number" ? code : -1
+      }),
+    logs: (ref, { tail }) =>
+      Effect.gen(function* () {
+        const raw = yield* request(context("logs", "container", ref), (signal) =>
+          docker
+            .getContainer(ref)
+            .logs(
+              withSignal(
+                { stdout: true, stderr: true, tail: Math.max(0, tail), follow: false as const },
+                signal
+              )
+            )
+        )
+        return demux(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
+      }),
+    removeContainer: (ref) =>
+      Effect.asVoid(
+        request(context("removeContainer", "container", ref), (signal) =>
+          docker.getContainer(ref).remove(withSignal({ force: true }, signal))
+        )
+      )
+  }
+}
