@@ -14,7 +14,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as stream from "node:stream"
 import { Effect, type Scope } from "effect"
-import { type AnyAuthMethod, Client, type ConnectConfig, type ServerHostKeyAlgorithm, utils } from "ssh2"
+// ssh2 is CommonJS, and Node's ESM loader finds only some of its exports by name (Client, not
+// utils): utils comes from the default export, the module itself.
+import ssh2, { type AnyAuthMethod, Client, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2"
 import { EngineSshError } from "../EngineDiscoveryError.js"
 import * as KnownHosts from "./knownHosts.js"
 
@@ -78,7 +80,7 @@ const authMethods = (settings: SshSettings): Effect.Effect<Array<AnyAuthMethod>,
       const file = path.join(settings.home, ".ssh", name)
       const text = readIfPresent(file)
       if (text === undefined) continue
-      const parsed = utils.parseKey(text)
+      const parsed = ssh2.utils.parseKey(text)
       if (parsed instanceof Error) {
         skipped.push(`${file}: ${parsed.message}`)
         continue
