@@ -11,6 +11,7 @@ import type { InputError } from "@armada/core"
 import { ContainerEngine, type ContainerEngineError } from "@armada/engine"
 import { type Duration, type Effect, Layer, Schema, type Scope } from "effect"
 import * as internal from "./internal/engine.js"
+import * as images from "./internal/images.js"
 
 /**
  * How to run one image locally: `command` plays the image's entrypoint (a container's `cmd` is
@@ -72,7 +73,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const catalogHint: (image: string) => string = internal.catalogHint
+export const catalogHint: (image: string) => string = images.catalogHint
 
 /**
  * The engine, alive for the scope: closing the scope (normally, on failure or on interruption)

@@ -8,9 +8,18 @@
 import * as fs from "node:fs/promises"
 import { join } from "node:path"
 import * as posix from "node:path/posix"
-import { Archive, ContainerEngineError, EngineRules, MountOverlay, Upstream } from "@armada/engine"
+import {
+  Archive,
+  type ArchiveTarget,
+  type ContainerEngine,
+  ContainerEngineError,
+  EngineRules,
+  MountOverlay,
+  Upstream
+} from "@armada/engine"
 import { Effect, Option, Stream } from "effect"
 import { hostError } from "./error.js"
+import { findContainer, findVolume, mounts, relative, type State } from "./state.js"
 
 /**
  * A directory standing for the root of a volume or of a container's own files, with the mounts
@@ -36,8 +45,6 @@ interface Location {
   readonly rel: string
   readonly readOnly: boolean
 }
-
-const relative = (absolute: string): string => Option.getOrElse(Archive.relativePath(absolute), () => "")
 
 const locate = (place: Place, rel: string): Location =>
   Option.match(MountOverlay.locate(place.mounts, rel), {
@@ -178,3 +185,37 @@ export const get = (
       return Archive.toTar(new Map([[base, node]]))
     })
   )
+
+/** The place an archive target stands for. */
+const placeOf = (
+  state: State,
+  target: ArchiveTarget
+): Effect.Effect<Place, ContainerEngineError.ContainerNotFound | ContainerEngineError.VolumeNotFound> =>
+  Effect.gen(function* () {
+    if (target._tag === "Volume") {
+      const volume = yield* findVolume(state, target.volume)
+      return { resource: `volume ${volume.name}`, dir: volume.dir, mounts: [] }
+    }
+    const container = yield* findContainer(state, target.container)
+    return {
+      resource: `container ${container.spec.name}`,
+      dir: container.root,
+      // Straight to the volumes: a read-only mount is read from its volume, not from the copy.
+      mounts: mounts(container).map((mount) => ({
+        target: relative(mount.target),
+        dir: state.volumes.get(mount.volume)!.dir,
+        readOnly: mount.readOnly
+      }))
+    }
+  })
+
+/** @internal */
+export const make = (state: State): Pick<ContainerEngine.Service, "putArchive" | "getArchive"> => ({
+  putArchive: (target, path, tar) => Effect.flatMap(placeOf(state, target), (place) => put(place, path, tar)),
+  getArchive: (target, path) =>
+    Stream.unwrap(
+      Effect.map(placeOf(state, target), (place) =>
+        get(place, path, target._tag === "Volume" ? target.volume : "")
+      )
+    )
+})
