@@ -92,6 +92,21 @@ describe("armada run --engine local", () => {
     }
   })
 
+  it("a reader that goes away (armada run | head -1) does not stop the run: it ends, writes its output, exits 0", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "armada-local-out-")), "hello")
+    try {
+      const run = armada(["run", join(example, "pipeline.yaml"), "--engine", "local", "--output", out])
+      // The reader takes the first line and closes the pipe: every later write of the CLI is EPIPE.
+      run.child.stdout!.once("data", () => run.child.stdout!.destroy())
+      assert.strictEqual(await run.exit, 0, run.output())
+      assert.notInclude(run.output(), "EPIPE")
+      assert.isTrue(existsSync(join(out, "GENERATED.txt")))
+      assert.deepStrictEqual(leftovers(run), { processes: [], files: [] })
+    } finally {
+      rmSync(join(out, ".."), { recursive: true, force: true })
+    }
+  })
+
   it("a failed run (a processor answering 500) exits 1 and leaves nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "armada-local-spec-"))
     try {

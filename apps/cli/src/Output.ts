@@ -34,11 +34,23 @@ export declare namespace Output {
  */
 export class Output extends Context.Tag("@armada/cli/Output")<Output, Output.Service>() {}
 
-const write = (stream: NodeJS.WriteStream) => (text: string) =>
-  Effect.async<void>((resume) => {
-    // Waiting for the write keeps output ordered and lets the process exit only once it is flushed.
-    stream.write(text, () => resume(Effect.void))
+/**
+ * Writes to `stream`, each write waited for: that keeps output ordered and lets the process exit
+ * only once it is flushed. Once the reader has gone (`EPIPE`, as in `armada run | head -5`) or the
+ * stream fails, later writes are dropped instead of crashing the process: a run goes on to its end
+ * and its cleanup, and its exit code still says how it went.
+ */
+const writer = (stream: NodeJS.WriteStream) => {
+  let open = true
+  stream.on("error", () => {
+    open = false
   })
+  return (text: string) =>
+    Effect.async<void>((resume) => {
+      if (!open) return resume(Effect.void)
+      stream.write(text, () => resume(Effect.void))
+    })
+}
 
 /**
  * Whether the user lets the CLI draw with escape codes: a non-empty `NO_COLOR` or `TERM=dumb`
@@ -68,8 +80,8 @@ export const layer: Layer.Layer<Output, never, Terminal.Terminal> = Layer.effect
         columns: columns > 0 ? columns : 80,
         rows: rows > 0 ? rows : 24
       })),
-      stdout: write(process.stdout),
-      stderr: write(process.stderr)
+      stdout: writer(process.stdout),
+      stderr: writer(process.stderr)
     }
   })
 )
