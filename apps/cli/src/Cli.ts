@@ -7,11 +7,13 @@
 import { stripVTControlCharacters } from "node:util"
 import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import * as Span from "@effect/cli/HelpDoc/Span"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as Clean from "./commands/Clean.js"
 import * as Doctor from "./commands/Doctor.js"
 import * as Pipeline from "./commands/Pipeline.js"
 import * as Ps from "./commands/Ps.js"
+import * as Remote from "./commands/Remote.js"
+import * as Serve from "./commands/Serve.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Flags from "./Flags.js"
 import { Output } from "./Output.js"
@@ -70,7 +72,12 @@ const pipelineOptions = {
  * @since 0.1.0
  * @category commands
  */
-export const runCommand = Command.make("run", { ...pipelineOptions, output }, Pipeline.run).pipe(
+export const runCommand = Command.make(
+  "run",
+  { ...pipelineOptions, output, server: Serve.server },
+  ({ server, ...flags }) =>
+    Option.match(server, { onNone: () => Pipeline.run(flags), onSome: (url) => Remote.run(flags, url) })
+).pipe(
   Command.withDescription(
     describe(
       "Runs a pipeline: warm (pull missing images, load the template), start every container and wait until it is ready, call the processors in parallel, merge their outputs, call the plugins in order, export the result, and remove everything the run created. Every failure is reported with its stage, item, reason and a hint.",
@@ -87,7 +94,11 @@ export const runCommand = Command.make("run", { ...pipelineOptions, output }, Pi
           "armada run pipeline.yaml --json | jq -c 'select(._tag == \"Result\")'",
           "machine-readable: NDJSON events, then a Result document"
         ],
-        ["armada run pipeline.yaml --engine local", "no Docker: run the images as local processes"]
+        ["armada run pipeline.yaml --engine local", "no Docker: run the images as local processes"],
+        [
+          "armada run pipeline.yaml --server http://127.0.0.1:7077",
+          "on an `armada serve`, with its warm pool"
+        ]
       ]
     )
   )
@@ -170,6 +181,29 @@ export const doctorCommand = Command.make(
 )
 
 /**
+ * @since 0.3.0
+ * @category commands
+ */
+export const serveCommand = Command.make(
+  "serve",
+  { ...Serve.options, engine: Flags.engine, json: Flags.json },
+  Serve.handler
+).pipe(
+  Command.withDescription(
+    describe(
+      "Serves an HTTP API (docs/serve.md; OpenAPI at /openapi.json) that runs pipelines on a warm pool of container sets, so a re-run costs what its work costs. Listens on 127.0.0.1 unless --listen says otherwise; any other address needs a token (--token-file, or ARMADA_SERVE_TOKEN). SIGTERM/SIGINT: no new run, running ones get --grace to finish, then everything is removed.",
+      [
+        ["armada serve", "on http://127.0.0.1:7077"],
+        [
+          "armada serve --listen 0.0.0.0 --token-file /run/secrets/armada --max-sets 8",
+          "reachable by others, with a token"
+        ]
+      ]
+    )
+  )
+)
+
+/**
  * The whole tree.
  *
  * @since 0.1.0
@@ -186,7 +220,7 @@ export const command = Command.make("armada").pipe(
       exitCodes
     ])
   ),
-  Command.withSubcommands([runCommand, warmCommand, cleanCommand, psCommand, doctorCommand])
+  Command.withSubcommands([runCommand, warmCommand, cleanCommand, psCommand, doctorCommand, serveCommand])
 )
 
 const cli = Command.run(command, { name: "armada", version })

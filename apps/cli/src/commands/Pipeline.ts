@@ -66,8 +66,13 @@ export const failEarly = (
     return yield* new Reported({ code: document.exitCode })
   })
 
-/** A path as short as it can be shown: relative below the working directory, else absolute. */
-const shown = (path: string): string => {
+/**
+ * A path as short as it can be shown: relative below the working directory, else absolute.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const shown = (path: string): string => {
   const below = relative(process.cwd(), path)
   return below === "" ? "." : below.startsWith("..") ? path : below
 }
@@ -84,8 +89,14 @@ const withFlags = (spec: Spec.Spec, flags: Flags): Spec.Spec => ({
   }
 })
 
-/** An existing, non-empty output directory would fail the export at the very end: refuse it now. */
-const outputProblem = (output: string): string | undefined => {
+/**
+ * Why `output` cannot take a result (an existing, non-empty directory would fail the export at the
+ * very end: refuse it now), or `undefined`.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const outputProblem = (output: string): string | undefined => {
   if (!existsSync(output)) return undefined
   if (output.endsWith(".tar.gz") || output.endsWith(".tgz")) return `${output} already exists`
   if (!statSync(output).isDirectory()) return `${output} exists and is not a directory`
@@ -117,6 +128,46 @@ const logsTo = (display: Display.Display) =>
     })
     return Logger.replace(Logger.defaultLogger, logger)
   })
+
+/**
+ * What the translation of a run's progress needs to know about its spec; `output` as shown.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const progressContextOf = (spec: Spec.Spec, output: string): CliProgress.Context => ({
+  session: spec.session,
+  prefix: spec.options.prefix,
+  processors: spec.processors.map((p) => p.id),
+  plugins: spec.plugins.map((p) => p.id),
+  resolvers: spec.resolvers.map((r) => r.id),
+  images: Object.fromEntries([
+    ...spec.processors.map((p) => [`processor/${p.id}`, p.image] as const),
+    ...spec.plugins.map((p) => [`plugin/${p.id}`, p.image] as const),
+    ...spec.resolvers.map((r) => [`resolver/${r.id}`, r.image] as const),
+    ["merger/merger", spec.merger.image] as const
+  ]),
+  output
+})
+
+/**
+ * The events that close a failed run: each failing item the progress did not report yet, then
+ * the items skipped because of it.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const failureEvents = (
+  context: CliProgress.Context,
+  reported: ReadonlyArray<Event.FailureInfo>,
+  error: OrchestratorError.StageFailed
+): Array<Event.Unstamped> => [
+  ...error.failures
+    .map((failure) => CliProgress.failureInfo(context, failure))
+    .filter((info) => !reported.some((known) => known.stage === info.stage && known.item === info.item))
+    .map((failure): Event.Unstamped => ({ _tag: "ItemFailed", failure })),
+  ...CliProgress.skipped(context, error)
+]
 
 interface Work<A> {
   readonly command: "run" | "warm"
@@ -155,19 +206,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       const outcome = selected.left._tag === "EngineUnreachable" ? "engine-unreachable" : "failed"
       return yield* early(outcome, selected.left, context)
     }
-    const progressContext: CliProgress.Context = {
-      ...context,
-      processors: spec.processors.map((p) => p.id),
-      plugins: spec.plugins.map((p) => p.id),
-      resolvers: spec.resolvers.map((r) => r.id),
-      images: Object.fromEntries([
-        ...spec.processors.map((p) => [`processor/${p.id}`, p.image] as const),
-        ...spec.plugins.map((p) => [`plugin/${p.id}`, p.image] as const),
-        ...spec.resolvers.map((r) => [`resolver/${r.id}`, r.image] as const),
-        ["merger/merger", spec.merger.image] as const
-      ]),
-      output: shown(output)
-    }
+    const progressContext = progressContextOf(spec, shown(output))
     const display = yield* Display.make(
       flags,
       {
@@ -214,14 +253,8 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       yield* display.finish({ outcome: "success", ...work.ending(result.right), ...kept })
       return
     }
-    const reported = (yield* display.state).failures
-    for (const failure of result.left.failures) {
-      const info = CliProgress.failureInfo(progressContext, failure)
-      if (!reported.some((known) => known.stage === info.stage && known.item === info.item)) {
-        yield* display.emit({ _tag: "ItemFailed", failure: info })
-      }
-    }
-    yield* Effect.forEach(CliProgress.skipped(progressContext, result.left), display.emit, { discard: true })
+    const closing = failureEvents(progressContext, (yield* display.state).failures, result.left)
+    yield* Effect.forEach(closing, display.emit, { discard: true })
     const document = yield* display.finish({
       outcome: outcomeOf(result.left),
       ...kept

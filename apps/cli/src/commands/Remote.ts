@@ -1,0 +1,178 @@
+/**
+ * `armada run --server URL`: sends the spec and its template to an `armada serve`, shows the run's
+ * events as a local run shows them (live view, plain lines or NDJSON, the same `Result` document
+ * and exit codes), and writes the output where `--output` says. Ctrl-C interrupts the run on the
+ * server (`DELETE /runs/:id`). The token, when the server asks for one, is `ARMADA_SERVE_TOKEN`.
+ *
+ * @since 0.3.0
+ */
+import { readFileSync } from "node:fs"
+import { extname, resolve } from "node:path"
+import { Archive } from "@armada/engine"
+import { Spec } from "@armada/orchestrator"
+import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Chunk, Clock, Config, Effect, Option, Redacted, Schema, type Scope, Stream } from "effect"
+import * as Display from "../Display.js"
+import * as Event from "../Event.js"
+import { Reported } from "../ExitCode.js"
+import type { Output } from "../Output.js"
+import * as CliProgress from "../Progress.js"
+import type * as Report from "../Report.js"
+import { BadSpec, RunInfo } from "../serve/Api.js"
+import { failEarly, outputProblem, progressContextOf, type RunFlags, shown } from "./Pipeline.js"
+
+const decodeInfo = Schema.decodeUnknown(RunInfo)
+const decodeEvent = Schema.decodeUnknown(Schema.parseJson(Event.Event))
+const decodeBadSpec = Schema.decodeUnknown(BadSpec)
+
+/** A server's answer that is not the one expected: its status and the start of its body. */
+const unexpected = (
+  what: string,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<never, string> =>
+  Effect.flatMap(
+    Effect.orElseSucceed(response.text, () => ""),
+    (body) => Effect.fail(`${what}: the server answered ${response.status}: ${body.slice(0, 500)}`)
+  )
+
+/** What went wrong talking to the server, as a sentence. */
+const messageOf = (error: unknown): string =>
+  typeof error === "string" ? error : error instanceof Error ? error.message : String(error)
+
+/** A refused spec, as `Spec.load` would have refused it: the server's `BadSpec`. */
+class Refused {
+  constructor(readonly message: string) {}
+}
+
+/**
+ * @since 0.3.0
+ * @category handlers
+ */
+export const run = (flags: RunFlags, server: string) =>
+  Effect.gen(function* () {
+    const startedAt = yield* Clock.currentTimeMillis
+    const early = (outcome: Report.Outcome, cause: unknown) =>
+      failEarly(flags, "run", flags.spec, startedAt, outcome, cause)
+    const local = [
+      ["--keep", flags.keep],
+      ["--concurrency", Option.isSome(flags.concurrency)],
+      ["--prefix", Option.isSome(flags.prefix)],
+      ["--pull", Option.isSome(flags.pull)]
+    ].flatMap(([flag, given]) => (given ? [flag] : []))
+    if (local.length > 0) {
+      return yield* early(
+        "bad-input",
+        `${local.join(", ")}: not with --server, which runs the spec's own options; set them in the spec`
+      )
+    }
+    // Checked here too, so a bad spec is refused with the same errors before anything is sent.
+    const loaded = yield* Effect.either(Spec.load(flags.spec))
+    if (loaded._tag === "Left") return yield* early("bad-input", loaded.left)
+    const spec = loaded.right
+    const token = yield* Config.option(Config.redacted("ARMADA_SERVE_TOKEN")).pipe(
+      Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>())
+    )
+    const client = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.mapRequest((request) =>
+        Option.match(token, {
+          onNone: () => request,
+          onSome: (t) => HttpClientRequest.bearerToken(request, Redacted.value(t))
+        })
+      )
+    )
+    const base = server.replace(/\/+$/, "")
+
+    const template = yield* Stream.runCollect(Archive.gzip(Archive.packDirectory(spec.template))).pipe(
+      Effect.map((chunks) => Buffer.concat(Chunk.toArray(chunks))),
+      Effect.catchAll((error) => early("bad-input", error))
+    )
+    const form = new FormData()
+    form.append("spec", readFileSync(flags.spec, "utf8"))
+    form.append("format", extname(flags.spec).toLowerCase() === ".json" ? "json" : "yaml")
+    form.append("template", new Blob([template], { type: "application/gzip" }), "template.tar.gz")
+
+    const created = yield* client
+      .execute(HttpClientRequest.bodyFormData(HttpClientRequest.post(`${base}/runs`), form))
+      .pipe(
+        Effect.flatMap((response): Effect.Effect<RunInfo, unknown> => {
+          if (response.status === 201) return Effect.flatMap(response.json, decodeInfo)
+          if (response.status !== 400) return unexpected("POST /runs", response)
+          return Effect.flatMap(
+            Effect.flatMap(response.json, (body) => Effect.either(decodeBadSpec(body))),
+            (bad): Effect.Effect<never, Refused | string> =>
+              bad._tag === "Right"
+                ? Effect.fail(new Refused(bad.right.message))
+                : unexpected("POST /runs", response)
+          )
+        }),
+        Effect.catchAll((error) => early(error instanceof Refused ? "bad-input" : "failed", messageOf(error)))
+      )
+
+    const output = resolve(Option.getOrElse(flags.output, () => `out/${created.session}`))
+    const problem = outputProblem(output)
+    if (problem !== undefined) {
+      yield* client.execute(HttpClientRequest.del(`${base}/runs/${created.id}`)).pipe(Effect.ignore)
+      return yield* early("bad-input", `--output: ${problem}; armada never overwrites a result`)
+    }
+    const context = progressContextOf(
+      { ...spec, session: created.session as typeof spec.session },
+      shown(output)
+    )
+    let display: Display.Display | undefined
+    const onEvent = (event: Event.Event) =>
+      Effect.gen(function* () {
+        if (event._tag === "RunStarted") {
+          display = yield* Display.make(flags, { ...event, spec: flags.spec }, CliProgress.declared(context))
+          return
+        }
+        if (display !== undefined) yield* display.emit(event as Event.Unstamped)
+      })
+    yield* client.execute(HttpClientRequest.get(`${base}/runs/${created.id}/events`)).pipe(
+      Effect.flatMap(
+        (response): Effect.Effect<void, unknown, Output | Scope.Scope> =>
+          response.status === 200
+            ? response.stream.pipe(
+                Stream.decodeText(),
+                Stream.splitLines,
+                Stream.filter((line) => line !== ""),
+                Stream.mapEffect(decodeEvent),
+                Stream.runForEach(onEvent)
+              )
+            : unexpected(`GET /runs/${created.id}/events`, response)
+      ),
+      Effect.onInterrupt(() =>
+        client.execute(HttpClientRequest.del(`${base}/runs/${created.id}`)).pipe(Effect.ignore)
+      ),
+      Effect.catchAll((error) => early("failed", messageOf(error)))
+    )
+    const finished = yield* client.execute(HttpClientRequest.get(`${base}/runs/${created.id}`)).pipe(
+      Effect.flatMap((response) => Effect.flatMap(response.json, decodeInfo)),
+      Effect.catchAll((error) => early("failed", error))
+    )
+    if (display === undefined) return yield* early("failed", "the server sent no event of the run")
+    if (finished.status !== "success") {
+      const document = yield* display.finish({
+        outcome: finished.status === "running" ? "failed" : finished.status
+      })
+      return yield* new Reported({ code: document.exitCode })
+    }
+    const archive = client.execute(HttpClientRequest.get(`${base}/runs/${created.id}/output`)).pipe(
+      Effect.map((response) => response.stream),
+      Stream.unwrap
+    )
+    const written =
+      output.endsWith(".tar.gz") || output.endsWith(".tgz")
+        ? Archive.writeFile(archive, output)
+        : Archive.extractToDirectory(Archive.gunzip(archive), output)
+    yield* written.pipe(Effect.catchAll((error) => early("failed", messageOf(error))))
+    const result = finished.result?.output
+    yield* display.finish({
+      outcome: "success",
+      output: {
+        path: output,
+        ...(result?.files === undefined ? {} : { files: result.files }),
+        conflicts: result?.conflicts ?? [],
+        ...(result?.resolved === undefined ? {} : { resolved: result.resolved })
+      }
+    })
+  }).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))

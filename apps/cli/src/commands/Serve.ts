@@ -1,0 +1,192 @@
+/**
+ * `armada serve`: a long-lived server that runs pipelines on a warm `Pool` (docs/serve.md). It
+ * listens on 127.0.0.1 unless told otherwise; any other address needs a bearer token, read from a
+ * file (`--token-file`) or `ARMADA_SERVE_TOKEN`, never from a flag's value. On SIGTERM or SIGINT it
+ * takes no new run, lets the running ones finish for up to `--grace`, interrupts the rest, and
+ * removes every pooled set.
+ *
+ * @since 0.3.0
+ */
+import { createServer } from "node:http"
+import { isIP } from "node:net"
+import { Interruption } from "@armada/core"
+import type { ProcessorClient } from "@armada/http"
+import { Pool, Spec } from "@armada/orchestrator"
+import { Options } from "@effect/cli"
+import { FileSystem, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import * as Engine from "../Engine.js"
+import { Output } from "../Output.js"
+import * as Runs from "../serve/Runs.js"
+import * as Server from "../serve/Server.js"
+import { failEarly } from "./Pipeline.js"
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface Flags {
+  readonly engine: Parameters<typeof Engine.select>[0]
+  readonly listen: string
+  readonly port: number
+  readonly tokenFile: Option.Option<string>
+  readonly maxSets: number
+  readonly idleTtl: string
+  readonly grace: string
+  readonly json: boolean
+}
+
+/**
+ * `--server URL` of `armada run`: run on that `armada serve` instead of here.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const server = Options.text("server").pipe(
+  Options.withPseudoName("URL"),
+  Options.optional,
+  Options.withDescription(
+    "Run on this `armada serve` (http://host:port) instead of here: the same view, result and exit codes, the output written where --output says. Its token, when it asks for one: ARMADA_SERVE_TOKEN."
+  )
+)
+
+/**
+ * The options of `armada serve`.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const options = {
+  listen: Options.text("listen").pipe(
+    Options.withPseudoName("ADDRESS"),
+    Options.withDefault("127.0.0.1"),
+    Options.withDescription("The address to listen on. Anything but loopback needs a token.")
+  ),
+  port: Options.integer("port").pipe(
+    Options.withDefault(7077),
+    Options.withDescription("The port to listen on (0: any free one; the address is printed).")
+  ),
+  tokenFile: Options.file("token-file", { exists: "yes" }).pipe(
+    Options.optional,
+    Options.withDescription(
+      "A file whose first line is the bearer token clients must send (else ARMADA_SERVE_TOKEN; never a flag's value, which `ps` shows)."
+    )
+  ),
+  maxSets: Options.integer("max-sets").pipe(
+    Options.withDefault(4),
+    Options.withDescription("At most this many container sets at once, idle or busy.")
+  ),
+  idleTtl: Options.text("idle-ttl").pipe(
+    Options.withDefault("10m"),
+    Options.withDescription("An idle set unused this long is removed.")
+  ),
+  grace: Options.text("grace").pipe(
+    Options.withDefault("30s"),
+    Options.withDescription(
+      "On SIGTERM/SIGINT, how long running runs may take to finish before they are interrupted."
+    )
+  )
+}
+
+/**
+ * Whether `address` is a loopback address (127.0.0.0/8, ::1) or `localhost`.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const isLoopback = (address: string): boolean =>
+  address === "localhost" ||
+  address === "::1" ||
+  (isIP(address) === 4 && address.startsWith("127.")) ||
+  address === "::ffff:127.0.0.1"
+
+const duration = (flag: string, text: string) =>
+  Schema.decodeUnknown(Spec.DurationInput)(text).pipe(
+    Effect.mapError(
+      () => `--${flag}: expected a duration such as 500ms, 30s, 10m or 1h, got ${JSON.stringify(text)}`
+    )
+  )
+
+/** The token: the file's first line, else `ARMADA_SERVE_TOKEN`; none when neither is set. */
+const readToken = (file: Option.Option<string>) =>
+  Effect.gen(function* () {
+    if (Option.isSome(file)) {
+      const fs = yield* FileSystem.FileSystem
+      const text = yield* fs
+        .readFileString(file.value)
+        .pipe(Effect.mapError((error) => `--token-file: cannot read ${file.value}: ${error.message}`))
+      const token = text.split("\n")[0]?.trim() ?? ""
+      if (token === "") return yield* Effect.fail(`--token-file: ${file.value} holds no token`)
+      return Option.some(Redacted.make(token))
+    }
+    return yield* Config.option(Config.redacted("ARMADA_SERVE_TOKEN")).pipe(
+      Effect.map(Option.filter((token) => Redacted.value(token) !== "")),
+      Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>())
+    )
+  })
+
+/**
+ * @since 0.3.0
+ * @category handlers
+ */
+export const handler = (flags: Flags) =>
+  Effect.gen(function* () {
+    const startedAt = yield* Clock.currentTimeMillis
+    const early = (cause: unknown, outcome: "bad-input" | "engine-unreachable" | "failed" = "bad-input") =>
+      failEarly(
+        { json: flags.json, quiet: false, verbose: false },
+        "serve",
+        undefined,
+        startedAt,
+        outcome,
+        cause
+      )
+    const settings = yield* Effect.all({
+      token: readToken(flags.tokenFile),
+      idleTtl: duration("idle-ttl", flags.idleTtl),
+      grace: duration("grace", flags.grace)
+    }).pipe(Effect.catchAll((message) => early(message)))
+    if (!isLoopback(flags.listen) && Option.isNone(settings.token)) {
+      return yield* early(
+        `--listen ${flags.listen} is not a loopback address: a server others can reach needs a token (--token-file FILE, or ARMADA_SERVE_TOKEN)`
+      )
+    }
+    if (!Number.isInteger(flags.maxSets) || flags.maxSets < 1) {
+      return yield* early(`--max-sets: expected a positive integer, got ${flags.maxSets}`)
+    }
+    const selected = yield* Effect.either(Engine.select(flags.engine))
+    if (selected._tag === "Left") {
+      return yield* early(
+        selected.left,
+        selected.left._tag === "EngineUnreachable" ? "engine-unreachable" : "failed"
+      )
+    }
+    const client = yield* Effect.context<ProcessorClient | FileSystem.FileSystem>()
+    const services = Layer.succeedContext(Context.merge(selected.right.context, client))
+    const pool = yield* Layer.build(
+      Pool.layer({ maxSets: flags.maxSets, idleTtl: settings.idleTtl }).pipe(Layer.provide(services))
+    )
+    const runs = yield* Runs.make(selected.right.info).pipe(Effect.provide(Context.merge(pool, client)))
+    const server = yield* Layer.build(
+      Server.layer({ token: settings.token }).pipe(
+        Layer.provide(Layer.succeedContext(pool)),
+        Layer.provide(Layer.succeed(Server.ServerRuns, runs)),
+        Layer.provideMerge(NodeHttpServer.layer(createServer, { host: flags.listen, port: flags.port }))
+      )
+    )
+    // Registered last, so it runs first: the server still answers while the running runs finish.
+    yield* Interruption.addFinalizer(() => runs.drain(Duration.toMillis(settings.grace)))
+    const address = Context.get(server, HttpServer.HttpServer).address
+    const url =
+      address._tag === "TcpAddress"
+        ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
+        : address.path
+    const output = yield* Output
+    yield* output.stdout(
+      flags.json
+        ? `${JSON.stringify({ _tag: "Listening", url, openapi: `${url}/openapi.json`, engine: selected.right.info, maxSets: flags.maxSets })}\n`
+        : `armada serve: listening on ${url} (OpenAPI: ${url}/openapi.json), ${selected.right.info.kind} engine at ${selected.right.info.address}, at most ${flags.maxSets} sets\n`
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped)

@@ -1,0 +1,335 @@
+/**
+ * The runs of `armada serve`: each POSTed spec and template becomes a run on the server's `Pool`,
+ * in a fiber of its own, whose progress is kept as the CLI's own events (the ones `armada run
+ * --json` prints) and whose end is the CLI's `Result` document.
+ *
+ * @since 0.3.0
+ */
+import { randomUUID } from "node:crypto"
+import * as fs from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { basename, join } from "node:path"
+import { Archive, ContainerEngineError } from "@armada/engine"
+import { Pool, Progress, Spec } from "@armada/orchestrator"
+import { FileSystem } from "@effect/platform"
+import {
+  Cause,
+  Chunk,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  FiberId,
+  FiberSet,
+  Option,
+  type Scope,
+  Stream
+} from "effect"
+import { failureEvents, outcomeOf, progressContextOf } from "../commands/Pipeline.js"
+import type * as Event from "../Event.js"
+import * as CliProgress from "../Progress.js"
+import * as Report from "../Report.js"
+import * as RunState from "../RunState.js"
+import { BadSpec, BadTemplate, NoOutput, type RunInfo, RunNotFound, ShuttingDown } from "./Api.js"
+
+/**
+ * The most a template may hold once unpacked, 512 MiB: a small archive cannot fill the disk.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const maxTemplateBytes = 512 * 1024 * 1024
+
+/** Finished runs kept for their result and output; the oldest go first. */
+const keptRuns = 100
+
+interface Record {
+  readonly id: string
+  readonly session: string
+  readonly dir: string
+  readonly output: string
+  readonly events: Array<Event.Event>
+  state: RunState.RunState
+  changed: Deferred.Deferred<void>
+  status: RunInfo["status"]
+  result: Report.Document | undefined
+  pool: RunInfo["pool"]
+  interrupt: Effect.Effect<void>
+}
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface Runs {
+  readonly create: (input: {
+    readonly spec: string
+    readonly format: "yaml" | "json"
+    readonly template: string
+  }) => Effect.Effect<RunInfo, BadSpec | BadTemplate | ShuttingDown>
+  readonly get: (id: string) => Effect.Effect<RunInfo, RunNotFound>
+  /** Every event so far, then each as it comes, until the run's end. */
+  readonly events: (id: string) => Effect.Effect<Stream.Stream<Event.Event>, RunNotFound>
+  /** The `.tar.gz` of a run that succeeded. */
+  readonly output: (id: string) => Effect.Effect<string, RunNotFound | NoOutput>
+  /** Interrupts a running run (its set is removed, as for Ctrl-C); forgets a finished one. */
+  readonly remove: (id: string) => Effect.Effect<RunInfo, RunNotFound>
+  /** Runs by status, for the metrics. */
+  readonly counts: Effect.Effect<ReadonlyMap<RunInfo["status"], number>>
+  /** Takes no new run and waits up to `grace` for the running ones. */
+  readonly drain: (grace: number) => Effect.Effect<void>
+}
+
+const info = (record: Record): RunInfo => ({
+  id: record.id,
+  session: record.session,
+  status: record.status,
+  ...(record.pool === undefined ? {} : { pool: record.pool }),
+  ...(record.result === undefined ? {} : { result: record.result })
+})
+
+/** `stream`, failing once more than `max` bytes went through. */
+const bounded = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, max: number) =>
+  Stream.mapAccumEffect(stream, 0, (total, chunk) =>
+    total + chunk.length > max
+      ? Effect.fail(
+          new ContainerEngineError.ArchiveError({
+            reason: "Io",
+            path: "template",
+            detail: `the template holds more than ${max} bytes unpacked`
+          })
+        )
+      : Effect.succeed([total + chunk.length, chunk] as const)
+  )
+
+/**
+ * The runs of a server that runs them on `pool` and names `engine` in their events.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make = (
+  engine: Event.EngineInfo
+): Effect.Effect<Runs, never, Pool.Pool | FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const pool = yield* Pool.Pool
+    const files = yield* FileSystem.FileSystem
+    const fibers = yield* FiberSet.make<void>()
+    const root = yield* Effect.acquireRelease(
+      Effect.promise(() => fs.mkdtemp(join(tmpdir(), "armada-serve-"))),
+      (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+    )
+    const records = new Map<string, Record>()
+    let closing = false
+
+    const find = (id: string) =>
+      Effect.suspend(() => {
+        const record = records.get(id)
+        return record === undefined
+          ? Effect.fail(new RunNotFound({ id, message: `no run ${id} on this server` }))
+          : Effect.succeed(record)
+      })
+
+    const emit = (record: Record, event: Event.Unstamped) => {
+      const stamped = { ...event, at: Date.now() } as Event.Event
+      record.events.push(stamped)
+      record.state = RunState.reduce(record.state, stamped)
+      Deferred.unsafeDone(record.changed, Exit.void)
+      record.changed = Deferred.unsafeMake(FiberId.none)
+    }
+
+    const finish = (record: Record, outcome: Report.Outcome, output?: Report.Output) => {
+      record.result = Report.fromState(record.state, {
+        outcome,
+        finishedAt: Date.now(),
+        ...(output === undefined ? {} : { output })
+      })
+      record.status = outcome
+      Deferred.unsafeDone(record.changed, Exit.void)
+      forgetOldest()
+    }
+
+    const forget = (record: Record) =>
+      Effect.promise(() => fs.rm(record.dir, { recursive: true, force: true })).pipe(
+        Effect.zipRight(Effect.sync(() => records.delete(record.id)))
+      )
+
+    const forgetOldest = () => {
+      const finished = [...records.values()].filter((record) => record.status !== "running")
+      for (const record of finished.slice(0, Math.max(0, finished.length - keptRuns))) {
+        records.delete(record.id)
+        void fs.rm(record.dir, { recursive: true, force: true })
+      }
+    }
+
+    /** The spec as the CLI reads it, its template replaced by the unpacked archive. */
+    const prepare = (input: Parameters<Runs["create"]>[0], dir: string) =>
+      Effect.gen(function* () {
+        const parsed = yield* Spec.parse(input.spec, {
+          format: input.format,
+          baseDir: dir,
+          source: "spec"
+        }).pipe(
+          Effect.mapError(
+            (error) =>
+              new BadSpec({
+                message: error.message,
+                issues: error.issues.map((issue) => ({ path: issue.path, message: issue.message }))
+              })
+          )
+        )
+        const template = join(dir, "template", basename(parsed.template) || "template")
+        // Read whole (the multipart limit bounds it): streamed from the file, an archive whose
+        // gunzip failed on its first bytes left the request hanging in this module's tests.
+        const archive = yield* files
+          .readFile(input.template)
+          .pipe(
+            Effect.mapError(
+              (error) =>
+                new BadTemplate({ message: `the template archive could not be read: ${error.message}` })
+            )
+          )
+        yield* Archive.extractToDirectory(
+          bounded(Archive.gunzip(Stream.make(archive)), maxTemplateBytes),
+          template
+        ).pipe(
+          Effect.mapError(
+            (error) =>
+              new BadTemplate({
+                message: `the template archive was refused: ${"message" in error ? error.message : String(error)}`
+              })
+          )
+        )
+        return { ...parsed, template }
+      })
+
+    const execute = (record: Record, spec: Spec.Spec) =>
+      Effect.gen(function* () {
+        const context = progressContextOf(spec, "output.tar.gz")
+        const onEvent = (event: Progress.Event) =>
+          Effect.sync(() => {
+            for (const translated of CliProgress.translate(context, event)) emit(record, translated)
+          })
+        const exit = yield* Effect.exit(
+          pool.run(spec, { output: record.output }).pipe(Effect.provide(Progress.layer(onEvent)))
+        )
+        yield* Effect.promise(() => fs.rm(spec.template, { recursive: true, force: true }))
+        if (Exit.isSuccess(exit)) {
+          const run = exit.value
+          record.pool = run.pool
+          finish(record, "success", {
+            path: run.output,
+            files: run.files.length,
+            conflicts: run.conflicts,
+            resolved: run.resolved
+          })
+          return
+        }
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure)) {
+          for (const event of failureEvents(context, record.state.failures, failure.value))
+            emit(record, event)
+          finish(record, outcomeOf(failure.value))
+        } else finish(record, Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed")
+      })
+
+    const create: Runs["create"] = (input) =>
+      Effect.gen(function* () {
+        if (closing)
+          return yield* new ShuttingDown({ message: "the server is stopping: it takes no new run" })
+        const id = randomUUID()
+        const dir = join(root, id)
+        yield* Effect.promise(() => fs.mkdir(dir))
+        const spec = yield* Effect.tapError(prepare(input, dir), () =>
+          Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+        )
+        const header: Event.Event & { readonly _tag: "RunStarted" } = {
+          _tag: "RunStarted",
+          at: Date.now(),
+          command: "run",
+          spec: "spec",
+          session: spec.session,
+          prefix: spec.options.prefix,
+          engine
+        }
+        const record: Record = {
+          id,
+          session: spec.session,
+          dir,
+          output: join(dir, "output.tar.gz"),
+          events: [header],
+          state: RunState.make(header, CliProgress.declared(progressContextOf(spec, "output.tar.gz"))),
+          changed: Deferred.unsafeMake(FiberId.none),
+          status: "running",
+          result: undefined,
+          pool: undefined,
+          interrupt: Effect.void
+        }
+        records.set(id, record)
+        const fiber = yield* FiberSet.run(fibers, execute(record, spec))
+        // Returns once the run's finalizers ran: its set is removed then.
+        record.interrupt = Effect.asVoid(Fiber.interrupt(fiber))
+        return info(record)
+      })
+
+    const events: Runs["events"] = (id) =>
+      Effect.map(find(id), (record) =>
+        Stream.paginateChunkEffect(0, (index) =>
+          Effect.gen(function* () {
+            while (index >= record.events.length && record.status === "running") {
+              yield* Deferred.await(record.changed)
+            }
+            const chunk = Chunk.fromIterable(record.events.slice(index))
+            const next = index + chunk.length
+            const more = record.status === "running" || next < record.events.length
+            return [chunk, more ? Option.some(next) : Option.none()] as const
+          })
+        )
+      )
+
+    const output: Runs["output"] = (id) =>
+      Effect.flatMap(find(id), (record) =>
+        record.status === "success"
+          ? Effect.succeed(record.output)
+          : Effect.fail(
+              new NoOutput({
+                id,
+                status: record.status,
+                message:
+                  record.status === "running"
+                    ? `run ${id} is still running: its output comes once it succeeded`
+                    : `run ${id} ended ${record.status}: it has no output`
+              })
+            )
+      )
+
+    const remove: Runs["remove"] = (id) =>
+      Effect.flatMap(find(id), (record) =>
+        record.status === "running"
+          ? Effect.map(record.interrupt, () => info(record))
+          : Effect.map(forget(record), () => info(record))
+      )
+
+    const counts = Effect.sync(() => {
+      const byStatus = new Map<RunInfo["status"], number>()
+      for (const record of records.values())
+        byStatus.set(record.status, (byStatus.get(record.status) ?? 0) + 1)
+      return byStatus as ReadonlyMap<RunInfo["status"], number>
+    })
+
+    const drain = (grace: number) =>
+      Effect.suspend(() => {
+        closing = true
+        return FiberSet.awaitEmpty(fibers).pipe(Effect.timeout(grace), Effect.ignore)
+      })
+
+    return {
+      create,
+      get: (id) => Effect.map(find(id), info),
+      events,
+      output,
+      remove,
+      counts,
+      drain
+    } satisfies Runs
+  })

@@ -1,0 +1,233 @@
+/**
+ * `armada serve` in-process, on the memory engine: a run POSTed with its spec and template streams
+ * the CLI's events and ends with its `Result` and output archive; the second run of the spec takes
+ * the first one's set; a bad spec is a 400 with the paths of its issues; a hostile template archive
+ * is refused and writes nothing outside its folder; with a token, every endpoint but /healthz
+ * answers 401 without it; the OpenAPI document and the metrics are served.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { gzipSync } from "node:zlib"
+import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
+import * as Http from "@armada/http"
+import { type ProcessorError, Protocol } from "@armada/http"
+import { Pool } from "@armada/orchestrator"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
+import * as Event from "../src/Event.js"
+import * as Runs from "../src/serve/Runs.js"
+import * as Server from "../src/serve/Server.js"
+
+const scratch = mkdtempSync(join(tmpdir(), "armada-serve-test-"))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+const spec = `
+template: ./site
+processors:
+  - { id: docs, image: armada/test-app:dev, globs: [{ glob: "*.md", type: template }] }
+plugins:
+  - { id: stamp, image: armada/test-app:dev }
+`
+
+const templateArchive = Effect.map(
+  Stream.runCollect(Archive.gzip(Archive.toTar(Archive.make({ "README.md": "# {{name}}\n" })))),
+  (chunks) => Buffer.concat(Chunk.toArray(chunks))
+)
+
+/** A tar with one file at `name`, written by hand: `Archive` refuses to make an unsafe one. */
+const rawTar = (name: string, content: string): Buffer => {
+  const header = Buffer.alloc(512)
+  header.write(name, 0, "utf8")
+  header.write("0000644\0", 100)
+  header.write("0000000\0", 108)
+  header.write("0000000\0", 116)
+  header.write(`${content.length.toString(8).padStart(11, "0")}\0`, 124)
+  header.write("00000000000\0", 136)
+  header.write("        ", 148)
+  header.write("0", 156)
+  header.write("ustar\0", 257)
+  header.write("00", 263)
+  let sum = 0
+  for (const byte of header) sum += byte
+  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148)
+  const body = Buffer.alloc(Math.ceil(content.length / 512) * 512)
+  body.write(content)
+  return Buffer.concat([header, body, Buffer.alloc(1024)])
+}
+
+const form = (specText: string, template: Uint8Array) => {
+  const data = new FormData()
+  data.append("spec", specText)
+  data.append("format", "yaml")
+  data.append("template", new Blob([template], { type: "application/gzip" }), "template.tar.gz")
+  return data
+}
+
+const engineInfo = { kind: "docker" as const, address: "memory://", reason: "test" }
+
+/**
+ * The memory engine, and containers whose merger writes a README.md into its merge dir (the
+ * default test routes write nothing, and an export needs a merge dir).
+ */
+const EngineAndClient = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const engine = yield* ContainerEngine
+    const memory = yield* MemoryEngine.MemoryEngine
+    const merge = (request: Protocol.MergeRequest, endpoint: ProcessorError.Endpoint) =>
+      Effect.gen(function* () {
+        const info = yield* Effect.orDie(engine.inspectContainer(endpoint.name))
+        const area = info.mounts.find((mount) => mount.target === Protocol.areaDir)!
+        const rel = request.toDir.slice(Protocol.areaDir.length)
+        yield* Effect.orDie(memory.writeVolume(area.volume, rel, Archive.make({ "README.md": "# merged\n" })))
+        return Protocol.MergeResponse.make({ status: "ok", files: 1, conflicts: [] })
+      })
+    return Http.layerTest({ "*": { merge: (request, _session, endpoint) => merge(request, endpoint) } })
+  })
+).pipe(Layer.provideMerge(MemoryEngine.layerMemory({ images: [{ ref: "armada/test-app:dev" }] })))
+
+const serverWith = (token: Option.Option<Redacted.Redacted<string>>) =>
+  Server.layer({ token }).pipe(
+    Layer.provide(Layer.scoped(Server.ServerRuns, Runs.make(engineInfo))),
+    Layer.provideMerge(Pool.layer({ maxSets: 2 })),
+    Layer.provide(EngineAndClient),
+    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(NodeContext.layer)
+  )
+
+const json = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.map(response.json, (body) => body as Record<string, unknown>)
+
+const post = (specText: string, template: Uint8Array) =>
+  Effect.flatMap(HttpClient.HttpClient, (client) =>
+    client.execute(HttpClientRequest.bodyFormData(HttpClientRequest.post("/runs"), form(specText, template)))
+  )
+
+const get = (path: string) => Effect.flatMap(HttpClient.HttpClient, (client) => client.get(path))
+
+describe("armada serve", () => {
+  it.scoped(
+    "a run streams the CLI's events, ends with its Result and output; the second takes the first one's set",
+    () =>
+      Effect.gen(function* () {
+        const template = yield* templateArchive
+        const runOnce = Effect.gen(function* () {
+          const created = yield* post(spec, template)
+          assert.strictEqual(created.status, 201)
+          const { id } = (yield* json(created)) as { id: string }
+          const events = yield* get(`/runs/${id}/events`)
+          assert.strictEqual(events.headers["content-type"], "application/x-ndjson")
+          const lines = (yield* events.text).trimEnd().split("\n")
+          const decoded = lines.map((line) => Schema.decodeUnknownSync(Schema.parseJson(Event.Event))(line))
+          assert.strictEqual(decoded[0]?._tag, "RunStarted")
+          assert.isTrue(decoded.some((event) => event._tag === "StageDone" && event.stage === "export"))
+          const info = (yield* json(yield* get(`/runs/${id}`))) as {
+            status: string
+            pool: { reused: boolean; set: string }
+            result: { _tag: string; exitCode: number }
+          }
+          assert.strictEqual(info.status, "success", JSON.stringify(info.result))
+          assert.strictEqual(info.result._tag, "Result")
+          assert.strictEqual(info.result.exitCode, 0)
+          const output = yield* get(`/runs/${id}/output`)
+          assert.strictEqual(output.status, 200)
+          const tree = yield* Archive.fromTar(Archive.gunzip(output.stream))
+          assert.isAbove(tree.size, 0)
+          return info.pool
+        })
+        const first = yield* runOnce
+        const second = yield* runOnce
+        assert.isFalse(first.reused)
+        assert.isTrue(second.reused)
+        assert.strictEqual(second.set, first.set)
+        const pools = (yield* json(yield* get("/pools"))) as { sets: Array<{ key: string }> }
+        assert.strictEqual(pools.sets.length, 1)
+        const metrics = yield* (yield* get("/metrics")).text
+        assert.include(metrics, "armada_pool_hits_total 1")
+        assert.include(metrics, "armada_pool_misses_total 1")
+        assert.include(metrics, 'armada_runs{status="success"} 2')
+        const removed = yield* Effect.flatMap(HttpClient.HttpClient, (client) =>
+          client.execute(HttpClientRequest.del(`/pools/${pools.sets[0]!.key}`))
+        )
+        assert.deepStrictEqual(yield* json(removed), { removed: 1 })
+      }).pipe(Effect.provide(serverWith(Option.none())))
+  )
+
+  it.scoped("a bad spec is a 400 with the path of each issue, as the CLI reports it", () =>
+    Effect.gen(function* () {
+      const response = yield* post(
+        "template: ./site\nprocessors: [{ id: bad, image: Not An Image }]\n",
+        yield* templateArchive
+      )
+      assert.strictEqual(response.status, 400)
+      const body = (yield* json(response)) as {
+        _tag: string
+        issues: Array<{ path: string; message: string }>
+      }
+      assert.strictEqual(body._tag, "BadSpec")
+      assert.deepStrictEqual(
+        body.issues.map((issue) => issue.path),
+        ["processors[0].image"]
+      )
+    }).pipe(Effect.provide(serverWith(Option.none())))
+  )
+
+  it.scoped("a hostile template archive is refused and writes nothing outside its folder", () =>
+    Effect.gen(function* () {
+      const target = join(scratch, "escaped.txt")
+      const hostile = gzipSync(rawTar(`../../../../../../../..${target}`, "owned\n"))
+      const response = yield* post(spec, hostile)
+      assert.strictEqual(response.status, 400)
+      assert.strictEqual(((yield* json(response)) as { _tag: string })._tag, "BadTemplate")
+      assert.isFalse(existsSync(target))
+      const notGzip = yield* post(spec, new TextEncoder().encode("not an archive"))
+      assert.strictEqual(notGzip.status, 400)
+    }).pipe(Effect.provide(serverWith(Option.none())))
+  )
+
+  it.scoped("with a token: 401 without it on every endpoint but /healthz, in with it", () =>
+    Effect.gen(function* () {
+      for (const path of ["/runs/x", "/runs/x/events", "/pools", "/metrics", "/openapi.json"]) {
+        assert.strictEqual((yield* get(path)).status, 401, path)
+      }
+      assert.strictEqual((yield* post(spec, yield* templateArchive)).status, 401)
+      assert.strictEqual((yield* get("/healthz")).status, 200)
+      const client = (yield* HttpClient.HttpClient).pipe(
+        HttpClient.mapRequest(HttpClientRequest.bearerToken("wrong"))
+      )
+      assert.strictEqual((yield* client.get("/pools")).status, 401)
+      const authorized = (yield* HttpClient.HttpClient).pipe(
+        HttpClient.mapRequest(HttpClientRequest.bearerToken("s3cret-token"))
+      )
+      assert.strictEqual((yield* authorized.get("/pools")).status, 200)
+      assert.strictEqual((yield* authorized.get("/runs/nope")).status, 404)
+    }).pipe(Effect.provide(serverWith(Option.some(Redacted.make("s3cret-token")))))
+  )
+
+  it.scoped("the OpenAPI document describes every endpoint", () =>
+    Effect.gen(function* () {
+      const document = (yield* json(yield* get("/openapi.json"))) as { paths: Record<string, unknown> }
+      assert.includeMembers(Object.keys(document.paths), [
+        "/runs",
+        "/runs/{id}",
+        "/runs/{id}/events",
+        "/runs/{id}/output",
+        "/pools",
+        "/pools/{key}",
+        "/healthz",
+        "/metrics"
+      ])
+    }).pipe(Effect.provide(serverWith(Option.none())))
+  )
+
+  it("authorized compares the whole token", () => {
+    const token = Redacted.make("abc")
+    assert.isTrue(Server.authorized("Bearer abc", token))
+    assert.isFalse(Server.authorized("Bearer ab", token))
+    assert.isFalse(Server.authorized("Bearer abcd", token))
+    assert.isFalse(Server.authorized("abc", token))
+    assert.isFalse(Server.authorized(undefined, token))
+  })
+})
