@@ -5,7 +5,7 @@
  * is refused and writes nothing outside its folder; with a token, every endpoint but /healthz
  * answers 401 without it; the OpenAPI document and the metrics are served.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -13,11 +13,13 @@ import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { type ProcessorError, Protocol } from "@armada/http"
 import { Pool } from "@armada/orchestrator"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientRequest, type HttpClientResponse, HttpServer } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Chunk, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
+import * as Remote from "../src/commands/Remote.js"
 import * as Event from "../src/Event.js"
+import * as Output from "../src/Output.js"
 import * as Runs from "../src/serve/Runs.js"
 import * as Server from "../src/serve/Server.js"
 
@@ -220,6 +222,73 @@ describe("armada serve", () => {
         "/metrics"
       ])
     }).pipe(Effect.provide(serverWith(Option.none())))
+  )
+
+  it.scoped(
+    "armada run --server: the run's events as --json prints them, its Result, and the output written",
+    () =>
+      Effect.gen(function* () {
+        const address = (yield* HttpServer.HttpServer).address
+        assert.strictEqual(address._tag, "TcpAddress")
+        if (address._tag !== "TcpAddress") return
+        const dir = mkdtempSync(join(scratch, "client-"))
+        mkdirSync(join(dir, "site"))
+        writeFileSync(join(dir, "site", "README.md"), "# {{name}}\n")
+        writeFileSync(join(dir, "pipeline.yaml"), spec)
+        const output = join(dir, "out")
+        yield* Remote.run(
+          {
+            spec: join(dir, "pipeline.yaml"),
+            engine: undefined as never,
+            concurrency: Option.none(),
+            prefix: Option.none(),
+            pull: Option.none(),
+            keep: false,
+            json: true,
+            quiet: false,
+            verbose: false,
+            output: Option.some(output)
+          },
+          `http://127.0.0.1:${address.port}`
+        )
+        const printed = yield* Ref.get((yield* Output.CapturedOutput).stdout)
+        const lines = printed.trimEnd().split("\n")
+        assert.include(lines[0], '"_tag":"RunStarted"')
+        const result = JSON.parse(lines.at(-1)!) as {
+          _tag: string
+          outcome: string
+          exitCode: number
+          output: { path: string }
+        }
+        assert.strictEqual(result._tag, "Result")
+        assert.strictEqual(result.outcome, "success")
+        assert.strictEqual(result.exitCode, 0)
+        assert.strictEqual(result.output.path, output)
+        assert.strictEqual(readFileSync(join(output, "README.md"), "utf8"), "# merged\n")
+        // A bad spec is refused before anything is sent, with the CLI's own exit code.
+        writeFileSync(
+          join(dir, "bad.yaml"),
+          "template: ./site\nprocessors: [{ id: bad, image: Not An Image }]\n"
+        )
+        const refused = yield* Effect.flip(
+          Remote.run(
+            {
+              spec: join(dir, "bad.yaml"),
+              engine: undefined as never,
+              concurrency: Option.none(),
+              prefix: Option.none(),
+              pull: Option.none(),
+              keep: false,
+              json: true,
+              quiet: false,
+              verbose: false,
+              output: Option.none()
+            },
+            `http://127.0.0.1:${address.port}`
+          )
+        )
+        assert.strictEqual(refused.code, 2)
+      }).pipe(Effect.provide(Layer.merge(serverWith(Option.none()), Output.layerTest())))
   )
 
   it("authorized compares the whole token", () => {
