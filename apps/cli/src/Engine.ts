@@ -1,14 +1,16 @@
 /**
- * Which `ContainerEngine` a command runs on (`--engine auto|docker|local`). The engine is the only
- * layer the flag swaps: `Engines` holds how to build each one (the live layers in `bin.ts`, fakes
- * in tests), and `select` builds the chosen one in the command's scope, saying which and why.
+ * Which `ContainerEngine` a command runs on (`--engine auto|docker|local`, `--host`). The engine is
+ * the only layer the flags swap: `Engines` holds how to find the Docker engine and how to build
+ * each one (the live ones in `bin.ts`, fakes in tests), and `select` builds the chosen one in the
+ * command's scope, saying which and why.
  *
  * @since 0.1.0
  */
 import { fileURLToPath } from "node:url"
+import { EngineDiscovery, EngineDiscoveryError } from "@armada/docker"
 import { ContainerEngine, ContainerEngineError } from "@armada/engine"
 import type { LocalEngine } from "@armada/local"
-import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
 import type * as Event from "./Event.js"
 
 /**
@@ -24,21 +26,57 @@ export type Choice = "auto" | "docker" | "local"
 export const choices: ReadonlyArray<Choice> = ["auto", "docker", "local"]
 
 /**
- * What building an engine may fail with.
+ * `--engine` and `--host` together.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Selection {
+  readonly choice: Choice
+  /** `--host`: the Docker engine's address, over `DOCKER_HOST` and the Docker context. */
+  readonly host: string | undefined
+}
+
+/**
+ * What building an engine may fail with: the engine's errors, and discovery's (no engine found, a
+ * TLS or ssh failure, a Docker context that cannot be used).
  *
  * @since 0.1.0
  * @category models
  */
-export type BuildError = ContainerEngineError.ContainerEngineError
+export type BuildError = ContainerEngineError.ContainerEngineError | EngineDiscoveryError.EngineDiscoveryError
 
 /**
- * How to build each engine.
+ * Whether `error` means there is no engine to talk to (exit code 3), rather than a bad setting or
+ * an engine that answered wrongly.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const isUnreachable = (error: BuildError): boolean => {
+  switch (error._tag) {
+    case "EngineUnreachable":
+    case "NoEngineFound":
+    case "EngineTlsError":
+    case "EngineSshError":
+    case "DockerContextError":
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * How to find the Docker engine and build each engine.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Factories {
-  readonly docker: Layer.Layer<ContainerEngine, BuildError>
+  /** Where the Docker engine is, `--host` (if given) first: `EngineDiscovery.report`. */
+  readonly discover: (host: string | undefined) => Effect.Effect<EngineDiscovery.Report>
+  /** The Docker engine discovery found. */
+  readonly docker: (found: EngineDiscovery.Discovered) => Layer.Layer<ContainerEngine, BuildError>
   readonly local: (catalog: LocalEngine.Catalog) => Layer.Layer<ContainerEngine, BuildError>
 }
 
@@ -93,7 +131,7 @@ export interface Selected {
 }
 
 /**
- * What pinging the Docker engine found.
+ * What looking for the Docker engine found: discovery's report, and the engine built and pinged.
  *
  * @since 0.1.0
  * @category models
@@ -104,60 +142,90 @@ export type Probe =
       readonly address: string
       readonly millis: number
       readonly context: Context.Context<ContainerEngine>
+      readonly report: EngineDiscovery.Report
     }
-  | { readonly reachable: false; readonly error: BuildError }
+  | { readonly reachable: false; readonly error: BuildError; readonly report: EngineDiscovery.Report }
+
+/** The error of a discovery that found nothing: the named engine's own, else `NoEngineFound`. */
+const notFound = (report: EngineDiscovery.Report): BuildError => {
+  const [only] = report.attempts
+  return report.explicit && only !== undefined
+    ? only.error
+    : new EngineDiscoveryError.NoEngineFound({ attempts: report.attempts })
+}
 
 /**
- * Builds the Docker engine in the current scope and pings it, waiting at most `pingTimeout`.
+ * Finds the Docker engine (`--host` first), builds it in the current scope and pings it, waiting
+ * at most `pingTimeout` (an ssh engine longer: `EngineDiscovery.pingTimeoutFor`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const probeDocker: Effect.Effect<Probe, never, Engines | Scope.Scope> = Effect.gen(function* () {
-  const engines = yield* Engines
-  return yield* Layer.build(engines.docker).pipe(
-    Effect.flatMap((context) => {
-      const engine = Context.get(context, ContainerEngine)
-      return engine.ping.pipe(
-        Effect.timeoutFail({
-          duration: pingTimeout,
-          onTimeout: () =>
-            new ContainerEngineError.EngineUnreachable({
+export const probeDocker = (host: string | undefined): Effect.Effect<Probe, never, Engines | Scope.Scope> =>
+  Effect.gen(function* () {
+    const engines = yield* Engines
+    const report = yield* engines.discover(host)
+    if (Option.isNone(report.discovered)) {
+      return { reachable: false, error: notFound(report), report } satisfies Probe
+    }
+    const found = report.discovered.value
+    const timeout = EngineDiscovery.pingTimeoutFor(found.endpoint, pingTimeout)
+    return yield* Layer.build(engines.docker(found)).pipe(
+      Effect.flatMap((context) => {
+        const engine = Context.get(context, ContainerEngine)
+        return engine.ping.pipe(
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () =>
+              new ContainerEngineError.EngineUnreachable({
+                address: engine.address,
+                detail: `no answer within ${Duration.format(timeout)}`
+              })
+          }),
+          Effect.timed,
+          Effect.map(
+            ([took]): Probe => ({
+              reachable: true,
               address: engine.address,
-              detail: `no answer within ${Duration.format(pingTimeout)}`
+              millis: Math.round(Duration.toMillis(took)),
+              context,
+              report
             })
-        }),
-        Effect.timed,
-        Effect.map(
-          ([took]): Probe => ({
-            reachable: true,
-            address: engine.address,
-            millis: Math.round(Duration.toMillis(took)),
-            context
-          })
+          )
         )
-      )
-    }),
-    Effect.catchAll((error) => Effect.succeed<Probe>({ reachable: false, error }))
-  )
-})
+      }),
+      Effect.catchAll((error: BuildError) => Effect.succeed<Probe>({ reachable: false, error, report }))
+    )
+  })
 
 const unreachableDetail = (error: BuildError): string =>
   error._tag === "EngineUnreachable" ? error.detail : error.message
 
+/** Why the Docker engine was taken: the flag, and where discovery found it. */
+const dockerReason = (choice: Choice, probe: Extract<Probe, { reachable: true }>): string => {
+  const found = Option.getOrUndefined(probe.report.discovered)
+  const why = found === undefined ? "" : `: ${found.reason}`
+  return choice === "docker"
+    ? `--engine docker${why}`
+    : `auto: the Docker engine answered in ${probe.millis} ms${why}`
+}
+
 /**
- * Builds the chosen engine in the current scope. `docker` must answer a ping (else
- * `EngineUnreachable`); `auto` takes Docker when it answers within `pingTimeout` and the local
- * engine otherwise; `local` runs images through `catalog` (plus the built-in test app).
+ * Builds the chosen engine in the current scope. `docker` must be found and answer a ping (else
+ * discovery's error or `EngineUnreachable`); `auto` takes Docker when it does within `pingTimeout`
+ * and the local engine otherwise, unless the user named the Docker engine and discovery could not
+ * reach it: then its error is the error; `local` runs images through `catalog` (plus the built-in
+ * test app).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const select = (
-  choice: Choice,
+  selection: Selection,
   catalog: LocalEngine.Catalog = {}
 ): Effect.Effect<Selected, BuildError, Engines | Scope.Scope> =>
   Effect.gen(function* () {
+    const { choice } = selection
     const engines = yield* Engines
     const buildLocal = (reason: string) =>
       Effect.map(
@@ -168,13 +236,17 @@ export const select = (
         })
       )
     if (choice === "local") return yield* buildLocal("--engine local")
-    const docker = yield* probeDocker
+    const docker = yield* probeDocker(selection.host)
     if (docker.reachable) {
-      const reason =
-        choice === "docker" ? "--engine docker" : `auto: the Docker engine answered in ${docker.millis} ms`
-      return { context: docker.context, info: { kind: "docker", address: docker.address, reason } }
+      return {
+        context: docker.context,
+        info: { kind: "docker", address: docker.address, reason: dockerReason(choice, docker) }
+      }
     }
-    if (choice === "docker") return yield* docker.error
+    // An engine the user named (--host, DOCKER_HOST, a context) is never swapped for another.
+    if (choice === "docker" || (Option.isNone(docker.report.discovered) && docker.report.explicit)) {
+      return yield* docker.error
+    }
     return yield* buildLocal(
       `auto: no Docker engine answered (${unreachableDetail(docker.error)}); using the local engine`
     )

@@ -31,12 +31,21 @@ export const optionalSpec = Args.file({ name: "spec", exists: "yes" }).pipe(
  * @since 0.1.0
  * @category options
  */
-export const engine = Options.choice("engine", Engine.choices).pipe(
-  Options.withDefault<Engine.Choice>("auto"),
-  Options.withDescription(
-    "Which engine runs the containers: docker (DOCKER_HOST, default /var/run/docker.sock), local (processes and folders, no Docker), or auto: docker when it answers within 1.5 s, else local."
+export const engine = Options.all({
+  choice: Options.choice("engine", Engine.choices).pipe(
+    Options.withDefault<Engine.Choice>("auto"),
+    Options.withDescription(
+      "Which engine runs the containers: docker (found as the Docker CLI finds it: --host, DOCKER_HOST, the Docker context, then the usual sockets; see `armada doctor`), local (processes and folders, no Docker), or auto: docker when it answers within 1.5 s, else local."
+    )
+  ),
+  host: Options.text("host").pipe(
+    Options.withPseudoName("ADDRESS"),
+    Options.withDescription(
+      "The Docker engine's address, over DOCKER_HOST and the Docker context: unix:///path, tcp://host[:port] (TLS with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) or ssh://[user@]host[:port]."
+    ),
+    Options.optional
   )
-)
+}).pipe(Options.map(({ choice, host }): Engine.Selection => ({ choice, host: Option.getOrUndefined(host) })))
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
 

@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Interruption } from "@armada/core"
-import { Credentials, DockerEngineLive } from "@armada/docker"
-import { ContainerEngineError } from "@armada/engine"
+import { InputError, Interruption } from "@armada/core"
+import { Credentials, DockerEngineLive, EngineDiscovery } from "@armada/docker"
+import { ContainerEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
@@ -22,18 +22,32 @@ const HttpLive = Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
 // pulls and for `doctor`. Reading DOCKER_CONFIG cannot fail: it is optional.
 const CredentialsLive = Credentials.layerConfig().pipe(Layer.provide(NodeContext.layer), Layer.orDie)
 
+// Discovery's settings are optional variables: reading them cannot fail.
+const settings = Effect.orDie(EngineDiscovery.settings)
+
 const EnginesLive = Engine.layer({
-  docker: DockerEngineLive.layerConfig().pipe(
-    Layer.provide(CredentialsLive),
-    Layer.mapError((error) =>
-      error._tag === "InputError"
-        ? error
-        : new ContainerEngineError.EngineUnreachable({
-            address: process.env.DOCKER_HOST ?? "",
-            detail: error.message
-          })
-    )
-  ),
+  discover: (host) =>
+    Effect.flatMap(settings, (found) =>
+      EngineDiscovery.report({ ...found, host, pingTimeout: Engine.pingTimeout })
+    ),
+  docker: (found) =>
+    Layer.scoped(
+      ContainerEngine,
+      Effect.gen(function* () {
+        const { timeout } = yield* DockerEngineLive.config.pipe(
+          Effect.mapError(
+            (error) =>
+              new InputError({
+                field: "ARMADA_DOCKER_TIMEOUT",
+                value: process.env.ARMADA_DOCKER_TIMEOUT ?? "",
+                reason: error.message
+              })
+          )
+        )
+        const { home, sshAuthSock } = yield* settings
+        return yield* DockerEngineLive.makeAt(found.endpoint, { timeout, home, sshAuthSock })
+      })
+    ).pipe(Layer.provide(CredentialsLive)),
   local: (catalog) => LocalEngine.layer({ catalog })
 })
 

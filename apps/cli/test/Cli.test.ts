@@ -149,7 +149,9 @@ describe("engines", () => {
     expect(result.code).toBe(ExitCode.success)
     const document = decodeDocument(lastLine(result.stdout))
     expect(document.engine?.kind).toBe("docker")
-    expect(document.engine?.reason).toMatch(/^auto: the Docker engine answered in \d+ ms$/)
+    expect(document.engine?.reason).toMatch(
+      /^auto: the Docker engine answered in \d+ ms: DOCKER_HOST is set$/
+    )
   })
 
   it("ps, clean and doctor say so too when the engine is unreachable", async () => {

@@ -5,10 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { EngineDiscovery } from "@armada/docker"
 import { ContainerEngine, ContainerEngineError, MemoryEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { NodeContext } from "@effect/platform-node"
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Effect, Layer, Option, Ref } from "effect"
 import * as Cli from "../src/Cli.js"
 import * as Engine from "../src/Engine.js"
 import * as Output from "../src/Output.js"
@@ -23,7 +24,24 @@ export interface Result {
 export interface Engines {
   readonly docker?: Layer.Layer<ContainerEngine, Engine.BuildError> | undefined
   readonly local?: Layer.Layer<ContainerEngine, Engine.BuildError> | undefined
+  /** What discovery reports; by default it found `docker` through DOCKER_HOST. */
+  readonly discovery?: ((host: string | undefined) => EngineDiscovery.Report) | undefined
 }
+
+/** Discovery that found the engine at `address`, named by `--host` when given, else DOCKER_HOST. */
+export const foundAt =
+  (address = "memory://") =>
+  (host: string | undefined): EngineDiscovery.Report => ({
+    discovered: Option.some({
+      source: host === undefined ? "DOCKER_HOST" : "--host",
+      address: host ?? address,
+      endpoint: { _tag: "Unix", path: "/memory" },
+      reason: host === undefined ? "DOCKER_HOST is set" : "--host was given",
+      millis: 0
+    }),
+    attempts: [],
+    explicit: true
+  })
 
 /** A memory engine with the test app's image present. */
 export const memoryEngine = (): Layer.Layer<ContainerEngine> =>
@@ -94,7 +112,8 @@ export const run = (
         NodeContext.layer,
         Output.layerTest({ isTTY: options.isTTY ?? false }),
         Engine.layer({
-          docker: engines.docker ?? memoryEngine(),
+          discover: (host) => Effect.sync(() => (engines.discovery ?? foundAt())(host)),
+          docker: () => engines.docker ?? memoryEngine(),
           local: () => engines.local ?? memoryEngine()
         })
       )

@@ -136,7 +136,7 @@ export interface Settings {
   readonly home: string
   /** `SSH_AUTH_SOCK`: the ssh agent, tried before the key files. */
   readonly sshAuthSock?: string | undefined
-  /** How long each candidate has to answer its ping. Default 2 seconds. */
+  /** How long each candidate has to answer its ping (an ssh one at least 15 s). Default 2 seconds. */
   readonly pingTimeout?: Duration.DurationInput | undefined
 }
 
@@ -221,3 +221,13 @@ export const discover: (settings: Settings) => Effect.Effect<Discovered, EngineD
  * @category constants
  */
 export const defaultPingTimeout: Duration.Duration = internal.defaultPingTimeout
+
+/**
+ * How long `endpoint` has to answer a ping, given the usual `timeout`: an ssh engine has at least
+ * 15 seconds, for the SSH handshake and the start of `docker system dial-stdio` on its host.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const pingTimeoutFor: (endpoint: Endpoint, timeout: Duration.DurationInput) => Duration.Duration =
+  internal.pingTimeoutFor

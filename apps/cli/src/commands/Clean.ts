@@ -23,7 +23,7 @@ export interface Flags {
   readonly session: Option.Option<Names.Id>
   readonly all: boolean
   readonly prefix: Names.Id
-  readonly engine: Engine.Choice
+  readonly engine: Engine.Selection
   readonly json: boolean
 }
 
@@ -130,7 +130,7 @@ export const handler = (flags: Flags) =>
     }
     const selected = yield* Effect.either(Engine.select(flags.engine))
     if (selected._tag === "Left") {
-      const outcome = selected.left._tag === "EngineUnreachable" ? "engine-unreachable" : "failed"
+      const outcome = Engine.isUnreachable(selected.left) ? "engine-unreachable" : "failed"
       return yield* failEarly(displayFlags, "clean", undefined, startedAt, outcome, selected.left)
     }
     const target = session === undefined ? { all: true as const } : { session }

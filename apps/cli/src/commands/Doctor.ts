@@ -1,7 +1,8 @@
 /**
- * `armada doctor [spec]`: is there an engine, where, which version, which one `--engine` would
- * take and why, and (given a spec) which of its images are present and where the credentials of
- * each one's registry come from.
+ * `armada doctor [spec]`: is there an engine, where, which version, why discovery took it and what
+ * it tried before (each candidate with its error), which one `--engine` would take and why, and
+ * (given a spec) which of its images are present and where the credentials of each one's registry
+ * come from.
  *
  * @since 0.1.0
  */
@@ -25,7 +26,7 @@ import { failEarly } from "./Pipeline.js"
  */
 export interface Flags {
   readonly spec: Option.Option<string>
-  readonly engine: Engine.Choice
+  readonly engine: Engine.Selection
   readonly json: boolean
 }
 
@@ -42,12 +43,38 @@ export interface Findings {
         readonly address: string
         readonly millis: number
         readonly version: string
+        /** What named it: `DOCKER_HOST`, `DOCKER_CONTEXT`, `default socket`, … */
+        readonly source: string
+        /** Why discovery took it. */
+        readonly why: string
+        /** The candidates tried before it, each with its error. */
+        readonly attempts: ReadonlyArray<Attempt>
       }
-    | { readonly reachable: false; readonly reason: string; readonly hint?: string | undefined }
+    | {
+        readonly reachable: false
+        readonly reason: string
+        readonly hint?: string | undefined
+        /** Every candidate tried, each with its error. */
+        readonly attempts: ReadonlyArray<Attempt>
+      }
   readonly local: { readonly testAppBundle: string; readonly present: boolean }
   readonly engine: EngineInfo | { readonly kind: "none"; readonly reason: string }
   readonly images: ReadonlyArray<ImageFinding>
   readonly exitCode: number
+}
+
+/**
+ * A candidate engine that did not answer: where it came from, its address, why (the error's
+ * message) and the error itself (its `_tag` and fields).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Attempt {
+  readonly source: string
+  readonly address: string
+  readonly reason: string
+  readonly error: unknown
 }
 
 /**
@@ -78,11 +105,15 @@ export interface ImageFinding {
 export const lines = (findings: Findings, spec: string | undefined): Array<string> => {
   const { docker, local, engine } = findings
   const rows: Array<Array<string>> = []
+  const tried = (attempt: Attempt) => `✖ ${attempt.source} ${attempt.address}: ${attempt.reason}`
   if (docker.reachable) {
     rows.push(["docker", `${docker.address}: reachable (answered in ${docker.millis} ms)`])
     rows.push(["", docker.version])
+    rows.push(["", `picked: ${docker.why}`])
+    for (const attempt of docker.attempts) rows.push(["", tried(attempt)])
   } else {
     rows.push(["docker", `unreachable: ${docker.reason}`])
+    for (const attempt of docker.attempts) rows.push(["", tried(attempt)])
     if (docker.hint !== undefined) rows.push(["", `hint: ${docker.hint}`])
   }
   rows.push([
@@ -130,15 +161,33 @@ export const handler = (flags: Flags) =>
       spec = loaded.right
     }
 
-    const probe = yield* Engine.probeDocker
+    const probe = yield* Engine.probeDocker(flags.engine.host)
+    const attempts = probe.report.attempts.map(
+      (attempt): Attempt => ({
+        source: attempt.source,
+        address: attempt.address,
+        reason: attempt.error.message,
+        error: Failures.toJson(attempt.error)
+      })
+    )
+    const discovered = Option.getOrUndefined(probe.report.discovered)
     const docker: Findings["docker"] = probe.reachable
       ? {
           reachable: true,
           address: probe.address,
           millis: probe.millis,
-          version: yield* versionText(Context.get(probe.context, ContainerEngine))
+          version: yield* versionText(Context.get(probe.context, ContainerEngine)),
+          source: discovered?.source ?? "",
+          why: discovered?.reason ?? "",
+          attempts
         }
-      : { reachable: false, ...Failures.describe(probe.error) }
+      : {
+          reachable: false,
+          ...Failures.describe(probe.error),
+          // NoEngineFound's message lists the attempts, which are shown one a line.
+          ...(probe.error._tag === "NoEngineFound" ? { reason: "no Docker engine answered" } : {}),
+          attempts
+        }
     const local = { testAppBundle: Engine.testAppBundle, present: existsSync(Engine.testAppBundle) }
 
     const selected = yield* Effect.either(Engine.select(flags.engine, spec?.local))
@@ -151,7 +200,7 @@ export const handler = (flags: Flags) =>
         : yield* imagesOf(spec, Context.get(selected.right.context, ContainerEngine))
     const exitCode =
       selected._tag === "Left"
-        ? selected.left._tag === "EngineUnreachable"
+        ? Engine.isUnreachable(selected.left)
           ? ExitCode.engineUnreachable
           : ExitCode.itemsFailed
         : images.every((image) => image.present && image.credentialSource !== undefined)

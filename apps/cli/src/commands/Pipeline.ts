@@ -30,7 +30,7 @@ import * as Report from "../Report.js"
  */
 export interface Flags extends Display.Flags {
   readonly spec: string
-  readonly engine: Engine.Choice
+  readonly engine: Engine.Selection
   readonly concurrency: Option.Option<Parallel.Concurrency>
   readonly prefix: Option.Option<Names.Id>
   readonly pull: Option.Option<Bulk.PullPolicy>
@@ -203,7 +203,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
 
     const selected = yield* Effect.either(Engine.select(flags.engine, spec.local))
     if (selected._tag === "Left") {
-      const outcome = selected.left._tag === "EngineUnreachable" ? "engine-unreachable" : "failed"
+      const outcome = Engine.isUnreachable(selected.left) ? "engine-unreachable" : "failed"
       return yield* early(outcome, selected.left, context)
     }
     const progressContext = progressContextOf(spec, shown(output))

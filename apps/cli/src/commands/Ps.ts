@@ -133,7 +133,7 @@ export const lines = (prefix: Names.Id, sessions: ReadonlyArray<Session>, now: n
  */
 export const handler = (options: {
   readonly prefix: Names.Id
-  readonly engine: Engine.Choice
+  readonly engine: Engine.Selection
   readonly json: boolean
 }): Effect.Effect<void, Reported, Engine.Engines | Output> =>
   Effect.gen(function* () {
@@ -144,7 +144,7 @@ export const handler = (options: {
         "ps",
         undefined,
         startedAt,
-        error._tag === "EngineUnreachable" ? "engine-unreachable" : "failed",
+        Engine.isUnreachable(error) ? "engine-unreachable" : "failed",
         error
       )
     const selected = yield* Effect.either(Engine.select(options.engine))

@@ -25,6 +25,13 @@ export const address = Endpoints.address
 /** @internal */
 export const defaultPingTimeout = Duration.seconds(2)
 
+/** @internal */
+export const sshPingTimeout = Duration.seconds(15)
+
+/** @internal */
+export const pingTimeoutFor = (endpoint: Endpoint, timeout: Duration.DurationInput): Duration.Duration =>
+  endpoint._tag === "Ssh" ? Duration.max(Duration.decode(timeout), sshPingTimeout) : Duration.decode(timeout)
+
 /**
  * TLS for an address given by `--host` or `DOCKER_HOST`, as the Docker CLI decides it:
  * `DOCKER_TLS_VERIFY` → TLS verifying the engine against `ca.pem`; `DOCKER_TLS` → TLS without
@@ -158,7 +165,7 @@ const isEndpoint = (endpoint: Candidate["endpoint"]): endpoint is Endpoint =>
 export const ping = (endpoint: Endpoint, settings: Settings) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const timeout = Duration.decode(settings.pingTimeout ?? defaultPingTimeout)
+      const timeout = pingTimeoutFor(endpoint, settings.pingTimeout ?? defaultPingTimeout)
       const connection = yield* connect(endpoint, {
         home: settings.home,
         sshAuthSock: settings.sshAuthSock,
