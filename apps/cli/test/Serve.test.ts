@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
+import { Names } from "@armada/core"
 import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { type ProcessorError, Protocol } from "@armada/http"
@@ -16,7 +17,7 @@ import { Pool } from "@armada/orchestrator"
 import { HttpClient, HttpClientRequest, type HttpClientResponse, HttpServer } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
+import { Chunk, Deferred, Effect, Fiber, FiberId, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
 import * as Remote from "../src/commands/Remote.js"
 import * as Event from "../src/Event.js"
 import * as Output from "../src/Output.js"
@@ -74,27 +75,32 @@ const engineInfo = { kind: "docker" as const, address: "memory://", reason: "tes
  * The memory engine, and containers whose merger writes a README.md into its merge dir (the
  * default test routes write nothing, and an export needs a merge dir).
  */
-const EngineAndClient = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const engine = yield* ContainerEngine
-    const memory = yield* MemoryEngine.MemoryEngine
-    const merge = (request: Protocol.MergeRequest, endpoint: ProcessorError.Endpoint) =>
-      Effect.gen(function* () {
-        const info = yield* Effect.orDie(engine.inspectContainer(endpoint.name))
-        const area = info.mounts.find((mount) => mount.target === Protocol.areaDir)!
-        const rel = request.toDir.slice(Protocol.areaDir.length)
-        yield* Effect.orDie(memory.writeVolume(area.volume, rel, Archive.make({ "README.md": "# merged\n" })))
-        return Protocol.MergeResponse.make({ status: "ok", files: 1, conflicts: [] })
-      })
-    return Http.layerTest({ "*": { merge: (request, _session, endpoint) => merge(request, endpoint) } })
-  })
-).pipe(Layer.provideMerge(MemoryEngine.layerMemory({ images: [{ ref: "armada/test-app:dev" }] })))
+const engineAndClient = (gate: Deferred.Deferred<void> | undefined) =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const engine = yield* ContainerEngine
+      const memory = yield* MemoryEngine.MemoryEngine
+      const merge = (request: Protocol.MergeRequest, endpoint: ProcessorError.Endpoint) =>
+        Effect.gen(function* () {
+          if (gate !== undefined) yield* Deferred.await(gate)
+          const info = yield* Effect.orDie(engine.inspectContainer(endpoint.name))
+          const area = info.mounts.find((mount) => mount.target === Protocol.areaDir)!
+          const rel = request.toDir.slice(Protocol.areaDir.length)
+          yield* Effect.orDie(
+            memory.writeVolume(area.volume, rel, Archive.make({ "README.md": "# merged\n" }))
+          )
+          return Protocol.MergeResponse.make({ status: "ok", files: 1, conflicts: [] })
+        })
+      return Http.layerTest({ "*": { merge: (request, _session, endpoint) => merge(request, endpoint) } })
+    })
+  ).pipe(Layer.provideMerge(MemoryEngine.layerMemory({ images: [{ ref: "armada/test-app:dev" }] })))
 
-const serverWith = (token: Option.Option<Redacted.Redacted<string>>) =>
+/** The server on a free port; `gate`: every merge waits for it. */
+const serverWith = (token: Option.Option<Redacted.Redacted<string>>, gate?: Deferred.Deferred<void>) =>
   Server.layer({ token }).pipe(
-    Layer.provide(Layer.scoped(Server.ServerRuns, Runs.make(engineInfo))),
+    Layer.provideMerge(Layer.scoped(Server.ServerRuns, Runs.make(engineInfo))),
     Layer.provideMerge(Pool.layer({ maxSets: 2 })),
-    Layer.provide(EngineAndClient),
+    Layer.provideMerge(engineAndClient(gate)),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(NodeContext.layer)
   )
@@ -290,6 +296,48 @@ describe("armada serve", () => {
         assert.strictEqual(refused.code, 2)
       }).pipe(Effect.provide(Layer.merge(serverWith(Option.none()), Output.layerTest())))
   )
+
+  it.scopedLive("DELETE /runs/:id interrupts a running run and removes its set", () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    return Effect.gen(function* () {
+      const created = yield* post(spec, yield* templateArchive)
+      const { id } = (yield* json(created)) as { id: string }
+      // Wait until the run holds its set (busy), then interrupt it.
+      const pool = yield* Pool.Pool
+      while ((yield* pool.sets).length === 0) yield* Effect.sleep("10 millis")
+      const deleted = yield* Effect.flatMap(HttpClient.HttpClient, (client) =>
+        client.execute(HttpClientRequest.del(`/runs/${id}`))
+      )
+      assert.strictEqual(((yield* json(deleted)) as { status: string }).status, "interrupted")
+      assert.deepStrictEqual(yield* pool.sets, [])
+      assert.strictEqual((yield* pool.stats).discarded, 1)
+      const engine = yield* ContainerEngine
+      const labelled = Names.labelFilter(Names.defaultPrefix)
+      assert.deepStrictEqual(yield* engine.listContainers(labelled), [])
+      assert.deepStrictEqual(yield* engine.listVolumes(labelled), [])
+      const output = yield* get(`/runs/${id}/output`)
+      assert.strictEqual(output.status, 409)
+    }).pipe(Effect.provide(serverWith(Option.none(), gate)))
+  })
+
+  it.scoped("drain: no new run (503 ShuttingDown), and a running run finishes", () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    return Effect.gen(function* () {
+      const runs = yield* Server.ServerRuns
+      const first = (yield* json(yield* post(spec, yield* templateArchive))) as { id: string }
+      const draining = yield* Effect.fork(runs.drain(60_000))
+      yield* Effect.yieldNow()
+      const refused = yield* post(spec, yield* templateArchive)
+      assert.strictEqual(refused.status, 503)
+      assert.strictEqual(((yield* json(refused)) as { _tag: string })._tag, "ShuttingDown")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(draining)
+      assert.strictEqual(
+        ((yield* json(yield* get(`/runs/${first.id}`))) as { status: string }).status,
+        "success"
+      )
+    }).pipe(Effect.provide(serverWith(Option.none(), gate)))
+  })
 
   it("authorized compares the whole token", () => {
     const token = Redacted.make("abc")

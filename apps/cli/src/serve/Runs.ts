@@ -10,7 +10,7 @@ import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
 import { Archive, ContainerEngineError } from "@armada/engine"
-import { Pool, Progress, Spec } from "@armada/orchestrator"
+import { type OrchestratorError, Pool, Progress, Spec } from "@armada/orchestrator"
 import { FileSystem } from "@effect/platform"
 import {
   Cause,
@@ -203,35 +203,46 @@ export const make = (
         return { ...parsed, template }
       })
 
-    const execute = (record: Record, spec: Spec.Spec) =>
-      Effect.gen(function* () {
-        const context = progressContextOf(spec, "output.tar.gz")
-        const onEvent = (event: Progress.Event) =>
-          Effect.sync(() => {
-            for (const translated of CliProgress.translate(context, event)) emit(record, translated)
-          })
-        const exit = yield* Effect.exit(
-          pool.run(spec, { output: record.output }).pipe(Effect.provide(Progress.layer(onEvent)))
-        )
-        yield* Effect.promise(() => fs.rm(spec.template, { recursive: true, force: true }))
-        if (Exit.isSuccess(exit)) {
-          const run = exit.value
-          record.pool = run.pool
-          finish(record, "success", {
-            path: run.output,
-            files: run.files.length,
-            conflicts: run.conflicts,
-            resolved: run.resolved
-          })
-          return
-        }
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure)) {
-          for (const event of failureEvents(context, record.state.failures, failure.value))
-            emit(record, event)
-          finish(record, outcomeOf(failure.value))
-        } else finish(record, Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed")
-      })
+    /** The run's end, whatever it was: an interrupted run (DELETE, shutdown) ends here too. */
+    const conclude = (
+      record: Record,
+      context: CliProgress.Context,
+      exit: Exit.Exit<Pool.Run, OrchestratorError.StageFailed>
+    ) => {
+      if (Exit.isSuccess(exit)) {
+        const run = exit.value
+        record.pool = run.pool
+        return finish(record, "success", {
+          path: run.output,
+          files: run.files.length,
+          conflicts: run.conflicts,
+          resolved: run.resolved
+        })
+      }
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isNone(failure))
+        return finish(record, Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed")
+      for (const event of failureEvents(context, record.state.failures, failure.value)) emit(record, event)
+      finish(record, outcomeOf(failure.value))
+    }
+
+    const execute = (record: Record, spec: Spec.Spec) => {
+      const context = progressContextOf(spec, "output.tar.gz")
+      const onEvent = (event: Progress.Event) =>
+        Effect.sync(() => {
+          for (const translated of CliProgress.translate(context, event)) emit(record, translated)
+        })
+      return pool.run(spec, { output: record.output }).pipe(
+        Effect.provide(Progress.layer(onEvent)),
+        Effect.onExit((exit) =>
+          Effect.promise(() => fs.rm(spec.template, { recursive: true, force: true })).pipe(
+            Effect.zipRight(Effect.sync(() => conclude(record, context, exit)))
+          )
+        ),
+        // Its end is in the record: the fiber has nothing to report.
+        Effect.ignore
+      )
+    }
 
     const create: Runs["create"] = (input) =>
       Effect.gen(function* () {
