@@ -9,8 +9,9 @@ import { Credentials, DockerEngineLive, EngineDiscovery } from "@armada/docker"
 import { ContainerEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
+import { Tracing } from "@armada/tracing"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer } from "effect"
+import { Cause, Console, Effect, Exit, Layer } from "effect"
 import * as Cli from "./Cli.js"
 import * as Engine from "./Engine.js"
 import { ExitCode } from "./ExitCode.js"
@@ -55,10 +56,19 @@ const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive, Credentials
   Layer.provideMerge(NodeContext.layer)
 )
 
+// Spans go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set, one trace per command; a collector that
+// cannot be set up leaves the command running, untraced.
+const TracingLive = Tracing.layer.pipe(
+  Layer.catchAll((error) => Layer.effectDiscard(Console.error(`armada: ${error.message}`)))
+)
+
 // runMain turns a Ctrl-C into an interruption of its fiber: isolated, the program below ends with
 // it whatever it is doing then, even while closing a scope (see @armada/core's Interruption).
 Cli.run(process.argv).pipe(
   Effect.provide(MainLive),
+  Effect.tap((code) => Effect.annotateCurrentSpan("armada.exit_code", code)),
+  Effect.withSpan(`armada ${process.argv[2] ?? ""}`.trimEnd()),
+  Effect.provide(TracingLive),
   Interruption.isolated,
   NodeRuntime.runMain({
     disableErrorReporting: true,
