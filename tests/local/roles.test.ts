@@ -45,7 +45,7 @@ const start = (engine: ContainerEngine.Service, containerSpec: ContainerSpec) =>
     const binding = (yield* engine.inspectContainer(id)).ports[0]!
     const endpoint = { name: containerSpec.name, url: `http://127.0.0.1:${binding.hostPort}` }
     yield* client.waitReady(endpoint, {
-      deadline: "20 seconds",
+      deadline: "120 seconds",
       isAlive: Effect.map(Effect.orDie(engine.inspectContainer(id)), (info) =>
         info.state === "running"
           ? { _tag: "Alive" as const }
@@ -146,7 +146,7 @@ describe("the test app runs on the local engine in every role", () => {
         assert.deepStrictEqual(ProcessGroup.startedUnder(folder), [])
         assert.isFalse(existsSync(folder))
       }).pipe(Effect.provide(clientLayer)),
-    60_000
+    300_000
   )
 
   it.live(
@@ -180,6 +180,6 @@ describe("the test app runs on the local engine in every role", () => {
           "armada-roles/src/b.txt"
         ])
       }).pipe(Effect.scoped, Effect.provide(clientLayer)),
-    60_000
+    300_000
   )
 })

@@ -84,7 +84,7 @@ describe.skipIf(Engine.skipWithoutEngine("local engine vs Docker: same output"))
           assert.deepStrictEqual(snapshot(onLocal), expected)
           assert.deepStrictEqual(ProcessGroup.startedUnder(stateFolder), [])
         }),
-      180_000
+      400_000
     )
   }
 )

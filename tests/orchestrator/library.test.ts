@@ -42,7 +42,7 @@ describe.skipIf(Engine.skipWithoutEngine("docs/library.md example on Docker"))(
           assert.strictEqual(readFileSync(join(output, "README.md"), "utf8"), "# my-app\n\nBy me.\n")
           assert.deepStrictEqual(yield* Leftovers.labelled(Names.Id.make("armadatest")), [])
         }).pipe(Effect.provide(MainLive)),
-      120_000
+      300_000
     )
   }
 )

@@ -95,7 +95,7 @@ describe.skipIf(Engine.skipWithoutEngine("orchestrator pipeline on Docker"))(
           assert.strictEqual(summary.items.length, 11)
           yield* noLeftovers
         }).pipe(Effect.provide(Live)),
-      120_000
+      300_000
     )
 
     it.live(
@@ -115,7 +115,7 @@ describe.skipIf(Engine.skipWithoutEngine("orchestrator pipeline on Docker"))(
                   globs: [{ glob: "LICENSE", type: "copy" }]
                 }
               ],
-              options: { prefix, timeouts: { ready: "30s", call: "30s" } }
+              options: { prefix, timeouts: { ready: "120s", call: "60s" } }
             },
             { baseDir: fixtures }
           )
@@ -125,7 +125,7 @@ describe.skipIf(Engine.skipWithoutEngine("orchestrator pipeline on Docker"))(
           assert.strictEqual(readFileSync(join(output, ".armada-write-probe"), "utf8"), "EROFS")
           yield* noLeftovers
         }).pipe(Effect.provide(Live)),
-      120_000
+      300_000
     )
 
     it.live(
@@ -141,7 +141,7 @@ describe.skipIf(Engine.skipWithoutEngine("orchestrator pipeline on Docker"))(
                 { id: "fine", image: "armada/test-app:dev" },
                 { id: "dies", image: "armada/test-app:dev", env: { ARMADA_FAULT_EXIT: "3" } }
               ],
-              options: { prefix, timeouts: { ready: "30s" } }
+              options: { prefix, timeouts: { ready: "120s" } }
             },
             { baseDir: fixtures }
           )
@@ -158,7 +158,7 @@ describe.skipIf(Engine.skipWithoutEngine("orchestrator pipeline on Docker"))(
           }
           yield* noLeftovers
         }).pipe(Effect.provide(Live)),
-      120_000
+      300_000
     )
   }
 )

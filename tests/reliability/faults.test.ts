@@ -82,15 +82,31 @@ const knobs = {
   writeTemplate: { ARMADA_FAULT_WRITE_TEMPLATE: "1" }
 } as const
 
+/**
+ * The runs about a call timeout: short enough to keep the matrix quick, long enough for the healthy
+ * calls of the same run on a busy machine (the other runs have the suite's roomy timeouts).
+ */
+const callTimeout = { call: "30s" }
+const timedOut = /did not answer within 30000 ms/
+
+/**
+ * The runs about the ready timeout: the faulty items listen only after ten minutes, the healthy
+ * ones of the same run have a minute.
+ */
+const readyTimeout = { ready: "60s" }
+const neverListens = { ARMADA_FAULT_START_DELAY_MS: "600000" }
+const notReady = /was not ready after 60000 ms/
+
 /** What each call fault gives, whoever answers it. */
 const callFaults: ReadonlyArray<{
   readonly name: string
   readonly env: Record<string, string>
   readonly tag: string
   readonly detail: RegExp
+  readonly timeouts?: Record<string, string>
 }> = [
   { name: "STATUS=500", env: knobs.status, tag: "BadStatus", detail: /answered HTTP 500: fault: status 500/ },
-  { name: "HANG=1", env: knobs.hang, tag: "Timeout", detail: /did not answer within 3000 ms/ },
+  { name: "HANG=1", env: knobs.hang, tag: "Timeout", detail: timedOut, timeouts: callTimeout },
   { name: "MALFORMED=1", env: knobs.malformed, tag: "BadResponse", detail: /malformed JSON/ },
   {
     name: "BIG_RESPONSE=10MiB",
@@ -98,18 +114,15 @@ const callFaults: ReadonlyArray<{
     tag: "BadResponse",
     detail: /larger than 1048576 bytes/
   },
-  { name: "STREAM_FOREVER=1", env: knobs.stream, tag: "Timeout", detail: /did not answer within 3000 ms/ }
+  { name: "STREAM_FOREVER=1", env: knobs.stream, tag: "Timeout", detail: timedOut, timeouts: callTimeout }
 ]
 
-/** Derived merger images, one per environment. */
+/** Derived merger images: the tag of each, with its Dockerfile; the cases name them, beforeAll builds them. */
 const mergerImages = new Map<string, string>()
 const mergerImage = (env: Record<string, string>): string => {
   const [key, value] = Object.entries(env)[0]!
   const tag = `${H.prefix}/merger-${key.replace("ARMADA_FAULT_", "").toLowerCase().replaceAll("_", "-")}:dev`
-  if (!mergerImages.has(tag)) {
-    H.buildImage(tag, `FROM ${H.image}\nENV ${key}=${value}\n`)
-    mergerImages.set(tag, `${key}=${value}`)
-  }
+  mergerImages.set(tag, `FROM ${H.image}\nENV ${key}=${value}\n`)
   return tag
 }
 
@@ -129,20 +142,21 @@ const cases = (): Record<Stage, ReadonlyArray<Case>> => ({
       ]
     },
     {
-      fault: "START_DELAY_MS=120000 (ready 10 s)",
+      fault: "START_DELAY_MS=600000 (ready 60 s)",
       stage: "start",
       via: "library",
-      processors: [healthy("ok"), faulty("slow", { ARMADA_FAULT_START_DELAY_MS: "120000" })],
-      plugins: [plugin("stamp", { ARMADA_FAULT_START_DELAY_MS: "120000" })],
-      merger: mergerImage({ ARMADA_FAULT_START_DELAY_MS: "120000" }),
+      processors: [healthy("ok"), faulty("slow", neverListens)],
+      plugins: [plugin("stamp", neverListens)],
+      merger: mergerImage(neverListens),
+      timeouts: readyTimeout,
       failures: [
-        { kind: "processor", id: "slow", tag: "NotReady", detail: /was not ready after 10000 ms/ },
-        { kind: "plugin", id: "stamp", tag: "NotReady", detail: /was not ready after 10000 ms/ },
-        { kind: "merger", id: "merger", tag: "NotReady", detail: /was not ready after 10000 ms/ }
+        { kind: "processor", id: "slow", tag: "NotReady", detail: notReady },
+        { kind: "plugin", id: "stamp", tag: "NotReady", detail: notReady },
+        { kind: "merger", id: "merger", tag: "NotReady", detail: notReady }
       ]
     },
     {
-      fault: "START_DELAY_MS=2000 (ready 10 s)",
+      fault: "START_DELAY_MS=2000",
       stage: "start",
       via: "library",
       processors: [healthy("ok"), faulty("slow", { ARMADA_FAULT_START_DELAY_MS: "2000" })],
@@ -165,20 +179,30 @@ const cases = (): Record<Stage, ReadonlyArray<Case>> => ({
       failures: [{ kind: "processor", id: "bad", tag: "BadStatus", detail: callFaults[0]!.detail }]
     },
     {
-      fault: "HANG, MALFORMED, OUTSIDE_AREA, BIG_RESPONSE=10MiB, STREAM_FOREVER (one run)",
+      // Only the faulty processors: no healthy call shares the short timeout.
+      fault: "HANG, STREAM_FOREVER (one run)",
+      stage: "process",
+      via: "library",
+      timeouts: callTimeout,
+      processors: [faulty("hang", knobs.hang), faulty("stream", knobs.stream)],
+      plugins: [plugin("stamp")],
+      failures: [
+        { kind: "processor", id: "hang", tag: "Timeout", detail: timedOut },
+        { kind: "processor", id: "stream", tag: "Timeout", detail: timedOut }
+      ]
+    },
+    {
+      fault: "MALFORMED, OUTSIDE_AREA, BIG_RESPONSE=10MiB (one run)",
       stage: "process",
       via: "library",
       processors: [
-        faulty("hang", knobs.hang),
         faulty("malformed", knobs.malformed),
         healthy("ok"),
         faulty("outside", knobs.outside),
-        faulty("big", knobs.big),
-        faulty("stream", knobs.stream)
+        faulty("big", knobs.big)
       ],
       plugins: [plugin("stamp")],
       failures: [
-        { kind: "processor", id: "hang", tag: "Timeout", detail: /did not answer within 3000 ms/ },
         { kind: "processor", id: "malformed", tag: "BadResponse", detail: /malformed JSON/ },
         {
           kind: "processor",
@@ -186,8 +210,7 @@ const cases = (): Record<Stage, ReadonlyArray<Case>> => ({
           tag: "BadResponse",
           detail: /outputDir "\/etc" is not inside \/workspace\/area/
         },
-        { kind: "processor", id: "big", tag: "BadResponse", detail: /larger than 1048576 bytes/ },
-        { kind: "processor", id: "stream", tag: "Timeout", detail: /did not answer within 3000 ms/ }
+        { kind: "processor", id: "big", tag: "BadResponse", detail: /larger than 1048576 bytes/ }
       ]
     },
     {
@@ -212,6 +235,7 @@ const cases = (): Record<Stage, ReadonlyArray<Case>> => ({
       processors: [healthy("ok")],
       plugins: [plugin("stamp")],
       merger: mergerImage(fault.env),
+      ...(fault.timeouts === undefined ? {} : { timeouts: fault.timeouts }),
       failures: [{ kind: "merger", id: "merger", tag: fault.tag, detail: fault.detail }]
     })
   ),
@@ -222,6 +246,7 @@ const cases = (): Record<Stage, ReadonlyArray<Case>> => ({
       via: index === 1 ? "cli" : "library",
       processors: [healthy("ok")],
       plugins: [plugin("bad", fault.env), plugin("after")],
+      ...(fault.timeouts === undefined ? {} : { timeouts: fault.timeouts }),
       failures: [{ kind: "plugin", id: "bad", tag: fault.tag, detail: fault.detail }],
       skipped: ["after"]
     })
@@ -420,7 +445,7 @@ const matrix = (stage: Stage) =>
   })
 
 describe.skipIf(Engine.skipWithoutEngine("reliability: fault matrix"))("reliability: fault matrix", () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     H.requireBin()
     TestImage.ensureTestAppImage()
     work = H.scratch("faults")
@@ -428,6 +453,8 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: fault matrix"))("reliabil
       "README.md": "# {{name}}\n",
       "src/a.txt": "a {{name}}\n"
     })
+    cases()
+    for (const [tag, dockerfile] of mergerImages) await H.buildImage(tag, dockerfile)
   }, 300_000)
 
   afterAll(() => {
@@ -436,7 +463,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: fault matrix"))("reliabil
     const failing = rows.filter((row) => row.problems.length > 0).length
     Report.save("faults", {
       title: "Fault matrix",
-      how: "Real Docker engine; the test app's fault knobs, each in the stages where it applies. Timeouts: ready 10 s, call 3 s. `via cli`: the built `armada run --engine docker --json`; `via library`: `Orchestrator.pipeline`. Cases of one stage run three at a time.",
+      how: "Real Docker engine; the test app's fault knobs, each in the stages where it applies. Timeouts: ready 120 s, call 60 s (room for a busy machine), but call 30 s in the runs about a call timeout and ready 60 s in the run about the ready timeout. `via cli`: the built `armada run --engine docker --json`; `via library`: `Orchestrator.pipeline`. Cases of one stage run three at a time.",
       figures: [
         `runs: ${rows.length} (${rows.filter((r) => r.via === "cli").length} through the CLI, ${rows.filter((r) => r.via === "library").length} through the library)`,
         `faults injected: ${rows.reduce((n, r) => n + (r.items === "" ? 0 : r.items.split(", ").length), 0)}`,
@@ -474,26 +501,26 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: fault matrix"))("reliabil
         "A plugin failure stops the plug stage: the plugin declared after it is reported as skipped and never called."
       ]
     })
-  }, 120_000)
+  }, 300_000)
 
   it.live(
     "start: a container that exits or never listens fails the start stage, each one named",
     () => matrix("start"),
-    240_000
+    480_000
   )
 
   it.live(
     "process: every faulty processor is reported with its typed cause; the template stays read-only",
     () => matrix("process"),
-    240_000
+    480_000
   )
 
-  it.live("merge: each call fault of the merger fails the merge stage", () => matrix("merge"), 240_000)
+  it.live("merge: each call fault of the merger fails the merge stage", () => matrix("merge"), 480_000)
 
   it.live(
     "plug: each call fault of a plugin fails the plug stage and skips the plugins after it",
     () => matrix("plug"),
-    240_000
+    480_000
   )
 
   it(`leaves nothing labelled ${H.managedLabel}`, () => {

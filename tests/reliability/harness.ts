@@ -4,7 +4,7 @@
  * CLI (what is left, by label), the built `armada` binary as a child process, the process table
  * (children, peak memory), and small templates and specs.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -20,7 +20,7 @@ import { Duration, Effect, type Exit, Layer, Schema } from "effect"
 import * as Support from "../support.js"
 import { count, docker, type Labelled, labelled } from "../support.js"
 
-export { count, docker, type Labelled, labelled, nothing, until } from "../support.js"
+export { cliMillis, count, docker, type Labelled, labelled, nothing, until } from "../support.js"
 
 /**
  * `armadaqa` and 4 random characters, new for each file and run (vitest runs each file in a process
@@ -41,12 +41,18 @@ export const requireBin = (): void => {
 }
 
 /**
- * The live engine (at `host`, default `DOCKER_HOST` as the CLI reads it; its request timeout the
- * layer's default unless given) and the live HTTP client.
+ * The live engine (at `host`, default `DOCKER_HOST` as the CLI reads it; its request timeout
+ * `ARMADA_DOCKER_TIMEOUT` as the CLI reads it, set by tests/vitest.config.ts, unless given) and the
+ * live HTTP client.
  */
 export const live = (host?: string, requestTimeout?: Duration.DurationInput) =>
   Layer.mergeAll(
-    Layer.orDie(DockerEngineLive.layer({ host: host ?? process.env.DOCKER_HOST, timeout: requestTimeout })),
+    Layer.orDie(
+      DockerEngineLive.layer({
+        host: host ?? process.env.DOCKER_HOST,
+        timeout: requestTimeout ?? (process.env.ARMADA_DOCKER_TIMEOUT as Duration.DurationInput | undefined)
+      })
+    ),
     Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
   )
 
@@ -55,24 +61,20 @@ export const live = (host?: string, requestTimeout?: Duration.DurationInput) =>
 
 /**
  * Builds `tag` from a Dockerfile given as text (`FROM` a local image, so no registry is asked),
- * labelled with the test prefix.
+ * labelled with the test prefix. Not synchronous: a build on a busy machine can block a test
+ * worker long enough for vitest to lose it.
  */
-export const buildImage = (tag: string, dockerfile: string, host?: string): void => {
-  execFileSync(
-    "docker",
-    [
+export const buildImage = (tag: string, dockerfile: string, host?: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const args = [
       ...(host === undefined ? [] : ["-H", host]),
-      "build",
-      "--quiet",
-      "--tag",
-      tag,
-      "--label",
-      managedLabel,
-      "-"
-    ],
-    { input: dockerfile, stdio: ["pipe", "ignore", "pipe"], timeout: 120_000 }
-  )
-}
+      ...["build", "--quiet", "--tag", tag, "--label", managedLabel, "-"]
+    ]
+    const child = execFile("docker", args, { timeout: 300_000 }, (error, _, stderr) =>
+      error === null ? resolve() : reject(new Error(`docker build ${tag}: ${stderr || error.message}`))
+    )
+    child.stdin!.end(dockerfile)
+  })
 
 /**
  * Networks of the suite's prefix that the engine refused to remove although no container is
@@ -228,9 +230,9 @@ export const cliPids = new Set<number>()
 
 /**
  * docker-proxy processes (the engine's userland port forwarders) whose published port no running
- * container has: what a container removed badly would leave. Looked at up to five times, two
- * seconds apart, and counted only when seen every time: the other test files run beside this one
- * and a container they are removing at that moment has its proxy for a while.
+ * container has: what a container removed badly would leave. The other test files run beside this
+ * one and a container they are removing has its proxy for a while, so a proxy counts only if it is
+ * still there after 20 s of looking (every second) for the ones found first to go.
  */
 export const orphanProxies = async (): Promise<Array<string>> => {
   const once = () => {
@@ -245,11 +247,16 @@ export const orphanProxies = async (): Promise<Array<string>> => {
       .filter((args) => !published.has(/-host-port (\d+)/.exec(args)?.[1] ?? ""))
   }
   let orphans = once()
-  for (let look = 1; look < 5 && orphans.length > 0; look++) {
-    await new Promise((resolve) => setTimeout(resolve, 2000))
-    const now = new Set(once())
-    orphans = orphans.filter((args) => now.has(args))
-  }
+  await Support.until(
+    () => {
+      const now = new Set(once())
+      orphans = orphans.filter((args) => now.has(args))
+      return orphans.length === 0
+    },
+    "orphan docker-proxy processes to go",
+    20_000,
+    1000
+  ).catch(() => undefined)
   return orphans
 }
 
@@ -313,8 +320,14 @@ export const cleanup = (dir: string): void => rmSync(dir, { recursive: true, for
 export const sessionId = (): Names.Id => Names.Id.make(`r${randomBytes(4).toString("hex").slice(0, 7)}`)
 
 /**
+ * The timeouts of the suite's specs: room for a busy 2-core machine (a test about a fault must not
+ * fail because the machine is slow). A case about a timeout sets its own, short one.
+ */
+export const roomyTimeouts = { ready: "120s", call: "60s" } as const
+
+/**
  * A spec with the suite's defaults: the test prefix, a fresh session (also the template id, so
- * concurrent runs never share a template volume), short timeouts, concurrency 8.
+ * concurrent runs never share a template volume), `roomyTimeouts`, concurrency 8.
  */
 export const specOf = (input: {
   readonly template: string
@@ -333,14 +346,14 @@ export const specOf = (input: {
         prefix,
         concurrency: 8,
         ...input.options,
-        timeouts: { ready: "10s", call: "3s", ...(input.options?.timeouts as object | undefined) }
+        timeouts: { ...roomyTimeouts, ...(input.options?.timeouts as object | undefined) }
       }
     },
     { baseDir: root }
   ).pipe(Effect.orDie)
 }
 
-/** The JSON of a spec file for the CLI, with the suite's defaults. */
+/** The JSON of a spec file for the CLI, with the suite's defaults (`specOf`). */
 export const specFile = (dir: string, spec: Record<string, unknown>): string => {
   const path = join(dir, "armada.json")
   const options = (spec.options ?? {}) as Record<string, unknown>
@@ -352,7 +365,7 @@ export const specFile = (dir: string, spec: Record<string, unknown>): string => 
         prefix,
         concurrency: 8,
         ...options,
-        timeouts: { ready: "10s", call: "3s", ...(options.timeouts as object | undefined) }
+        timeouts: { ...roomyTimeouts, ...(options.timeouts as object | undefined) }
       }
     })
   )

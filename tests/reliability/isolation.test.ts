@@ -221,7 +221,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: isolation"))("reliability
           )
           assert.deepStrictEqual(H.labelled(H.sessionLabel(spec.session)), H.nothing)
         }),
-      120_000
+      300_000
     )
   }
 

@@ -99,7 +99,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: sessions"))("reliability:
         assert.deepStrictEqual(H.armadaLeft(H.labelled(H.managedLabel)), H.nothing)
         outcome = `succeeded in ${ran.millis} ms; both networks were removed with the session`
       }),
-    120_000
+    300_000
   )
 
   it(`leaves nothing labelled ${H.managedLabel}`, () => {

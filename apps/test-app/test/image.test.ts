@@ -114,7 +114,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
             ],
             5551
           )
-          yield* client.waitReady(processor.endpoint, { isAlive: processor.isAlive, deadline: "90 seconds" })
+          yield* client.waitReady(processor.endpoint, { isAlive: processor.isAlive, deadline: "2 minutes" })
           const processed = yield* client.process(
             processor.endpoint,
             Protocol.ProcessRequest.make({
@@ -143,7 +143,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
             ],
             9000
           )
-          yield* client.waitReady(merger.endpoint, { isAlive: merger.isAlive, deadline: "90 seconds" })
+          yield* client.waitReady(merger.endpoint, { isAlive: merger.isAlive, deadline: "2 minutes" })
           const merged = yield* client.merge(
             merger.endpoint,
             run,
@@ -159,7 +159,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
             ["--env", "ARMADA_ROLE=plugin", "-v", `${session}:/workspace/area`],
             5552
           )
-          yield* client.waitReady(plugin.endpoint, { isAlive: plugin.isAlive, deadline: "90 seconds" })
+          yield* client.waitReady(plugin.endpoint, { isAlive: plugin.isAlive, deadline: "2 minutes" })
           yield* client.plug(
             plugin.endpoint,
             Protocol.PlugRequest.make({
@@ -173,7 +173,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
           )
           assert.strictEqual(yield* cat(plugin.id, "/workspace/area/m/src/hello.txt"), "hello {{name}}\n")
         }).pipe(Effect.provide(clientLayer)),
-      180_000
+      480_000
     )
 
     it.scopedLive(

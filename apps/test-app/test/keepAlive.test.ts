@@ -17,6 +17,8 @@ const countingServer = Effect.acquireRelease(
           response.end(JSON.stringify({ outputDir: "/workspace/area/1" }))
         })
       })
+      // A slow machine must not see an idle connection closed between two calls.
+      server.keepAliveTimeout = 60_000
       server.on("connection", () => {
         connections++
       })
@@ -38,19 +40,24 @@ const countingServer = Effect.acquireRelease(
   (server) => Effect.sync(server.close)
 )
 
+/**
+ * The connections `count` processor calls opened, after a wait for readiness (its probes, on a
+ * plain socket of their own, one or more on a busy machine, are not counted).
+ */
 const calls = (count: number) =>
   Effect.gen(function* () {
     const server = yield* countingServer
     const client = yield* ProcessorClient
     const endpoint = { name: "ka", url: server.url }
     yield* client.waitReady(endpoint)
+    const probes = server.connections()
     for (let i = 0; i < count; i++) {
       yield* client.process(
         endpoint,
         Protocol.ProcessRequest.make({ readDir: "/r", writeDir: "/workspace/area/1", globs: [], config: {} })
       )
     }
-    return server.connections()
+    return server.connections() - probes
   })
 
 // Which Node HttpClient an application provides decides whether connections are reused: these
@@ -59,14 +66,16 @@ describe("keep-alive with the Node HTTP clients", () => {
   it.scopedLive("NodeHttpClient.layerUndici reuses connections", () =>
     Effect.gen(function* () {
       const connections = yield* calls(20)
-      assert.isAtMost(connections, 2, "21 requests")
+      // undici opens a second connection for the second call (seen on a quiet machine: 1, 2, then
+      // 2 for every later call); what matters is that the count does not grow with the calls.
+      assert.isAtMost(connections, 2, "20 calls")
     }).pipe(Effect.provide(processorClientLayer.pipe(Layer.provide(NodeHttpClient.layerUndici))))
   )
 
   it.scopedLive("NodeHttpClient.layer with a keep-alive agent reuses connections", () =>
     Effect.gen(function* () {
       const connections = yield* calls(20)
-      assert.isAtMost(connections, 2, "21 requests")
+      assert.strictEqual(connections, 1, "20 calls")
     }).pipe(
       Effect.provide(
         processorClientLayer.pipe(
@@ -80,7 +89,7 @@ describe("keep-alive with the Node HTTP clients", () => {
   it.scopedLive("NodeHttpClient.layer's default agent opens a connection per request", () =>
     Effect.gen(function* () {
       const connections = yield* calls(20)
-      assert.strictEqual(connections, 21)
+      assert.strictEqual(connections, 20)
     }).pipe(Effect.provide(processorClientLayer.pipe(Layer.provide(NodeHttpClient.layer))))
   )
 })

@@ -15,7 +15,8 @@ export type EngineStatus = { readonly reachable: true } | { readonly reachable: 
 let cached: EngineStatus | undefined
 
 /**
- * Asks `docker info` once per process.
+ * Asks `docker info` once per process. A busy engine can take seconds to answer; one that has not
+ * answered in 30 s counts as unreachable.
  *
  * @since 0.1.0
  * @category getters
@@ -23,7 +24,7 @@ let cached: EngineStatus | undefined
 export const engineStatus = (): EngineStatus => {
   if (cached !== undefined) return cached
   try {
-    execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "pipe", timeout: 10_000 })
+    execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "pipe", timeout: 30_000 })
     cached = { reachable: true }
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim()

@@ -39,8 +39,24 @@ const run = (name: string, args: ReadonlyArray<string>) =>
     timeout: 300_000
   })
 
-let bundled = false
-let imaged = false
+/**
+ * What a test run's global setup has already made, for the processes of the run's test files to
+ * skip: `bundle`, or `image` (the bundle and the image). Their check runs child processes
+ * synchronously, and on a busy machine it blocks a test worker for half a minute or more, long
+ * enough for vitest's worker to give up on its connection to the runner.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const readyVariable = "ARMADA_TEST_APP_READY"
+
+const made = (what: "bundle" | "image"): boolean => {
+  const ready = process.env[readyVariable]
+  return ready === "image" || ready === what
+}
+
+let bundled = made("bundle")
+let imaged = made("image")
 
 /**
  * Bundles the test app if its sources changed; returns `testAppBundlePath`. Needs no Docker.
