@@ -62,20 +62,22 @@ export interface Registry {
  * @since 0.2.0
  * @category constants
  */
-export const tools = { registry: "/usr/bin/docker-registry", htpasswd: "htpasswd" } as const
+export const tools = { registry: "/usr/bin/docker-registry", htpasswd: "/usr/bin/htpasswd" } as const
 
 /**
- * Why registry tests cannot run here, if they cannot: the registry binary is missing.
+ * Why registry tests cannot run here, if they cannot: the registry binary or htpasswd is missing.
  *
  * @since 0.2.0
  * @category getters
  */
-export const missingTools = (): Option.Option<string> =>
-  fs.existsSync(tools.registry)
+export const missingTools = (): Option.Option<string> => {
+  const missing = Object.values(tools).filter((tool) => !fs.existsSync(tool))
+  return missing.length === 0
     ? Option.none()
     : Option.some(
-        `${tools.registry} is missing; install it with \`apt-get install -y docker-registry apache2-utils\``
+        `${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} missing; install them with \`apt-get install -y docker-registry apache2-utils\``
       )
+}
 
 /**
  * True when registry tests must be skipped: the registry is not installed, and not in CI. Throws
