@@ -1,12 +1,12 @@
 /**
- * gzip for `.tar.gz` exports, through `node:zlib`.
+ * gzip for `.tar.gz` exports: `node:zlib` piped through with `NodeStream.pipeThroughDuplex`.
  *
  * @internal
  */
 import * as zlib from "node:zlib"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { Stream } from "effect"
 import type { ArchiveError } from "../../ContainerEngineError.js"
-import { pipeThrough } from "../nodeStream.js"
 import { io, malformed } from "./error.js"
 
 /** @internal */
@@ -14,7 +14,7 @@ export const gzip = <E, R>(
   archive: Stream.Stream<Uint8Array, E, R>,
   options: { readonly level?: number } = {}
 ): Stream.Stream<Uint8Array, E | ArchiveError, R> =>
-  pipeThrough(
+  NodeStream.pipeThroughDuplex(
     archive,
     () => zlib.createGzip({ level: options.level ?? zlib.constants.Z_DEFAULT_COMPRESSION }),
     io("gzip")
@@ -24,4 +24,4 @@ export const gzip = <E, R>(
 export const gunzip = <E, R>(
   archive: Stream.Stream<Uint8Array, E, R>
 ): Stream.Stream<Uint8Array, E | ArchiveError, R> =>
-  pipeThrough(archive, () => zlib.createGunzip(), malformed)
+  NodeStream.pipeThroughDuplex(archive, () => zlib.createGunzip(), malformed)

@@ -15,13 +15,13 @@ import { createWriteStream, constants as fsConstants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as posix from "node:path/posix"
-import { finished, pipeline } from "node:stream/promises"
+import { pipeline } from "node:stream/promises"
 import { Interruption } from "@armada/core"
-import { Effect, Option, type Stream } from "effect"
+import * as NodeSink from "@effect/platform-node/NodeSink"
+import { Effect, Option, Stream } from "effect"
 import type * as tar from "tar-stream"
 import type { ExtractSummary } from "../../Archive.js"
 import type { ArchiveError } from "../../ContainerEngineError.js"
-import { feed } from "../nodeStream.js"
 import { io, unsafe } from "./error.js"
 import { addEntry, entryName, forEachEntry, packStream } from "./tar.js"
 import { relativePath } from "./tree.js"
@@ -252,8 +252,9 @@ export const writeFile = <E, R>(
         Effect.sync(() => createWriteStream(file)),
         (out) => Effect.sync(() => out.destroy())
       )
-      const done = Effect.tryPromise({ try: () => finished(out), catch: io(file) })
-      // A write error ends the race at once instead of after the whole input is read.
-      yield* Effect.raceFirst(Effect.zipRight(feed(bytes, out), done), Effect.zipRight(done, Effect.never))
+      yield* Stream.run(
+        bytes,
+        NodeSink.fromWritable(() => out, io(file))
+      )
     })
   )

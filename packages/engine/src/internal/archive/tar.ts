@@ -4,12 +4,13 @@
  *
  * @internal
  */
+import type { Writable } from "node:stream"
 import { Interruption } from "@armada/core"
+import * as NodeSink from "@effect/platform-node/NodeSink"
 import { Effect, Option, Stream } from "effect"
 import * as tar from "tar-stream"
 import type { Node, Tree } from "../../Archive.js"
 import type { ArchiveError } from "../../ContainerEngineError.js"
-import { feed } from "../nodeStream.js"
 import { malformed, unsafe } from "./error.js"
 import { epoch, relativePath, setNode, sorted } from "./tree.js"
 
@@ -111,7 +112,14 @@ export const forEachEntry = <E, R>(
       const buffers = Stream.map(archive, (chunk) =>
         Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
       )
-      yield* Effect.all([feed(buffers, extract), consume], { concurrency: 2, discard: true })
+      // Ended only once the whole input is in: ended on a failure of the input, the parser would
+      // report a cut archive instead of the input's own error.
+      const write = Stream.run(
+        buffers,
+        // A streamx Writable: write, drain, end and error as a Node one, without its types.
+        NodeSink.fromWritable(() => extract as unknown as Writable, malformed, { endOnDone: false })
+      ).pipe(Effect.zipRight(Effect.sync(() => extract.end())))
+      yield* Effect.all([write, consume], { concurrency: 2, discard: true })
     })
   )
 
