@@ -11,8 +11,9 @@
  * A set belongs to one key (`Pool.Key`, docs/serve.md): what its containers are made of and the
  * template it holds. A run takes an idle set of its key that is still running and answering
  * (one that is not is replaced), or starts one exactly as `Orchestrator.pipeline` would; works in
- * fresh directories of the set's area; exports; turns its directories into empty files; and gives
- * the set back. A set whose run failed or was interrupted is removed, never reused. One run holds
+ * fresh directories of the set's area; exports; and answers. Its directories are then turned into
+ * empty files and the set given back, while the caller goes on (a run of the same key waits for a
+ * set on its way back rather than start another). A set whose run failed or was interrupted is removed, never reused. One run holds
  * a set at a time: concurrent runs of one key get distinct sets. At most `maxSets` sets exist at
  * once (a run waits for one, or replaces another key's idle set); idle sets are removed after
  * `idleTtl`; closing the pool's scope removes every set. A spec with `options.keep` runs outside

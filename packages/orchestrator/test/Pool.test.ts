@@ -43,6 +43,12 @@ const scopedPool = (options: Pool.Options) =>
     return { pool, close: Scope.close(scope, Exit.void) }
   })
 
+/** Until no set is busy: a run answers before its set is back (its directories are removed after). */
+const settled = (pool: Pool.Pool.Service) =>
+  Effect.gen(function* () {
+    while ((yield* pool.sets).some((set) => set.status === "busy")) yield* Effect.yieldNow()
+  })
+
 /** The area volume's entries of the set `id`. */
 const area = (id: string) =>
   Effect.gen(function* () {
@@ -63,6 +69,7 @@ describe("Pool", () => {
       assert.isTrue(second.pool?.reused)
       assert.strictEqual(second.pool?.set, first.pool?.set)
       assert.strictEqual(readFileSync(join(second.output, "plugins.log"), "utf8"), "q\n")
+      yield* settled(pool)
       // Every directory both runs used is an empty file now: nothing of a run is left for the next.
       const tree = yield* area(first.pool!.set)
       const left = [...tree.entries()]
@@ -195,6 +202,7 @@ describe("Pool", () => {
       const pool = yield* Pool.make({ maxSets: 2, idleTtl: "1 minute" })
       const spec = yield* input()
       const first = yield* pool.run(spec, { output: output() })
+      yield* settled(pool)
       yield* TestClock.adjust("30 seconds")
       assert.strictEqual((yield* pool.sets).length, 1)
       yield* TestClock.adjust("31 seconds")
@@ -203,6 +211,7 @@ describe("Pool", () => {
       assert.deepStrictEqual(yield* harness.leftovers, [])
 
       yield* pool.run(spec, { output: output() })
+      yield* settled(pool)
       assert.strictEqual(yield* pool.remove("0000000000000000"), 0)
       assert.strictEqual(yield* pool.remove(first.pool!.key), 1)
       assert.deepStrictEqual(yield* pool.sets, [])

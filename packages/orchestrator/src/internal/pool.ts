@@ -38,6 +38,8 @@ interface PooledSet {
   uses: number
   /** Removed instead of given back when its run ends (`remove(key)` while it was busy). */
   retired: boolean
+  /** Its run has answered; its directories are being removed before it goes back. */
+  returning: boolean
 }
 
 /** What a run got from the pool: a set of its key, a free slot, or a slot held by another key's idle set. */
@@ -97,6 +99,15 @@ export const make = (options: Pool.Options = {}) =>
         })
       )
 
+    /** A set whose run failed, or whose directories could not be removed. */
+    const discardFailed = (set: PooledSet) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          counters.discarded++
+        }),
+        discard(set)
+      )
+
     /** One decision: the freshest idle set of the key, a free slot, or another key's oldest idle set. */
     const decide = (key: string, held: Held) =>
       Effect.sync((): Taken => {
@@ -107,6 +118,10 @@ export const make = (options: Pool.Options = {}) =>
           state.busy.add(set)
           held.set = set
           return { _tag: "Idle", set }
+        }
+        // A set of the key on its way back is worth waiting for: it is ready in milliseconds.
+        if ([...state.busy].some((set) => set.key === key && set.returning)) {
+          return { _tag: "Wait", changed: state.changed }
         }
         if (state.live < maxSets) {
           state.live++
@@ -165,7 +180,8 @@ export const make = (options: Pool.Options = {}) =>
           createdAt,
           lastUsed: createdAt,
           uses: 0,
-          retired: false
+          retired: false,
+          returning: false
         }
         state.busy.add(set)
         held.set = set
@@ -225,6 +241,7 @@ export const make = (options: Pool.Options = {}) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (state.closed || set.retired) return discard(set)
         return Effect.sync(() => {
+          set.returning = false
           set.lastUsed = now
           set.uses++
           state.busy.delete(set)
@@ -247,20 +264,29 @@ export const make = (options: Pool.Options = {}) =>
                 }
                 const result = yield* restore(run(started))
                 const [exportMillis, exported] = yield* millis(restore(exportTo(started, result, output)))
-                const clean = yield* scrub(set, result)
                 const summary = summarize(spec, started, result, exported, {
                   warm: waitMillis,
                   start: 0,
                   export: exportMillis
                 })
-                return { run: { ...summary, pool: { key: key.key, set: set.id, reused } } as Pool.Run, clean }
+                return {
+                  run: { ...summary, pool: { key: key.key, set: set.id, reused } } as Pool.Run,
+                  result
+                }
               })
             )
             const set = held.set
-            if (set !== undefined && Exit.isSuccess(exit) && exit.value.clean) yield* giveBack(set)
-            else if (set !== undefined) {
-              counters.discarded++
-              yield* discard(set)
+            if (set !== undefined && Exit.isSuccess(exit)) {
+              // The run's answer does not wait for its directories to go: the set stays busy until
+              // they are gone, then goes back (or away, when they could not be removed).
+              const { result } = exit.value
+              set.returning = true
+              yield* Effect.forkIn(
+                Effect.flatMap(scrub(set, result), (clean) => (clean ? giveBack(set) : discardFailed(set))),
+                poolScope
+              )
+            } else if (set !== undefined) {
+              yield* discardFailed(set)
             } else if (held.slot) {
               yield* Effect.sync(() => {
                 state.live--
