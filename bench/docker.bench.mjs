@@ -126,7 +126,7 @@ for (const [label, key] of [
     unit: "ms",
     runs,
     median: { ours: round(medianOurs), cli: round(medianCli) },
-    samples: { ours: samples[key].ours.map(round), cli: samples[key].cli.map(round) },
+    samples: { ours: samples[key].ours.map((ms) => round(ms)), cli: samples[key].cli.map((ms) => round(ms)) },
     ratio: ratio(medianOurs, medianCli),
     // The two sides of a round run back to back, so this one is less swayed by load drifting
     // over the whole run (informative; the target is on the ratio of the medians).
