@@ -25,6 +25,7 @@ import * as EngineDiscovery from "./EngineDiscovery.js"
 import type { EngineDiscoveryError, EngineSshError, EngineTlsError } from "./EngineDiscoveryError.js"
 import * as Forwarder from "./internal/forwarder.js"
 import * as internal from "./internal/liveEngine.js"
+import * as Podman from "./internal/podman.js"
 import * as Transport from "./internal/transport.js"
 
 /**
@@ -74,7 +75,7 @@ export const config: Config.Config<Options> = Config.all({
 export const make = (
   options: Options = {}
 ): Effect.Effect<ContainerEngine.Service, InputError, Scope.Scope> =>
-  Effect.map(internal.make(options), ContainerEngine.make)
+  Effect.map(internal.make(options), (engine) => ContainerEngine.make(Podman.adapt(engine)))
 
 /**
  * @since 0.1.0
@@ -130,7 +131,7 @@ export const makeAt = (
     })
     const host = dial === undefined ? address : `unix://${yield* Forwarder.listen(dial)}`
     const engine = yield* internal.make({ host, timeout })
-    return ContainerEngine.make({ ...engine, address })
+    return ContainerEngine.make(Podman.adapt({ ...engine, address }))
   })
 
 /**
