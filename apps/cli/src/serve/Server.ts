@@ -165,6 +165,14 @@ const guard =
           { status: 401, headers: { "www-authenticate": 'Bearer realm="armada"' } }
         ).pipe(Effect.orDie)
       }
+      // A declared length over the limit is refused at once; a body that goes over it without
+      // declaring it fails in the multipart parser (the platform answers that 500).
+      if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) {
+        return yield* HttpServerResponse.json(
+          { _tag: "TooLarge", message: `the request is larger than ${maxBodyBytes} bytes` },
+          { status: 413 }
+        ).pipe(Effect.orDie)
+      }
       return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(maxBodyBytes))
     })
 
