@@ -99,17 +99,20 @@ describe.skipIf(skip("tests/registry/missing (pull failures and policies)"))(
           failure.cause.reason
         ]),
         [
-          ["warm", "processor/docs", missingTag, "PullFailed", "NotFound"],
-          ["warm", "processor/code", missingRepository, "PullFailed", "NotFound"],
+          ["warm", "processor/docs", missingTag, "PullFailed", "TagNotFound"],
+          ["warm", "processor/code", missingRepository, "PullFailed", "RepositoryNotFound"],
           ["warm", "processor/assets", nobodyListens, "PullFailed", "RegistryUnreachable"],
-          ["warm", "plugin/stamp", missingTag, "PullFailed", "NotFound"]
+          ["warm", "plugin/stamp", missingTag, "PullFailed", "TagNotFound"]
         ]
       )
       const [tag, repository, unreachable] = failures
-      assert.include(tag!.reason, "not found")
-      assert.include(tag!.reason, "no such repository or tag (the registry does not say which)")
-      assert.include(tag!.hint, "check the image's name and its tag or digest")
-      assert.include(repository!.reason, "manifest unknown")
+      // armada asked the registry which part is missing: the tags the repository has are named.
+      assert.include(tag!.reason, "tag not found: the repository exists on")
+      assert.include(tag!.reason, "team/app has no tag nope; its tags: v1")
+      assert.include(tag!.hint, "use a tag or digest the repository has")
+      assert.include(repository!.reason, `repository not found: ${registry.address} has no such repository`)
+      assert.include(repository!.reason, "does not know team/nowhere: NAME_UNKNOWN")
+      assert.include(repository!.hint, "check the repository's name")
       assert.include(
         unreachable!.reason,
         `the engine cannot reach the registry ${nobodyListens.split("/")[0]}`

@@ -66,10 +66,14 @@ const credentialSources =
 const pullHint = (image: string, reason: string): string => {
   const registry = registryOf(image)
   switch (reason) {
+    case "RepositoryNotFound":
+      return `check the repository's name in the image reference (and the registry's host and port), or push the image to ${registry}`
+    case "TagNotFound":
+      return `use a tag or digest the repository has (the reason names some), or push this one to ${registry}`
     case "NotFound":
       return image.startsWith("armada/test-app")
         ? buildHint(image)
-        : `check the image's name and its tag or digest (the registry does not say which of them is missing) and that it was pushed to ${registry}; a private repository may need credentials: ${credentialSources}`
+        : `check the image's name and its tag or digest (armada could not ask the registry which is missing; the reason says why) and that it was pushed to ${registry}; a private repository may need credentials: ${credentialSources}`
     case "Unauthorized":
       return `log in to the registry (\`docker login ${registry}\`), or fix its credentials in ${credentialSources}`
     case "RegistryUnreachable":

@@ -23,6 +23,10 @@ const HttpLive = Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
 // pulls and for `doctor`. Reading DOCKER_CONFIG cannot fail: it is optional.
 const CredentialsLive = Credentials.layerConfig().pipe(Layer.provide(NodeContext.layer), Layer.orDie)
 
+// The Docker engine asks a registry itself which part of a reference is missing when the engine
+// finds nothing for it (a missing repository and a missing tag are one answer to the engine).
+const RegistryClientLive = NodeHttpClient.layerUndici
+
 // Discovery's settings are optional variables: reading them cannot fail.
 const settings = Effect.orDie(EngineDiscovery.settings)
 
@@ -48,7 +52,7 @@ const EnginesLive = Engine.layer({
         const { home, sshAuthSock } = yield* settings
         return yield* DockerEngineLive.makeAt(found.endpoint, { timeout, home, sshAuthSock })
       })
-    ).pipe(Layer.provide(CredentialsLive)),
+    ).pipe(Layer.provide(Layer.merge(CredentialsLive, RegistryClientLive))),
   local: (catalog) => LocalEngine.layer({ catalog })
 })
 

@@ -20,7 +20,9 @@ describe("a failed pull, told to a person", () => {
     )
     assert.strictEqual(new Set(hints.map(([, hint]) => hint)).size, hints.length, "no two alike")
     const hint = Object.fromEntries(hints)
-    assert.include(hint.NotFound, "the registry does not say which of them is missing")
+    assert.include(hint.NotFound, "armada could not ask the registry which is missing")
+    assert.include(hint.RepositoryNotFound, "check the repository's name")
+    assert.include(hint.TagNotFound, "use a tag or digest the repository has")
     assert.include(hint.Unauthorized, "docker login 127.0.0.1:5000")
     assert.include(hint.Unauthorized, "armada doctor")
     assert.include(hint.RegistryUnreachable, "start the registry at 127.0.0.1:5000")
@@ -33,11 +35,14 @@ describe("a failed pull, told to a person", () => {
     }
   })
 
-  it("the reason says the cause: not found (without guessing which part), unauthorized, unreachable", () => {
+  it("the reason says the cause: which part is not found (or that it could not be told), unauthorized, unreachable", () => {
+    assert.include(failed("NotFound").message, "has no such repository or tag: the engine's words")
     assert.include(
-      failed("NotFound").message,
-      "has no such repository or tag (the registry does not say which)"
+      failed("RepositoryNotFound").message,
+      "repository not found: 127.0.0.1:5000 has no such repository"
     )
+    assert.include(failed("TagNotFound").message, "tag not found: the repository exists on 127.0.0.1:5000")
+    assert.include(failed("TagNotFound", digestRef).message, "has no manifest with this digest")
     assert.include(failed("Unauthorized").message, "unauthorized")
     assert.include(failed("RegistryUnreachable").message, "cannot reach the registry 127.0.0.1:5000")
     assert.include(failed("NotFound", "alpine").message, "docker.io")

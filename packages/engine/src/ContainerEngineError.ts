@@ -42,8 +42,12 @@ export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@armada/en
 
 /**
  * Why a pull failed:
- * - `NotFound`: the registry has no such repository, or no such tag or digest in it (Docker's
- *   registry API answers both with one `manifest unknown`, so the engine cannot tell which);
+ * - `RepositoryNotFound`: the registry does not know the repository;
+ * - `TagNotFound`: the repository exists, but not the tag or digest (`detail` names some tags it
+ *   has);
+ * - `NotFound`: the registry has no such repository, or no such tag or digest in it, and which
+ *   could not be told: Docker's registry API answers both with one `manifest unknown`, and the
+ *   registry could not be asked (`detail` says why);
  * - `Unauthorized`: the registry refused the credentials sent, or wants some and got none;
  * - `RegistryUnreachable`: the engine could not connect to the registry (nothing listens, no such
  *   host, TLS refused);
@@ -59,6 +63,8 @@ export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@armada/en
  * @category models
  */
 export const PullFailureReason = Schema.Literal(
+  "RepositoryNotFound",
+  "TagNotFound",
   "NotFound",
   "Unauthorized",
   "RegistryUnreachable",
@@ -85,8 +91,12 @@ const pullFailureMessage: {
     readonly detail: string
   }) => string
 } = {
+  RepositoryNotFound: (f) =>
+    `pulling ${f.image} failed: repository not found: ${f.registry} has no such repository (${f.detail})`,
+  TagNotFound: (f) =>
+    `pulling ${f.image} failed: ${f.image.includes("@") ? "digest" : "tag"} not found: the repository exists on ${f.registry}, but has no ${f.image.includes("@") ? "manifest with this digest" : "such tag"} (${f.detail})`,
   NotFound: (f) =>
-    `pulling ${f.image} failed: not found: ${f.registry} has no such repository or tag (the registry does not say which): ${f.detail}`,
+    `pulling ${f.image} failed: not found: ${f.registry} has no such repository or tag: ${f.detail}`,
   Unauthorized: (f) =>
     `pulling ${f.image} failed: unauthorized: ${f.registry} refused the credentials sent, or wants some (${f.detail})`,
   RegistryUnreachable: (f) =>
@@ -100,7 +110,8 @@ const pullFailureMessage: {
 
 /**
  * A pull that could not complete, by its `reason`; `detail` is what the engine (or the credential
- * source) said. It never holds a secret.
+ * source, or the registry when armada asked it which part of a reference is missing) said. It
+ * never holds a secret.
  *
  * @since 0.1.0
  * @category errors

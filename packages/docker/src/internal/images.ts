@@ -4,12 +4,14 @@
  * @internal
  */
 import type { ContainerEngine, ImageInfo } from "@armada/engine"
+import type { HttpClient } from "@effect/platform"
 import type Docker from "dockerode"
-import { Effect, Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
 import type { Credentials } from "../Credentials.js"
 import { type Client, labelFilters, withSignal } from "./client.js"
 import { asPullFailure } from "./error.js"
 import * as Pull from "./pull.js"
+import * as RegistryDiagnosis from "./registryDiagnosis.js"
 
 const imageInfo = (info: Docker.ImageInspectInfo | Docker.ImageInfo): ImageInfo => ({
   id: info.Id,
@@ -18,10 +20,16 @@ const imageInfo = (info: Docker.ImageInspectInfo | Docker.ImageInfo): ImageInfo 
   sizeBytes: info.Size
 })
 
-/** @internal */
+/**
+ * With a `registryClient`, a pull the engine found nothing for asks the registry which part is
+ * missing (`registryDiagnosis.ts`); without one, it stays as the engine said.
+ *
+ * @internal
+ */
 export const make = (
   client: Client,
-  credentials: Credentials.Service
+  credentials: Credentials.Service,
+  registryClient: Option.Option<HttpClient.HttpClient>
 ): Pick<ContainerEngine.Service, "listImages" | "inspectImage" | "imageExists" | "pull" | "removeImage"> => {
   const { context, docker, request, responseStream } = client
 
@@ -53,9 +61,21 @@ export const make = (
               docker.createImage(Pull.authConfig(auth), { ...Pull.query(image), abortSignal: signal })
             ),
             imageExists(image)
+          ).pipe(
+            Stream.mapError(asPullFailure(image)),
+            Stream.catchAll((error) =>
+              error._tag === "PullFailed" && error.reason === "NotFound" && Option.isSome(registryClient)
+                ? Stream.fromEffect(
+                    Effect.flatMap(
+                      RegistryDiagnosis.diagnose(registryClient.value, image, auth, error),
+                      Effect.fail
+                    )
+                  )
+                : Stream.fail(error)
+            )
           )
         )
-      ).pipe(Stream.mapError(asPullFailure(image)))
+      )
     },
     removeImage: (image) =>
       Effect.asVoid(

@@ -10,6 +10,7 @@ import * as http from "node:http"
 import { inspect } from "node:util"
 import { InputError, Interruption } from "@armada/core"
 import type { ContainerEngine } from "@armada/engine"
+import { HttpClient } from "@effect/platform"
 import Docker from "dockerode"
 import { Duration, Effect } from "effect"
 import { Credentials } from "../Credentials.js"
@@ -70,6 +71,9 @@ export const make = (options: Options) =>
     const address = yield* parseHost(options.host ?? "unix:///var/run/docker.sock")
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
     const credentials = yield* Credentials
+    // Optional, as the credentials are: with it, not-found pulls ask the registry which part is
+    // missing. It is used after `make` returns, so it must live as long as the engine does.
+    const registryClient = yield* Effect.serviceOption(HttpClient.HttpClient)
     const agent = yield* Interruption.acquireRelease(
       Effect.sync(() => {
         const agent = new http.Agent({ keepAlive: true })
@@ -97,7 +101,7 @@ export const make = (options: Options) =>
           arch: version.Arch
         }))
       ),
-      ...Images.make(client, credentials),
+      ...Images.make(client, credentials, registryClient),
       ...Containers.make(client),
       ...Volumes.make(client),
       ...(yield* Networks.make(client)),
