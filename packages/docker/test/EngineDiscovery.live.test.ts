@@ -1,10 +1,10 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { DockerEngineLive, EngineDiscovery } from "@armada/docker"
-import type { ContainerEngine } from "@armada/engine"
+import { ContainerEngine } from "@armada/engine"
 import { DockerContext, Engine, Sshd, TlsEndpoint } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Option } from "effect"
 
 const skip =
   Engine.skipWithoutEngine("engine discovery (live)") ||
@@ -139,5 +139,42 @@ describe.skipIf(skip)("engine discovery (live)", () => {
       assert.strictEqual(overSsh.address, ssh.address)
       yield* exercise(overSsh, `armada-discovery-ssh-${process.pid}`)
     }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "layerDiscovery: a library's engine found from the environment, here a TLS one by DOCKER_HOST",
+    () =>
+      Effect.gen(function* () {
+        const endpoint = yield* TlsEndpoint.start()
+        const environment = ConfigProvider.fromMap(
+          new Map([
+            ["DOCKER_HOST", endpoint.host],
+            ["DOCKER_TLS_VERIFY", "1"],
+            ["DOCKER_CERT_PATH", endpoint.certPath.dir],
+            ["HOME", "/nonexistent/armada-test"]
+          ])
+        )
+        const built = yield* Layer.build(
+          DockerEngineLive.layerDiscovery().pipe(Layer.provide(Layer.setConfigProvider(environment)))
+        )
+        const engine = Context.get(built, ContainerEngine)
+        assert.strictEqual(engine.address, endpoint.host)
+        assert.strictEqual((yield* engine.version).engine, "docker")
+
+        const untrusted = ConfigProvider.fromMap(
+          new Map([
+            ["DOCKER_HOST", endpoint.host],
+            ["DOCKER_TLS_VERIFY", "1"],
+            ["DOCKER_CERT_PATH", endpoint.wrongCaPath.dir],
+            ["HOME", "/nonexistent/armada-test"]
+          ])
+        )
+        const failed = yield* Effect.flip(
+          Layer.build(
+            DockerEngineLive.layerDiscovery().pipe(Layer.provide(Layer.setConfigProvider(untrusted)))
+          )
+        )
+        assert.deepInclude(failed, { _tag: "EngineTlsError", reason: "UntrustedServer" })
+      }).pipe(Effect.scoped)
   )
 })
