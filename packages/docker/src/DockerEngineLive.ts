@@ -111,7 +111,7 @@ export interface EndpointOptions {
 /**
  * The service at `endpoint`, over its transport. A TLS or ssh engine is reached through a socket
  * of armada's own that dials it once per connection (`internal/forwarder.ts`); the service's
- * `address` is the endpoint's. Reads the TLS material or the ssh keys now (their errors are
+ * `address`, and the one its `EngineUnreachable` errors name, is the endpoint's. Reads the TLS material or the ssh keys now (their errors are
  * `EngineTlsError` and `EngineSshError`) and contacts nothing.
  *
  * @since 0.2.0
@@ -129,9 +129,12 @@ export const makeAt = (
       sshAuthSock: options.sshAuthSock,
       timeout
     })
-    const host = dial === undefined ? address : `unix://${yield* Forwarder.listen(dial)}`
-    const engine = yield* internal.make({ host, timeout })
-    return ContainerEngine.make(Podman.adapt({ ...engine, address }))
+    if (dial === undefined) {
+      return ContainerEngine.make(Podman.adapt(yield* internal.make({ host: address, timeout })))
+    }
+    const socket = `unix://${yield* Forwarder.listen(dial)}`
+    const engine = yield* internal.make({ host: socket, timeout })
+    return ContainerEngine.make(Podman.adapt({ ...Forwarder.readdressed(engine, socket, address), address }))
   })
 
 /**

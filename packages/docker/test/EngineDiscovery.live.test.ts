@@ -4,7 +4,7 @@ import { DockerEngineLive, EngineDiscovery } from "@armada/docker"
 import { ContainerEngine } from "@armada/engine"
 import { DockerContext, Engine, Sshd, TlsEndpoint } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Context, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Context, Effect, Exit, Layer, Option, Scope } from "effect"
 
 const skip =
   Engine.skipWithoutEngine("engine discovery (live)") ||
@@ -107,20 +107,21 @@ describe.skipIf(skip)("engine discovery (live)", () => {
       const labels = { "armada-discovery-test": name }
       yield* engine.createVolume({ name, labels })
       yield* Effect.gen(function* () {
-        // Several requests at once: each takes a connection of its own through the transport.
+        // Twelve requests at once, each on a connection of its own: over ssh, more channels than one
+        // SSH connection carries (OpenSSH allows ten).
         const listed = yield* Effect.all(
-          Array.from({ length: 6 }, () => engine.listVolumes(labels)),
+          Array.from({ length: 12 }, () => engine.listVolumes(labels)),
           { concurrency: "unbounded" }
         )
         assert.deepStrictEqual(
           listed.map((volumes) => volumes.map((volume) => volume.name)),
-          Array.from({ length: 6 }, () => [name])
+          Array.from({ length: 12 }, () => [name])
         )
       }).pipe(Effect.ensuring(Effect.ignore(engine.removeVolume(name))))
       assert.deepStrictEqual(yield* engine.listVolumes(labels), [])
     })
 
-  it.live("the live engine over TLS and over ssh: version, volumes, several requests at once", () =>
+  it.live("the live engine over TLS and over ssh: version, volumes, twelve requests at once", () =>
     Effect.gen(function* () {
       const endpoint = yield* TlsEndpoint.start()
       const tls = yield* EngineDiscovery.discover({
@@ -176,5 +177,24 @@ describe.skipIf(skip)("engine discovery (live)", () => {
         )
         assert.deepInclude(failed, { _tag: "EngineTlsError", reason: "UntrustedServer" })
       }).pipe(Effect.scoped)
+  )
+
+  it.live("a TLS engine that goes away later is EngineUnreachable at its own address", () =>
+    Effect.gen(function* () {
+      const endpointScope = yield* Scope.make()
+      const endpoint = yield* TlsEndpoint.start().pipe(Scope.extend(endpointScope))
+      const found = yield* EngineDiscovery.discover({
+        ...base,
+        dockerHost: endpoint.host,
+        tlsVerify: true,
+        certPath: endpoint.certPath.dir
+      })
+      const engine = yield* DockerEngineLive.makeAt(found.endpoint)
+      yield* engine.version
+      yield* Scope.close(endpointScope, Exit.void)
+      const gone = yield* Effect.flip(engine.version)
+      assert.strictEqual(gone._tag, "EngineUnreachable")
+      assert.include(gone.message, `cannot reach the Docker engine at ${endpoint.host} (`)
+    }).pipe(Effect.scoped)
   )
 })

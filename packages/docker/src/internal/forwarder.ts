@@ -12,7 +12,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type * as stream from "node:stream"
 import { Interruption } from "@armada/core"
-import { Effect, type Scope } from "effect"
+import { type ContainerEngine, ContainerEngineError } from "@armada/engine"
+import { Effect, type Scope, Stream } from "effect"
 import type { Dial } from "./transport.js"
 
 /** Copies between the two until either ends or fails, then closes both. */
@@ -58,3 +59,34 @@ export const listen = (dial: Dial): Effect.Effect<string, never, Scope.Scope> =>
         fs.rmSync(dir, { recursive: true, force: true })
       })
   ).pipe(Effect.map(({ socket }) => socket))
+
+/**
+ * `engine`, its `EngineUnreachable` errors naming `address` rather than the socket it reaches
+ * the engine through (`socket`, `unix://…`).
+ *
+ * @internal
+ */
+export const readdressed = (
+  engine: ContainerEngine.Service,
+  socket: string,
+  address: string
+): ContainerEngine.Service => {
+  const fix = (error: ContainerEngineError.ContainerEngineError) =>
+    error._tag === "EngineUnreachable" && error.address === socket
+      ? new ContainerEngineError.EngineUnreachable({ address, detail: error.detail })
+      : error
+  // Each member is an Effect, a Stream, or a function answering one of them, all failing with a
+  // ContainerEngineError: mapping them one by one keeps the service's shape whatever it holds.
+  const wrap = (value: unknown): unknown =>
+    typeof value === "object" && value !== null && Stream.StreamTypeId in value
+      ? Stream.mapError(value as Stream.Stream<unknown, ContainerEngineError.ContainerEngineError>, fix)
+      : Effect.isEffect(value)
+        ? Effect.mapError(value as Effect.Effect<unknown, ContainerEngineError.ContainerEngineError>, fix)
+        : value
+  return Object.fromEntries(
+    Object.entries(engine).map(([key, value]) => [
+      key,
+      typeof value === "function" ? (...args: Array<unknown>) => wrap(value(...args)) : wrap(value)
+    ])
+  ) as unknown as ContainerEngine.Service
+}

@@ -1,9 +1,10 @@
 /**
- * `ssh://` the way the Docker CLI does it: one SSH connection per client, and per HTTP connection
- * an exec channel running `docker system dial-stdio` on the remote host, whose stdin/stdout carry
- * the engine's API. docker-modem has an ssh transport too, but it opens a new SSH connection for
- * every request and checks no host key; this one keeps one connection for the client's life and
- * checks the server's host key against `known_hosts` before anything is sent.
+ * `ssh://` the way the Docker CLI does it: per HTTP connection an exec channel running
+ * `docker system dial-stdio` on the remote host, whose stdin/stdout carry the engine's API, over
+ * SSH connections kept for the client's life (ten channels each, OpenSSH's `MaxSessions`).
+ * docker-modem has an ssh transport too, but it opens a new SSH connection for every request and
+ * checks no host key; this one keeps its connections and checks the server's host key against
+ * `known_hosts` before anything is sent.
  *
  * Keys, as `ssh` tries them: the agent at `SSH_AUTH_SOCK`, then `~/.ssh/id_ed25519`, `id_ecdsa`
  * and `id_rsa` (those without a passphrase).
@@ -108,11 +109,22 @@ const describeMethods = (methods: ReadonlyArray<AnyAuthMethod>, settings: SshSet
     .join(", ")
 
 /**
- * One SSH connection (made on the first dial, again after it drops) and per dial an exec channel
- * running `docker system dial-stdio`.
+ * How many channels one SSH connection carries at once: OpenSSH's default `MaxSessions`. A server
+ * refuses more, so more connections at once take another SSH connection.
+ */
+const channelsPerConnection = 10
+
+interface Connection {
+  readonly client: Promise<Client>
+  channels: number
+}
+
+/**
+ * SSH connections (made as dials need them, dropped when they close) and per dial an exec channel
+ * running `docker system dial-stdio`, at most `channelsPerConnection` on each connection.
  */
 class SshDialer {
-  private client: Promise<Client> | undefined
+  private connections: Array<Connection> = []
   private closed = false
 
   constructor(
@@ -121,8 +133,21 @@ class SshDialer {
     private readonly knownHosts: { readonly files: ReadonlyArray<string>; readonly text: string }
   ) {}
 
-  private connection(): Promise<Client> {
-    if (this.client !== undefined) return this.client
+  /** A connection with a channel to spare, a new one when none has. */
+  private connection(): Connection {
+    const spare = this.connections.find((connection) => connection.channels < channelsPerConnection)
+    if (spare !== undefined) return spare
+    const connection: Connection = { client: this.connect(() => this.drop(connection)), channels: 0 }
+    this.connections.push(connection)
+    return connection
+  }
+
+  private drop(connection: Connection): void {
+    this.connections = this.connections.filter((other) => other !== connection)
+  }
+
+  /** Connects, checking the host key; `gone` runs when the connection fails or closes. */
+  private connect(gone: () => void): Promise<Client> {
     const { settings, methods } = this
     const entries = KnownHosts.parse(this.knownHosts.text)
     const name = KnownHosts.hostName(settings.host, settings.port)
@@ -157,7 +182,7 @@ class SshDialer {
       }
       client.once("ready", () => resolve(client))
       client.on("error", (error: Error & { level?: string }) => {
-        if (this.client === connecting) this.client = undefined
+        gone()
         if (refused !== undefined) return reject(refused)
         if (error.level === "client-authentication") {
           return reject(
@@ -166,27 +191,31 @@ class SshDialer {
         }
         reject(error)
       })
-      client.once("close", () => {
-        if (this.client === connecting) this.client = undefined
-      })
+      client.once("close", gone)
       client.connect(config)
     })
     connecting.catch(() => undefined)
-    this.client = connecting
     return connecting
   }
 
   /** A channel carrying the engine's API; fails with an `SshFailure` or the connection's error. */
   dial(): Promise<stream.Duplex> {
     if (this.closed) return Promise.reject(new Error("the ssh transport is closed"))
-    return this.connection().then(
+    const connection = this.connection()
+    connection.channels += 1
+    const release = () => {
+      connection.channels -= 1
+    }
+    return connection.client.then(
       (client) =>
         new Promise<stream.Duplex>((resolve, reject) =>
           client.exec("docker system dial-stdio", (error, channel) => {
             if (error !== undefined && error !== null) {
+              release()
               reject(new SshFailure("RemoteCommand", error.message))
               return
             }
+            channel.once("close", release)
             let stderr = ""
             channel.stderr.on("data", (chunk: Buffer) => {
               stderr = (stderr + chunk.toString("utf8")).slice(-2000)
@@ -205,16 +234,22 @@ class SshDialer {
             })
             resolve(channel)
           })
-        )
+        ),
+      (error: unknown) => {
+        release()
+        throw error
+      }
     )
   }
 
   close(): void {
     this.closed = true
-    this.client?.then(
-      (client) => client.end(),
-      () => undefined
-    )
+    for (const connection of this.connections) {
+      connection.client.then(
+        (client) => client.end(),
+        () => undefined
+      )
+    }
   }
 }
 
