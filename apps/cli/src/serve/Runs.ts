@@ -131,6 +131,8 @@ export const make = (
       })
 
     const emit = (record: Record, event: Event.Unstamped) => {
+      // A pooled set is removed long after the run that started it: its cleanup is not that run's.
+      if (record.status !== "running") return
       const stamped = { ...event, at: Date.now() } as Event.Event
       record.events.push(stamped)
       record.state = RunState.reduce(record.state, stamped)
@@ -213,7 +215,8 @@ export const make = (
         const run = exit.value
         record.pool = run.pool
         return finish(record, "success", {
-          path: run.output,
+          // Where a client finds it; the server's own path is none of its business.
+          path: `/runs/${record.id}/output`,
           files: run.files.length,
           conflicts: run.conflicts,
           resolved: run.resolved
