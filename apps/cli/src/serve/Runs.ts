@@ -7,7 +7,6 @@
  */
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
-import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
 import { Archive, ContainerEngineError } from "@armada/engine"
 import { type OrchestratorError, Pool, Progress, Spec } from "@armada/orchestrator"
@@ -115,10 +114,7 @@ export const make = (
     const pool = yield* Pool.Pool
     const files = yield* FileSystem.FileSystem
     const fibers = yield* FiberSet.make<void>()
-    const root = yield* Effect.acquireRelease(
-      Effect.promise(() => fs.mkdtemp(join(tmpdir(), "armada-serve-"))),
-      (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
-    )
+    const root = yield* Effect.orDie(files.makeTempDirectoryScoped({ prefix: "armada-serve-" }))
     const records = new Map<string, Record>()
     let closing = false
 
