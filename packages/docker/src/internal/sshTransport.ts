@@ -14,6 +14,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as stream from "node:stream"
+import { Interruption } from "@armada/core"
 import { Effect, type Scope } from "effect"
 // ssh2 is CommonJS, and Node's ESM loader finds only some of its exports by name (Client, not
 // utils): utils comes from the default export, the module itself.
@@ -266,7 +267,7 @@ export const dialer = (
     const methods = yield* authMethods(settings)
     const files = knownHostsFiles(settings.home)
     const text = files.map((file) => readIfPresent(file) ?? "").join("\n")
-    const ssh = yield* Effect.acquireRelease(
+    const ssh = yield* Interruption.acquireRelease(
       Effect.sync(() => new SshDialer(settings, methods, { files, text })),
       (ssh) => Effect.sync(() => ssh.close())
     )

@@ -11,6 +11,7 @@ import * as net from "node:net"
 import type * as stream from "node:stream"
 import * as tls from "node:tls"
 import { inspect } from "node:util"
+import { Interruption } from "@armada/core"
 import Docker from "dockerode"
 import { Duration, Effect, type Scope } from "effect"
 import type { Endpoint, Tls } from "../EngineDiscovery.js"
@@ -41,7 +42,7 @@ const cheapToInspect = <A extends http.Agent>(agent: A, name: string): A => {
 }
 
 const scopedAgent = <A extends http.Agent>(make: () => A) =>
-  Effect.acquireRelease(Effect.sync(make), (agent) => Effect.sync(() => agent.destroy()))
+  Interruption.acquireRelease(Effect.sync(make), (agent) => Effect.sync(() => agent.destroy()))
 
 /**
  * Describes where the trusted CA comes from, for errors.
