@@ -124,20 +124,27 @@ const all = Options.boolean("all").pipe(
   Options.withDescription("Everything armada created under the prefix, every session, and the network.")
 )
 
+const pools = Options.boolean("pools").pipe(
+  Options.withDescription(
+    "Every pooled set (what carries <prefix>.pool): a killed `armada serve`'s containers and volumes. A running server's sets go too; it starts new ones, and a run on a removed set fails. On a running server, `DELETE /pools/:key` removes a pool's sets without failing runs."
+  )
+)
+
 /**
  * @since 0.1.0
  * @category commands
  */
 export const cleanCommand = Command.make(
   "clean",
-  { session: Flags.session, all, ...labelledOptions },
+  { session: Flags.session, pools, all, ...labelledOptions },
   Clean.handler
 ).pipe(
   Command.withDescription(
     describe(
-      "Removes what runs left behind (after --keep, or a run that was killed): containers, volumes and the network, found by their labels.",
+      "Removes what runs left behind (after --keep, a run that was killed, or the pooled sets of a killed `armada serve`): containers, volumes and the network, found by their labels.",
       [
         ["armada clean --session k3x9ab2q", "one session (`armada ps` lists them)"],
+        ["armada clean --pools", "every pooled set `armada serve` left (`armada ps` lists them)"],
         ["armada clean --all", "everything labelled armada.managed=true"]
       ]
     )
@@ -151,9 +158,9 @@ export const cleanCommand = Command.make(
 export const psCommand = Command.make("ps", labelledOptions, Ps.handler).pipe(
   Command.withDescription(
     describe(
-      "Lists the sessions armada has on the engine, with their containers (role, state, age) and volumes, found by label.",
+      "Lists the sessions armada has on the engine, with their containers (role, state, age) and volumes, found by label; the sets an `armada serve` pools (labelled <prefix>.pool=<key>) apart, per pool key.",
       [
-        ["armada ps", "what is left, per session"],
+        ["armada ps", "what is left, per session and per pool"],
         ["armada ps --json", "the same as JSON"]
       ]
     )

@@ -305,14 +305,25 @@ export interface CleanOptions {
 }
 
 /**
+ * What `clean` removes: one session, everything under the prefix, or every pooled set (what
+ * carries `<prefix>.pool`, whatever its key: a killed server's sets, or a running server's, which
+ * it then replaces).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type CleanTarget = { readonly session: Names.Id } | { readonly all: true } | { readonly pools: true }
+
+/**
  * Finds what armada left behind, by label, and removes it in parallel: one session's containers
- * and volumes, or everything under the prefix; the prefix's network once nothing uses it.
+ * and volumes, every pooled set's, or everything under the prefix; the prefix's network once
+ * nothing uses it.
  *
  * @since 0.1.0
  * @category operations
  */
 export const clean: (
-  target: { readonly session: Names.Id } | { readonly all: true },
+  target: CleanTarget,
   options?: CleanOptions
 ) => Effect.Effect<CleanOutcome, ContainerEngineError.ContainerEngineError | InputError, ContainerEngine> =
   flow(clean_.clean, Interruption.isolated)

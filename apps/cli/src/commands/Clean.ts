@@ -1,6 +1,6 @@
 /**
- * `armada clean --session ID | --all`: removes what runs left behind (a `--keep` run, a killed
- * process), found by label, never by name.
+ * `armada clean --session ID | --pools | --all`: removes what runs left behind (a `--keep` run, a
+ * killed process, a killed server's pooled sets), found by label, never by name.
  *
  * @since 0.1.0
  */
@@ -22,6 +22,7 @@ import { failEarly } from "./Pipeline.js"
 export interface Flags {
   readonly session: Option.Option<Names.Id>
   readonly all: boolean
+  readonly pools: boolean
   readonly prefix: Names.Id
   readonly engine: Engine.Selection
   readonly json: boolean
@@ -118,14 +119,14 @@ export const handler = (flags: Flags) =>
     const startedAt = yield* Clock.currentTimeMillis
     const session = Option.getOrUndefined(flags.session)
     const displayFlags = { json: flags.json, quiet: false, verbose: false }
-    if ((session === undefined) === !flags.all) {
+    if ([session !== undefined, flags.pools, flags.all].filter(Boolean).length !== 1) {
       return yield* failEarly(
         displayFlags,
         "clean",
         undefined,
         startedAt,
         "bad-input",
-        "say what to remove: --session ID (one session) or --all (everything under the prefix); `armada ps` lists the sessions"
+        "say what to remove, one of: --session ID (one session), --pools (every pooled set) or --all (everything under the prefix); `armada ps` lists them"
       )
     }
     const selected = yield* Effect.either(Engine.select(flags.engine))
@@ -133,7 +134,8 @@ export const handler = (flags: Flags) =>
       const outcome = Engine.isUnreachable(selected.left) ? "engine-unreachable" : "failed"
       return yield* failEarly(displayFlags, "clean", undefined, startedAt, outcome, selected.left)
     }
-    const target = session === undefined ? { all: true as const } : { session }
+    const target: Orchestrator.CleanTarget =
+      session !== undefined ? { session } : flags.pools ? { pools: true } : { all: true }
     const outcome = yield* Orchestrator.clean(target, { prefix: flags.prefix }).pipe(
       Effect.provide(selected.right.context),
       Effect.either
@@ -152,7 +154,12 @@ export const handler = (flags: Flags) =>
     const output = yield* Output
     if (flags.json) yield* output.stdout(Display.jsonDocument(result))
     else {
-      const what = session === undefined ? `prefix ${flags.prefix}` : `session ${session}`
+      const what =
+        session !== undefined
+          ? `session ${session}`
+          : flags.pools
+            ? `the pools of prefix ${flags.prefix}`
+            : `prefix ${flags.prefix}`
       yield* output.stdout(`${lines(outcome.right, what).join("\n")}\n`)
     }
     if (result.exitCode !== 0) return yield* new Reported({ code: result.exitCode })

@@ -1,6 +1,7 @@
 /**
  * `armada ps`: the sessions armada has on the engine, found by label, with their containers
- * (role, state, age) and volumes.
+ * (role, state, age) and volumes; the sets an `armada serve` pools (labelled `<prefix>.pool`)
+ * apart from run sessions, each with its pool key.
  *
  * @since 0.1.0
  */
@@ -19,6 +20,8 @@ import { failEarly } from "./Pipeline.js"
  */
 export interface Session {
   readonly session: string
+  /** The pool key, when the session is a pooled set. */
+  readonly pool?: string | undefined
   readonly containers: ReadonlyArray<{
     readonly name: string
     readonly role: string
@@ -30,6 +33,15 @@ export interface Session {
 }
 
 const noSession = "(none)"
+
+/** `{ pool: key }` when any of a session's resources carries the pool label. */
+const poolOf = (
+  label: string,
+  resources: ReadonlyArray<{ readonly labels: Readonly<Record<string, string>> }>
+) => {
+  const key = resources.map((resource) => resource.labels[label]).find((value) => value !== undefined)
+  return key === undefined ? {} : { pool: key }
+}
 
 /**
  * Groups what was found by its session label, sessions in order of their oldest resource.
@@ -43,6 +55,7 @@ export const group = (
   volumes: ReadonlyArray<VolumeInfo>
 ): Array<Session> => {
   const keys = Names.labelKeys(prefix)
+  const poolLabel = `${prefix}.pool`
   const sessions = new Map<string, { containers: Array<ContainerInfo>; volumes: Array<VolumeInfo> }>()
   const entry = (labels: Readonly<Record<string, string>>) => {
     const session = labels[keys.session] ?? noSession
@@ -64,6 +77,7 @@ export const group = (
     .sort(([, a], [, b]) => oldest(a) - oldest(b))
     .map(([session, found]) => ({
       session,
+      ...poolOf(poolLabel, [...found.containers, ...found.volumes]),
       containers: found.containers.map((container) => ({
         name: container.name,
         role: container.labels[keys.role] ?? "",
@@ -92,21 +106,20 @@ export const age = (from: string, now: number): string => {
   return `${Math.floor(seconds / 86_400)}d`
 }
 
-/**
- * The table for people.
- *
- * @since 0.1.0
- * @category rendering
- */
-export const lines = (prefix: Names.Id, sessions: ReadonlyArray<Session>, now: number): Array<string> => {
-  if (sessions.length === 0) return [`No resources labelled ${prefix}.managed=true.`]
-  const rows: Array<Array<string>> = [["SESSION", "KIND", "NAME", "ROLE", "STATE", "AGE"]]
+/** One table: a row per container and volume, led by `lead(session)`. */
+const table = (
+  heads: ReadonlyArray<string>,
+  lead: (session: Session) => ReadonlyArray<string>,
+  sessions: ReadonlyArray<Session>,
+  now: number
+) => {
+  const rows: Array<Array<string>> = [[...heads, "KIND", "NAME", "ROLE", "STATE", "AGE"]]
   for (const session of sessions) {
     for (const container of session.containers) {
       const state =
         container.exitCode === undefined ? container.state : `${container.state} (${container.exitCode})`
       rows.push([
-        session.session,
+        ...lead(session),
         "container",
         container.name,
         container.role,
@@ -115,16 +128,48 @@ export const lines = (prefix: Names.Id, sessions: ReadonlyArray<Session>, now: n
       ])
     }
     for (const volume of session.volumes) {
-      rows.push([session.session, "volume", volume.name, "", "", age(volume.createdAt, now)])
+      rows.push([...lead(session), "volume", volume.name, "", "", age(volume.createdAt, now)])
     }
   }
-  const cleanup = sessions
-    .filter((session) => session.session !== noSession)
-    .map(
-      (session) =>
-        `  armada clean --session ${session.session}${prefix === Names.defaultPrefix ? "" : ` --prefix ${prefix}`}`
+  return Format.table(rows)
+}
+
+/**
+ * The tables for people: run sessions, then pooled sets by pool key, each with how to remove it.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const lines = (prefix: Names.Id, sessions: ReadonlyArray<Session>, now: number): Array<string> => {
+  if (sessions.length === 0) return [`No resources labelled ${prefix}.managed=true.`]
+  const withPrefix = prefix === Names.defaultPrefix ? "" : ` --prefix ${prefix}`
+  const runs = sessions.filter((session) => session.pool === undefined)
+  const pooled = [...sessions.filter((session) => session.pool !== undefined)].sort((a, b) =>
+    (a.pool ?? "").localeCompare(b.pool ?? "")
+  )
+  const out: Array<string> = []
+  if (runs.length > 0) {
+    const cleanup = runs
+      .filter((session) => session.session !== noSession)
+      .map((session) => `  armada clean --session ${session.session}${withPrefix}`)
+    out.push(
+      ...table(["SESSION"], (session) => [session.session], runs, now),
+      "",
+      "Remove a session with:",
+      ...cleanup
     )
-  return [...Format.table(rows), "", "Remove a session with:", ...cleanup]
+  }
+  if (pooled.length > 0) {
+    if (out.length > 0) out.push("")
+    out.push(
+      `Pooled sets (an \`armada serve\` keeps them between runs; ${new Set(pooled.map((s) => s.pool)).size} pool keys, ${pooled.length} sets):`,
+      ...table(["POOL", "SET"], (session) => [session.pool ?? "", session.session], pooled, now),
+      "",
+      "On a running server, DELETE /pools/<key> removes a pool's sets. A killed server's sets go with:",
+      `  armada clean --pools${withPrefix}`
+    )
+  }
+  return out
 }
 
 /**
@@ -159,6 +204,12 @@ export const handler = (options: {
     const [containers, volumes] = listed.right
     const sessions = group(options.prefix, containers, volumes)
     const now = yield* Clock.currentTimeMillis
-    if (options.json) return yield* output.stdout(`${JSON.stringify({ prefix: options.prefix, sessions })}\n`)
+    if (options.json) {
+      const pools = sessions.flatMap(({ pool, session, ...rest }) =>
+        pool === undefined ? [] : [{ key: pool, set: session, ...rest }]
+      )
+      const runs = sessions.filter((session) => session.pool === undefined)
+      return yield* output.stdout(`${JSON.stringify({ prefix: options.prefix, sessions: runs, pools })}\n`)
+    }
     yield* output.stdout(`${lines(options.prefix, sessions, now).join("\n")}\n`)
   }).pipe(Effect.scoped)

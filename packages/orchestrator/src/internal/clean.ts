@@ -7,7 +7,7 @@ import * as resources from "./resources.js"
 
 /** @internal */
 export const clean = (
-  target: { readonly session: Names.Id } | { readonly all: true },
+  target: Orchestrator.CleanTarget,
   options: Orchestrator.CleanOptions = {}
 ): Effect.Effect<
   Orchestrator.CleanOutcome,
@@ -19,10 +19,9 @@ export const clean = (
     // Refuse a bad limit before anything is looked for.
     yield* Parallel.resolveConcurrency(options.concurrency)
     const session = "session" in target ? target.session : undefined
-    const found = yield* resources.find(
-      prefix,
-      session === undefined ? {} : Names.labelFilter(prefix, session)
-    )
+    const found = yield* "pools" in target
+      ? resources.find(prefix, {}, (labels) => resources.poolLabel(prefix) in labels)
+      : resources.find(prefix, session === undefined ? {} : Names.labelFilter(prefix, session))
     return yield* resources.remove(found, { prefix, concurrency: options.concurrency, label: { session } })
   }).pipe(
     Effect.withSpan("Orchestrator.clean", { attributes: { target } }),

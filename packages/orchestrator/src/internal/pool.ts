@@ -21,6 +21,7 @@ import * as Spec from "../Spec.js"
 import { exportTo } from "./export.js"
 import { millis, pipeline, summarize } from "./pipeline.js"
 import { keyOf } from "./poolKey.js"
+import { poolLabel } from "./resources.js"
 import { run } from "./run.js"
 import { start } from "./start.js"
 import { warm } from "./warm.js"
@@ -164,7 +165,7 @@ export const make = (options: Pool.Options = {}) =>
         const scope = yield* Scope.fork(poolScope, ExecutionStrategy.sequential)
         const setSpec: Spec.Spec = { ...spec, session: id, options: { ...spec.options, keep: false } }
         const started = yield* Scope.extend(
-          warm(setSpec, { [`${spec.options.prefix}.pool`]: key.key }),
+          warm(setSpec, { [poolLabel(spec.options.prefix)]: key.key }),
           scope
         ).pipe(
           Effect.flatMap(start),

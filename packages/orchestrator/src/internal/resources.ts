@@ -38,6 +38,13 @@ export type CleanOutcome = Outcome.Outcome<Resource, Removal, ContainerEngineErr
 export const runLabel = (prefix: Names.Id): string => `${prefix}.run`
 
 /**
+ * The label that marks what a pooled set is made of; its value is the pool's key.
+ *
+ * @internal
+ */
+export const poolLabel = (prefix: Names.Id): string => `${prefix}.pool`
+
+/**
  * The labels of everything one run creates.
  *
  * @internal
@@ -102,14 +109,16 @@ export const acquireRun = (options: {
   )
 
 /**
- * What armada left behind under `prefix` that carries `labels` (besides `<prefix>.managed`): the
- * containers and volumes, and the prefix's network (removed only when nothing uses it).
+ * What armada left behind under `prefix` that carries `labels` (besides `<prefix>.managed`) and
+ * passes `keep` (a test of a resource's labels that an engine's filter cannot say, such as "has a
+ * key"): the containers and volumes, and the prefix's network (removed only when nothing uses it).
  *
  * @internal
  */
 export const find = (
   prefix: Names.Id,
-  labels: Labels
+  labels: Labels,
+  keep: (labels: Labels) => boolean = () => true
 ): Effect.Effect<ReadonlyArray<Resource>, ContainerEngineError.ContainerEngineError, ContainerEngine> =>
   Effect.gen(function* () {
     const engine = yield* ContainerEngine
@@ -123,8 +132,12 @@ export const find = (
       { concurrency: "unbounded" }
     )
     return [
-      ...containers.map((c): Resource => ({ kind: "container", name: c.name, ref: c.id })),
-      ...volumes.map((v): Resource => ({ kind: "volume", name: v.name, ref: v.name })),
+      ...containers
+        .filter((c) => keep(c.labels))
+        .map((c): Resource => ({ kind: "container", name: c.name, ref: c.id })),
+      ...volumes
+        .filter((v) => keep(v.labels))
+        .map((v): Resource => ({ kind: "volume", name: v.name, ref: v.name })),
       ...networks.map((n): Resource => ({ kind: "network", name: n.name, ref: n.name }))
     ]
   })
