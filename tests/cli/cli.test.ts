@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { Engine, TestImage } from "@armada/testkit"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
 import { cliMillis, docker, labelled, nothing, sweep, until } from "../support.js"
+import { inTerminal, type Terminal } from "../terminal.js"
 
 // The built `armada` binary end to end on the real Docker engine, as a user runs it. Every
 // resource carries the test's own prefix, and each test checks that none is left by label.
@@ -185,60 +186,7 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
     })
 
     describe("Ctrl-C in a terminal (tmux)", () => {
-      const sessions: Array<string> = []
-      const tmux = (args: ReadonlyArray<string>) => execFileSync("tmux", args, { encoding: "utf8" })
-
-      /**
-       * Starts `armada run` in a fresh tmux session (a real terminal). bash records the exit code
-       * (tmux's own pane status is not always filled in); like a shell, it survives the Ctrl-C the
-       * CLI handles. The pane stays once the command ends, for `capture-pane`.
-       */
-      const inTerminal = (args: ReadonlyArray<string>) => {
-        const name = `armada-cli-test-${process.pid}-${sessions.length}`
-        sessions.push(name)
-        const env =
-          process.env.DOCKER_HOST === undefined ? [] : ["-e", `DOCKER_HOST=${process.env.DOCKER_HOST}`]
-        const status = join(work, `${name}.status`)
-        tmux([
-          "new-session",
-          "-d",
-          "-s",
-          name,
-          "-x",
-          "120",
-          "-y",
-          "45",
-          "-c",
-          root,
-          ...env,
-          "bash",
-          "-c",
-          `"$0" "$@"; echo $? > ${status}`,
-          process.execPath,
-          bin,
-          ...args
-        ])
-        tmux(["set-option", "-t", name, "remain-on-exit", "on"])
-        return { name, status }
-      }
-      const pane = (name: string) => tmux(["capture-pane", "-p", "-t", name])
-      /**
-       * The screen once it shows `text` (tmux may not have drawn the last bytes yet), or as it is
-       * after 10 s: the assertions on it then say what it shows instead.
-       */
-      const screenWith = async (name: string, text: string) => {
-        await until(() => pane(name).includes(text), JSON.stringify(text), 10_000).catch(() => undefined)
-        return pane(name)
-      }
-      const exitStatus = (status: string) => {
-        const text = existsSync(status) ? readFileSync(status, "utf8") : ""
-        return text.endsWith("\n") ? Number(text.trim()) : undefined
-      }
-      /** The CLI's exit status once bash has recorded it. */
-      const exited = async (status: string, millis: number) => {
-        await until(() => exitStatus(status) !== undefined, "the CLI to exit", millis)
-        return exitStatus(status)!
-      }
+      const terminals: Array<Terminal> = []
       /** A run that hangs in the start stage: `docs` listens only after a minute. */
       const slowSpec = (session: string) =>
         exampleSpec(
@@ -249,36 +197,29 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
 
       /** `armada run` of the slow example in a terminal, once its containers are there. */
       const slowRunInTerminal = async (session: string) => {
-        const terminal = inTerminal([
-          "run",
-          slowSpec(session),
-          "--output",
-          join(work, session),
-          "--prefix",
-          prefix
-        ])
+        const terminal = inTerminal({
+          bin,
+          args: ["run", slowSpec(session), "--output", join(work, session), "--prefix", prefix],
+          cwd: root,
+          work
+        })
+        terminals.push(terminal)
         await until(() => containersOf(session).length >= 5, "the run's containers", 120_000, 100)
         return terminal
       }
 
       afterEach(() => {
-        for (const name of sessions.splice(0)) {
-          try {
-            tmux(["kill-session", "-t", name])
-          } catch {
-            // already gone
-          }
-        }
+        for (const terminal of terminals.splice(0)) terminal.close()
       })
 
       it("the first Ctrl-C cleans up what the run created and exits with 130", async () => {
         const session = "ctrlc1"
-        const { name, status: statusFile } = await slowRunInTerminal(session)
-        await until(() => pane(name).includes("waiting until ready"), "the live view", 120_000, 100)
-        tmux(["send-keys", "-t", name, "C-c"])
+        const terminal = await slowRunInTerminal(session)
+        await until(() => terminal.pane().includes("waiting until ready"), "the live view", 120_000, 100)
+        terminal.send("C-c")
         // The cleanup removes five containers, two volumes and a network.
-        const status = await exited(statusFile, 120_000)
-        const screen = await screenWith(name, "✖ run interrupted after")
+        const status = await terminal.exited(120_000)
+        const screen = await terminal.screenWith("✖ run interrupted after")
         assert.strictEqual(status, 130, `exit status ${status}:\n${screen}`)
         assert.include(screen, "Interrupted: removing what this run created")
         assert.include(screen, "✖ run interrupted after")
@@ -287,14 +228,14 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
 
       it("a second Ctrl-C exits at once and prints the command that removes what is left", async () => {
         const session = "ctrlc2"
-        const { name, status: statusFile } = await slowRunInTerminal(session)
-        tmux(["send-keys", "-t", name, "C-c"])
+        const terminal = await slowRunInTerminal(session)
+        terminal.send("C-c")
         // As a person does: the second press once the first one showed (two presses at the same
         // instant can reach the process as one signal).
-        await until(() => pane(name).includes("Ctrl-C again"), "the first press to show", 60_000, 20)
-        tmux(["send-keys", "-t", name, "C-c"])
-        const status = await exited(statusFile, 30_000)
-        const screen = await screenWith(name, "Remove them with")
+        await until(() => terminal.pane().includes("Ctrl-C again"), "the first press to show", 60_000, 20)
+        terminal.send("C-c")
+        const status = await terminal.exited(30_000)
+        const screen = await terminal.screenWith("Remove them with")
         assert.strictEqual(status, 130, `exit status ${status}:\n${screen}`)
         assert.include(screen, `Remove them with: armada clean --session ${session} --prefix ${prefix}`)
         // What it printed works. The engine may still be finishing requests the CLI left in flight

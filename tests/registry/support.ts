@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import { Engine, Registry, TestImage } from "@armada/testkit"
 import { Effect, Exit, Scope } from "effect"
 import { assert } from "vitest"
-import { until } from "../support.js"
+import * as Terminal from "../terminal.js"
 
 export const root = fileURLToPath(new URL("../../", import.meta.url))
 export const bin = join(root, "apps", "cli", "dist", "bin.js")
@@ -197,60 +197,9 @@ export const assertNoSecret = (text: string, secrets: ReadonlyArray<string>, whe
   }
 }
 
-/**
- * `armada args…` in a fresh tmux session, a real terminal of 120×45, with `env` set; the pane stays
- * after the command ends. bash records the exit code in `status`.
- */
+/** `armada args…` in a real terminal (tests/terminal.ts), with `env` set. */
 export const inTerminal = (
   work: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {}
-) => {
-  const name = `armada-registry-test-${process.pid}-${randomBytes(3).toString("hex")}`
-  const status = join(work, `${name}.status`)
-  const variables = {
-    ...(process.env.DOCKER_HOST === undefined ? {} : { DOCKER_HOST: process.env.DOCKER_HOST }),
-    ...env
-  }
-  tmux([
-    "new-session",
-    "-d",
-    "-s",
-    name,
-    "-x",
-    "120",
-    "-y",
-    "45",
-    "-c",
-    root,
-    ...Object.entries(variables).flatMap(([key, value]) => ["-e", `${key}=${value}`]),
-    "bash",
-    "-c",
-    `"$0" "$@"; echo $? > ${status}`,
-    process.execPath,
-    bin,
-    ...args
-  ])
-  tmux(["set-option", "-t", name, "remain-on-exit", "on"])
-  const exitStatus = () => {
-    const text = existsSync(status) ? readFileSync(status, "utf8") : ""
-    return text.endsWith("\n") ? Number(text.trim()) : undefined
-  }
-  return {
-    pane: () => tmux(["capture-pane", "-p", "-t", name]),
-    /** The exit status once bash has recorded it. */
-    exited: async (millis: number) => {
-      await until(() => exitStatus() !== undefined, "the CLI to exit", millis)
-      return exitStatus()!
-    },
-    close: () => {
-      try {
-        tmux(["kill-session", "-t", name])
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-const tmux = (args: ReadonlyArray<string>) => execFileSync("tmux", args, { encoding: "utf8" })
+) => Terminal.inTerminal({ bin, args, cwd: root, work, env })
