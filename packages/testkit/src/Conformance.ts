@@ -7,7 +7,9 @@
  * per-run `armada.test.run=<id>` label, is removed by the test's scope, and the last test fails if
  * anything with the run's label remains. A behaviour an implementation does not have is declared
  * in `unsupported` with the reason; its tests are then registered as skipped under a name that
- * says so, never left out silently.
+ * says so, never left out silently. A single test where an engine answers differently from the
+ * others (a behaviour of the engine's own, not a feature it lacks) is named in `differences` with
+ * what the engine does instead, and registered as skipped the same way.
  *
  * @since 0.1.0
  */
@@ -51,6 +53,11 @@ export interface Options<E> {
   readonly fixtureImageLabels?: Readonly<Record<string, string>> | undefined
   /** Features this implementation lacks, each with the reason. */
   readonly unsupported?: Partial<Record<Feature, string>> | undefined
+  /**
+   * Tests (by title) where this engine behaves differently from the others, each with what it does
+   * instead. A title the suite does not have is an error, so a renamed test cannot hide one.
+   */
+  readonly differences?: Readonly<Record<string, string>> | undefined
   /** Per test, in milliseconds; default 30 000. */
   readonly timeout?: number | undefined
 }
@@ -65,9 +72,14 @@ export const run = <E>(options: Options<E>): void => {
   const timeout = options.timeout ?? 30_000
   describe(`ContainerEngine conformance: ${options.name}`, () => {
     layer(options.layer, { timeout: "60 seconds", excludeTestServices: true })((it) => {
+      const titles = new Set<string>()
       const test: Suite.Test = (title, needs, body) => {
+        titles.add(title)
         const missing = needs.filter((feature) => options.unsupported?.[feature] !== undefined)
-        if (missing.length > 0) {
+        const difference = options.differences?.[title]
+        if (difference !== undefined) {
+          it.scoped.skip(`${title} [differs on ${options.name}: ${difference}]`, () => Effect.void)
+        } else if (missing.length > 0) {
           const why = missing.map((feature) => `${feature}: ${options.unsupported?.[feature]}`).join("; ")
           it.scoped.skip(`${title} [unsupported by ${options.name}: ${why}]`, () => Effect.void)
         } else it.scoped(title, body, timeout)
@@ -85,6 +97,12 @@ export const run = <E>(options: Options<E>): void => {
           assert.deepStrictEqual(names(yield* engine.listNetworks(suite.runLabel)), [])
         })
       )
+      const unknown = Object.keys(options.differences ?? {}).filter((title) => !titles.has(title))
+      if (unknown.length > 0) {
+        throw new Error(
+          `ContainerEngine conformance: ${options.name}: \`differences\` names tests the suite does not have: ${unknown.map((title) => JSON.stringify(title)).join(", ")}; use a test's exact title`
+        )
+      }
     })
   })
 }
