@@ -12,11 +12,10 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import * as net from "node:net"
-import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Data, Effect, Option, Schedule, type Scope } from "effect"
 import { isCI } from "./Engine.js"
+import * as Daemon from "./internal/daemon.js"
 
 /**
  * @since 0.2.0
@@ -95,65 +94,23 @@ export const skipWithoutRegistry = (suite: string): boolean => {
   return true
 }
 
-interface Output {
-  readonly stdout: string
-  readonly stderr: string
-}
+/** A failure of the shared fixture tools, as this module reports it. */
+const fromFixture = (error: Daemon.FixtureError) =>
+  new RegistryError({ step: error.step, detail: error.detail })
 
 /** Runs `command args`, feeding `input`; fails with its stderr unless it exits 0. Interruption kills it. */
-const run = (
-  step: string,
-  command: string,
-  args: ReadonlyArray<string>,
-  input?: string
-): Effect.Effect<Output, RegistryError> =>
-  Effect.async<Output, RegistryError>((resume) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk
-    })
-    child.on("error", (error) => resume(Effect.fail(new RegistryError({ step, detail: error.message }))))
-    child.on("close", (code) =>
-      resume(
-        code === 0
-          ? Effect.succeed({ stdout, stderr })
-          : Effect.fail(
-              new RegistryError({
-                step,
-                detail: `${command} ${args.join(" ")} exited ${code}: ${stderr.trim()}`
-              })
-            )
-      )
-    )
-    child.stdin.end(input ?? "")
-    return Effect.sync(() => {
-      child.kill("SIGKILL")
-    })
-  })
+const run = (step: string, command: string, args: ReadonlyArray<string>, input?: string) =>
+  Effect.mapError(
+    Daemon.run("registry", step, command, args, input === undefined ? {} : { input }),
+    fromFixture
+  )
 
 const docker = (step: string, args: ReadonlyArray<string>, input?: string) => run(step, "docker", args, input)
 
 /** A port that was free a moment ago (the registry binds it next; a lost race is retried). */
-const freePort = Effect.async<number, RegistryError>((resume) => {
-  const server = net.createServer()
-  server.once("error", (error) =>
-    resume(Effect.fail(new RegistryError({ step: "find a free port", detail: error.message })))
-  )
-  server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as net.AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
+const freePort = Effect.mapError(Daemon.freePort("registry"), fromFixture)
 
-const makeFolder = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(tmpdir(), "armada-registry-"))),
-  (folder) => Effect.sync(() => fs.rmSync(folder, { recursive: true, force: true }))
-)
+const makeFolder = Effect.mapError(Daemon.tempDir("registry", "registry"), fromFixture)
 
 /** The child's exit, once it happens (also when it happened already). */
 const exited = (child: ChildProcess) =>
