@@ -14,13 +14,13 @@
 // --remove-concurrency N (default: --count).
 // Everything created carries `armada.bench=docker-<run id>` and is removed; the run fails if any
 // remains.
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { DockerEngineLive } from "@armada/docker"
 import { Bulk } from "@armada/engine"
 import { ManagedRuntime } from "effect"
 import { ensureFixtureImage } from "../packages/testkit/dist/ConformanceFixture.js"
-import { machine, median, numberFlag, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"
+import { machine, median, numberFlag, printLine, ratio, rotated, round, runsFlag, timeShell } from "./lib.mjs"
 
 const runs = runsFlag(5, 5)
 const count = numberFlag("count", 16)
@@ -34,22 +34,6 @@ const image = ensureFixtureImage()
 
 const namesFor = (side, round) =>
   Array.from({ length: count }, (_, i) => `armada-bench-${runId}-${side}-${round}-${i}`)
-
-/** Runs `sh -c script`, resolving with the wall time in ms; rejects on a non-zero exit. */
-const timeShell = (script) =>
-  new Promise((resolve, reject) => {
-    const start = performance.now()
-    const child = spawn("sh", ["-c", script], { stdio: ["ignore", "ignore", "pipe"] })
-    let stderr = ""
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk
-    })
-    child.on("error", reject)
-    child.on("exit", (code) => {
-      const elapsed = performance.now() - start
-      code === 0 ? resolve(elapsed) : reject(new Error(`${script.slice(0, 80)}… exited ${code}: ${stderr}`))
-    })
-  })
 
 const runtime = ManagedRuntime.make(DockerEngineLive.layerConfig())
 

@@ -1,5 +1,6 @@
 // What the bench files share: options, medians, ratios, rotating order, JSON lines, machine facts
 // and the Node HTTP client.
+import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { availableParallelism, totalmem } from "node:os"
 import { dirname, join } from "node:path"
@@ -64,3 +65,19 @@ export const loadLayerUndici = async () => {
   )
   return layerUndici
 }
+
+/** Runs `sh -c script`, resolving with the wall time in ms; rejects on a non-zero exit. */
+export const timeShell = (script) =>
+  new Promise((resolve, reject) => {
+    const start = performance.now()
+    const child = spawn("sh", ["-c", script], { stdio: ["ignore", "ignore", "pipe"] })
+    let stderr = ""
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => {
+      const elapsed = performance.now() - start
+      code === 0 ? resolve(elapsed) : reject(new Error(`${script.slice(0, 80)}… exited ${code}: ${stderr}`))
+    })
+  })

@@ -13,14 +13,14 @@
 // the ratio ours/cli, the target (ours/cli <= 1.1), sequential/ours, and the load average.
 // Options: --runs N (default 7, at least 5), --count N (default 8), --concurrency C (default 4),
 // --mib M (size of each image's layer, default 4). Build first: `pnpm build`.
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { loadavg } from "node:os"
 import { DockerEngineLive } from "@armada/docker"
 import { Bulk } from "@armada/engine"
 import { Effect, Exit, ManagedRuntime, Scope } from "effect"
 import * as Registry from "../packages/testkit/dist/Registry.js"
-import { machine, median, numberFlag, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"
+import { machine, median, numberFlag, printLine, ratio, rotated, round, runsFlag, timeShell } from "./lib.mjs"
 
 const runs = runsFlag(7, 5)
 const count = numberFlag("count", 8)
@@ -29,22 +29,6 @@ const mib = numberFlag("mib", 4)
 
 const runId = randomBytes(4).toString("hex")
 const docker = (args) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
-
-/** Runs `sh -c script`, resolving with the wall time in ms; rejects on a non-zero exit. */
-const timeShell = (script) =>
-  new Promise((resolve, reject) => {
-    const start = performance.now()
-    const child = spawn("sh", ["-c", script], { stdio: ["ignore", "ignore", "pipe"] })
-    let stderr = ""
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk
-    })
-    child.on("error", reject)
-    child.on("exit", (code) => {
-      const elapsed = performance.now() - start
-      code === 0 ? resolve(elapsed) : reject(new Error(`${script.slice(0, 80)}… exited ${code}: ${stderr}`))
-    })
-  })
 
 const scope = Effect.runSync(Scope.make())
 const runtime = ManagedRuntime.make(DockerEngineLive.layerConfig())
