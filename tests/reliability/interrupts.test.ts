@@ -68,7 +68,9 @@ const input = (session: string) => ({
     globs: [{ glob: "**", type: "copy" }]
   })),
   plugins: [],
-  options: { timeouts: { ready: "60s", call: "60s" } }
+  // Ready: room for three runs of 16 containers starting at once on a busy 2-core machine, so no run
+  // ends on its own before its interrupt (a run that never reaches its process stage is no case).
+  options: { timeouts: { ready: "300s", call: "60s" } }
 })
 
 const leftoversOf = (session: string, problems: Array<string>): number => {
@@ -85,7 +87,7 @@ const viaCli = (index: number, delay: number, anchor: Anchor): Effect.Effect<Out
     const dir = H.writeTree(join(work, `cli-${index}`), {})
     const run = H.armada(["run", H.specFile(dir, input(session)), "--engine", "docker", "--json"])
     if (anchor === "process") {
-      await H.until(() => run.stdout().includes('"stage":"process"'), "the process stage", 120_000)
+      await H.until(() => run.stdout().includes('"stage":"process"'), "the process stage", 360_000)
     }
     await new Promise((resolve) => setTimeout(resolve, delay))
     const children = H.descendants(run.pid)
@@ -158,7 +160,7 @@ const viaLibrary = (index: number, delay: number, anchor: Anchor): Effect.Effect
         Schedule.intersect(
           Schedule.recurWhile((reached: boolean) => !reached),
           Schedule.spaced("20 millis")
-        ).pipe(Schedule.upTo("120 seconds"))
+        ).pipe(Schedule.upTo("360 seconds"))
       )
     }
     yield* Effect.sleep(Duration.millis(delay))
@@ -198,7 +200,7 @@ describe.skipIf(Engine.skipWithoutEngine("reliability: interrupts"))("reliabilit
     const stages = [...new Set(outcomes.map((o) => o.stage))]
     Report.save("interrupts", {
       title: "Interrupts",
-      how: `Real Docker engine; ${processors} processors (each hangs on its call, so only the interrupt ends a run), timeouts ready 60 s / call 60 s, three runs at a time. Each delay is drawn uniformly (effect's \`Random\`, seeded ${seed}) from [0, ${anchors.start.bound}) ms after the run started, or, for every other pair of runs, from [0, ${anchors.process.bound}) ms after its process stage began.`,
+      how: `Real Docker engine; ${processors} processors (each hangs on its call, so only the interrupt ends a run), timeouts ready 300 s / call 60 s, three runs at a time. Each delay is drawn uniformly (effect's \`Random\`, seeded ${seed}) from [0, ${anchors.start.bound}) ms after the run started, or, for every other pair of runs, from [0, ${anchors.process.bound}) ms after its process stage began.`,
       figures: [
         `runs: ${outcomes.length} (${byVia("SIGINT (cli)").length} by SIGINT to \`armada run\`, ${byVia("fiber (library)").length} by \`Fiber.interrupt\`)`,
         `stage when interrupted: ${stages.map((s) => `${s} ${outcomes.filter((o) => o.stage === s).length}`).join(", ")}`,
