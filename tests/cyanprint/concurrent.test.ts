@@ -5,7 +5,7 @@
  * a local engine of its own, so on the local engine the two runs also share one engine through the
  * library: there they would collide on a shared template volume.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { Names } from "@armada/core"
@@ -34,25 +34,29 @@ const tree = (dir: string): Record<string, string> => {
   return out
 }
 
+/**
+ * The example's spec with room for a busy machine: two runs start ten containers at once, and on a
+ * loaded 2-core CI machine a merger was once not ready within the default 60 s.
+ */
+const roomyExample = (work: string): string => {
+  const yaml = readFileSync(join(example, "pipeline.yaml"), "utf8")
+    .replace("template: ./template", `template: ${join(example, "template")}`)
+    .replace("options:\n  concurrency: 4\n", "options:\n  concurrency: 4\n  timeouts: { ready: 300s }\n")
+  assert.include(yaml, "ready: 300s", "the example's options changed; update this test's edit")
+  const path = join(work, "pipeline.yaml")
+  writeFileSync(path, yaml)
+  return path
+}
+
 /** Two runs of the example at once on `engine`, each with its own output (and TMPDIR). */
 const twoAtOnce = async (engine: "docker" | "local", work: string) => {
+  const spec = roomyExample(work)
   const runs = [1, 2].map((n) => {
     const tmp = mkdtempSync(join(work, `tmp-${n}-`))
     const out = join(work, `out-${n}`)
-    const run = H.armada(
-      [
-        "run",
-        join(example, "pipeline.yaml"),
-        "--engine",
-        engine,
-        "--prefix",
-        H.prefix,
-        "--output",
-        out,
-        "--json"
-      ],
-      { TMPDIR: tmp }
-    )
+    const run = H.armada(["run", spec, "--engine", engine, "--prefix", H.prefix, "--output", out, "--json"], {
+      TMPDIR: tmp
+    })
     return { run, out, tmp }
   })
   const exits = await Promise.all(runs.map(({ run }) => run.exit))
