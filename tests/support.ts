@@ -3,7 +3,10 @@
  * through the code under test, and waiting for a condition.
  */
 import { execFile, execFileSync } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
 import { Poll } from "@armada/testkit"
+import { assert } from "vitest"
 
 /** Waits for a condition: `Poll.until`, the one helper every test of the project uses. */
 export const until = Poll.until
@@ -68,4 +71,19 @@ export const sweep = (label: string, host?: string): void => {
   // By id: two networks may share the name.
   const networks = docker(["network", "ls", "-q", ...filter], host)
   if (networks.length > 0) attempt(["network", "rm", ...networks])
+}
+
+/** Every file below `dir` (links included, directories not), relative to it, sorted. */
+export const filesOf = (dir: string): Array<string> =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort()
+
+/** `dir` holds exactly the files of `want`, byte for byte. */
+export const assertSameFiles = (dir: string, want: string): void => {
+  assert.deepStrictEqual(filesOf(dir), filesOf(want))
+  for (const file of filesOf(want)) {
+    assert.isTrue(readFileSync(join(dir, file)).equals(readFileSync(join(want, file))), `${file} differs`)
+  }
 }

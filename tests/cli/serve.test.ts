@@ -6,13 +6,13 @@
  * endpoint but /healthz answers 401 without it.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, TestImage } from "@armada/testkit"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { count, labelled, nothing, sweep } from "../support.js"
+import { assertSameFiles, count, labelled, nothing, sweep } from "../support.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = join(root, "apps", "cli", "dist", "bin.js")
@@ -75,22 +75,6 @@ const serve = (args: ReadonlyArray<string>, env: Record<string, string> = {}): P
     void exited.then((code) => reject(new Error(`armada serve exited with ${code}: ${stdout}${stderr}`)))
   })
 
-const filesOf = (dir: string): Array<string> =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort()
-
-const assertGolden = (output: string) => {
-  assert.deepStrictEqual(filesOf(output), filesOf(golden))
-  for (const file of filesOf(golden)) {
-    assert.isTrue(
-      readFileSync(join(output, file)).equals(readFileSync(join(golden, file))),
-      `${file} differs`
-    )
-  }
-}
-
 let work = ""
 let spec = ""
 
@@ -116,8 +100,8 @@ describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serv
       assert.strictEqual(first.code, 0, first.stdout + first.stderr)
       const second = await armada(["run", spec, "--server", server.url, "-o", join(work, "out-2")])
       assert.strictEqual(second.code, 0, second.stdout + second.stderr)
-      assertGolden(join(work, "out-1"))
-      assertGolden(join(work, "out-2"))
+      assertSameFiles(join(work, "out-1"), golden)
+      assertSameFiles(join(work, "out-2"), golden)
       const result = JSON.parse(first.stdout.trimEnd().split("\n").at(-1)!) as {
         _tag: string
         outcome: string

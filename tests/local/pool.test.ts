@@ -3,9 +3,9 @@
  * 2-plugin pipeline through one set all give the golden directory, byte for byte, the second and
  * third on the first one's set; closing the pool leaves nothing labelled.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Names } from "@armada/core"
 import { layer as processorClientLayer } from "@armada/http"
@@ -15,6 +15,7 @@ import { Leftovers, TestImage } from "@armada/testkit"
 import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope } from "effect"
+import { assertSameFiles } from "../support.js"
 
 const prefix = Names.Id.make("armadalocalpool")
 const fixtures = fileURLToPath(new URL("../fixtures/pipeline/", import.meta.url))
@@ -30,12 +31,6 @@ const Local = Layer.mergeAll(
   NodeFileSystem.layer
 )
 
-const filesOf = (dir: string): Array<string> =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort()
-
 describe("warm pool on the local engine", () => {
   it.live("three runs through one set: all golden, the set reused, nothing left after close", () =>
     Effect.gen(function* () {
@@ -45,15 +40,7 @@ describe("warm pool on the local engine", () => {
       const pool = yield* Scope.extend(Pool.make({ maxSets: 1 }), scope)
       const runs = []
       for (const n of [1, 2, 3]) runs.push(yield* pool.run(spec, { output: join(outputs, `run-${n}`) }))
-      for (const run of runs) {
-        assert.deepStrictEqual(filesOf(run.output), filesOf(golden))
-        for (const file of filesOf(golden)) {
-          assert.isTrue(
-            readFileSync(join(run.output, file)).equals(readFileSync(join(golden, file))),
-            `${file} differs`
-          )
-        }
-      }
+      for (const run of runs) assertSameFiles(run.output, golden)
       assert.deepStrictEqual(
         runs.map((run) => run.pool?.reused),
         [false, true, true]

@@ -1,12 +1,6 @@
-/**
- * The pipeline end to end on the real Docker engine with the test app: the exact result of the
- * 8-processor, 2-plugin spec (against a golden directory, byte for byte), the read-only template,
- * a container that exits at start, and no labelled resource left after any test.
- */
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Names } from "@armada/core"
 import { DockerEngineLive } from "@armada/docker"
@@ -17,6 +11,7 @@ import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import { assertSameFiles, filesOf, sweep } from "../support.js"
 
 const prefix = Names.Id.make("armadatest")
 const fixtures = fileURLToPath(new URL("../fixtures/pipeline/", import.meta.url))
@@ -27,13 +22,6 @@ const Live = Layer.mergeAll(
   Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici)),
   NodeFileSystem.layer
 )
-
-/** Every file below `dir` (links included, directories not), relative to it, sorted. */
-const filesOf = (dir: string): Array<string> =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort()
 
 /** Nothing carrying the test prefix's label is left on the engine. */
 const noLeftovers = Effect.map(Leftovers.labelled(prefix), (left) => assert.deepStrictEqual(left, []))
@@ -55,24 +43,7 @@ describe.skipIf(Engine.skipWithoutEngine("orchestrator pipeline on Docker"))(
     afterAll(() => {
       rmSync(scratch, { recursive: true, force: true })
       // Should a test have failed half-way: remove what carries the test label, and only that.
-      for (const kind of ["container", "volume", "network"] as const) {
-        const ids = execFileSync(
-          "docker",
-          [
-            kind,
-            "ls",
-            ...(kind === "container" ? ["-a"] : []),
-            "-q",
-            "--filter",
-            `label=${prefix}.managed=true`
-          ],
-          { encoding: "utf8" }
-        )
-          .split("\n")
-          .filter(Boolean)
-        if (ids.length > 0)
-          execFileSync("docker", [kind, "rm", ...(kind === "network" ? [] : ["-f"]), ...ids])
-      }
+      sweep(`${prefix}.managed=true`)
     })
 
     it.live(
@@ -83,13 +54,7 @@ describe.skipIf(Engine.skipWithoutEngine("orchestrator pipeline on Docker"))(
           const output = join(scratch, "golden-run")
           const summary = yield* Orchestrator.pipeline(spec, { output })
 
-          assert.deepStrictEqual(filesOf(output), filesOf(golden))
-          for (const file of filesOf(golden)) {
-            assert.isTrue(
-              readFileSync(join(output, file)).equals(readFileSync(join(golden, file))),
-              `${file} differs`
-            )
-          }
+          assertSameFiles(output, golden)
           assert.deepStrictEqual(summary.files, filesOf(golden))
           assert.deepStrictEqual(summary.conflicts, ["README.md"])
           assert.strictEqual(summary.items.length, 11)

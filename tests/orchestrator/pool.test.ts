@@ -5,9 +5,9 @@
  * warm run fails that run with its typed, named error, and the next run gets a new, healthy set.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Names } from "@armada/core"
 import { DockerEngineLive } from "@armada/docker"
@@ -18,6 +18,7 @@ import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import { assertSameFiles, sweep } from "../support.js"
 
 const prefix = Names.Id.make("armadapool")
 const fixtures = fileURLToPath(new URL("../fixtures/pipeline/", import.meta.url))
@@ -45,23 +46,6 @@ const CrashingClient = Layer.effect(
 
 const Live = Layer.mergeAll(DockerEngineLive.layerConfig(), CrashingClient, NodeFileSystem.layer)
 
-/** Every file below `dir` (links included, directories not), relative to it, sorted. */
-const filesOf = (dir: string): Array<string> =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort()
-
-const assertGolden = (output: string) => {
-  assert.deepStrictEqual(filesOf(output), filesOf(golden))
-  for (const file of filesOf(golden)) {
-    assert.isTrue(
-      readFileSync(join(output, file)).equals(readFileSync(join(golden, file))),
-      `${file} differs`
-    )
-  }
-}
-
 const pipelineSpec = Effect.map(Spec.load(join(fixtures, "armada.yaml")), (spec) => ({
   ...spec,
   options: { ...spec.options, prefix }
@@ -85,23 +69,7 @@ describe.skipIf(Engine.skipWithoutEngine("warm pool on Docker"))("warm pool on D
   afterAll(() => {
     rmSync(scratch, { recursive: true, force: true })
     // Should a test have failed half-way: remove what carries the test label, and only that.
-    for (const kind of ["container", "volume"] as const) {
-      const ids = execFileSync(
-        "docker",
-        [
-          kind,
-          "ls",
-          ...(kind === "container" ? ["-a"] : []),
-          "-q",
-          "--filter",
-          `label=${prefix}.managed=true`
-        ],
-        { encoding: "utf8" }
-      )
-        .split("\n")
-        .filter(Boolean)
-      if (ids.length > 0) execFileSync("docker", [kind, "rm", "-f", ...ids])
-    }
+    sweep(`${prefix}.managed=true`)
     execFileSync("docker", ["network", "rm", "--force", prefix])
   })
 
@@ -117,7 +85,7 @@ describe.skipIf(Engine.skipWithoutEngine("warm pool on Docker"))("warm pool on D
         ),
         { concurrency: "unbounded" }
       )
-      for (const run of runs) assertGolden(run.output)
+      for (const run of runs) assertSameFiles(run.output, golden)
       assert.isAtMost(new Set(runs.map((run) => run.pool?.set)).size, 2)
       assert.isAtMost((yield* pool.sets).length, 2)
       const stats = yield* pool.stats
@@ -136,7 +104,7 @@ describe.skipIf(Engine.skipWithoutEngine("warm pool on Docker"))("warm pool on D
       const spec = yield* pipelineSpec
       const { pool, close } = yield* poolIn({ maxSets: 1 })
       const first = yield* pool.run(spec, { output: output() })
-      assertGolden(first.output)
+      assertSameFiles(first.output, golden)
       crashNext.add("docs")
       const error = yield* Effect.flip(pool.run(spec, { output: output() }))
       assert.strictEqual(error._tag, "StageFailed")
@@ -148,7 +116,7 @@ describe.skipIf(Engine.skipWithoutEngine("warm pool on Docker"))("warm pool on D
       const next = yield* pool.run(spec, { output: output() })
       assert.isFalse(next.pool?.reused)
       assert.notStrictEqual(next.pool?.set, first.pool?.set)
-      assertGolden(next.output)
+      assertSameFiles(next.output, golden)
       yield* close
       assert.deepStrictEqual(yield* Leftovers.labelled(prefix), [])
     }).pipe(Effect.provide(Live))
