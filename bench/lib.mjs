@@ -1,9 +1,10 @@
 // What the bench files share: options, medians, ratios, rotating order, JSON lines, machine facts
 // and the Node HTTP client.
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { availableParallelism, totalmem } from "node:os"
-import { dirname, join } from "node:path"
+import { dirname, join, relative } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
@@ -29,6 +30,9 @@ export const median = (xs) => {
 }
 
 export const round = (x, digits = 1) => Number(x.toFixed(digits))
+
+/** Whole milliseconds. */
+export const whole = (x) => round(x, 0)
 
 /** `a / b` to `digits` decimals. */
 export const ratio = (a, b, digits = 3) => round(a / b, digits)
@@ -81,3 +85,34 @@ export const timeShell = (script) =>
       code === 0 ? resolve(elapsed) : reject(new Error(`${script.slice(0, 80)}… exited ${code}: ${stderr}`))
     })
   })
+
+/** Every file below `dir`, relative to it, sorted. */
+const filesOf = (dir) =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort()
+
+/** Throws unless `dir` holds exactly the files of `want`, byte for byte; `who` names the run. */
+export const checkSameFiles = (dir, want, who) => {
+  const expected = filesOf(want)
+  const got = filesOf(dir)
+  if (JSON.stringify(got) !== JSON.stringify(expected)) {
+    throw new Error(`${who}: files ${JSON.stringify(got)} instead of ${JSON.stringify(expected)}`)
+  }
+  for (const file of expected) {
+    if (!readFileSync(join(dir, file)).equals(readFileSync(join(want, file)))) {
+      throw new Error(`${who}: ${file} differs from ${join(want, file)}`)
+    }
+  }
+}
+
+/** The ids of the engine's `kind`s (container, volume, network) that carry `label`. */
+export const labelled = (kind, label) =>
+  execFileSync(
+    "docker",
+    [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=${label}`],
+    { encoding: "utf8" }
+  )
+    .split("\n")
+    .filter(Boolean)

@@ -9,9 +9,9 @@
 // script writes) and one summary line per contender with the medians.
 // Target: armada at concurrency 8 <= 0.5 x the baseline's median. Options: --runs N (default 5).
 import { execFileSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
-import { dirname, join, relative } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Names } from "@armada/core"
 import { DockerEngineLive } from "@armada/docker"
@@ -20,7 +20,19 @@ import { Orchestrator, Spec } from "@armada/orchestrator"
 import { Effect, Layer, ManagedRuntime } from "effect"
 // Not the testkit index: that one loads vitest.
 import { ensureTestAppImage } from "../packages/testkit/dist/TestImage.js"
-import { loadLayerUndici, machine, median, printLine, ratio, rotated, round, runsFlag } from "./lib.mjs"
+import {
+  checkSameFiles,
+  labelled,
+  loadLayerUndici,
+  machine,
+  median,
+  printLine,
+  ratio,
+  rotated,
+  round,
+  runsFlag,
+  whole
+} from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const fixtures = join(here, "..", "tests", "fixtures", "pipeline")
@@ -31,38 +43,6 @@ const layerUndici = await loadLayerUndici()
 const runs = runsFlag(5, 1)
 const concurrencies = [1, 2, 4, 8]
 const prefix = Names.Id.make("armadabench")
-
-const whole = (x) => round(x, 0)
-
-/** Every file below `dir`, relative to it, sorted. */
-const filesOf = (dir) =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort()
-
-/** Throws unless `dir` holds exactly the golden files, byte for byte. */
-const checkResult = (dir, who) => {
-  const want = filesOf(golden)
-  const got = filesOf(dir)
-  if (JSON.stringify(got) !== JSON.stringify(want)) {
-    throw new Error(`${who}: files ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`)
-  }
-  for (const file of want) {
-    if (!readFileSync(join(dir, file)).equals(readFileSync(join(golden, file)))) {
-      throw new Error(`${who}: ${file} differs from the golden file`)
-    }
-  }
-}
-
-const labelled = (kind) =>
-  execFileSync(
-    "docker",
-    [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=${prefix}.managed=true`],
-    { encoding: "utf8" }
-  )
-    .split("\n")
-    .filter(Boolean)
 
 const image = ensureTestAppImage()
 const specFile = join(fixtures, "armada.yaml")
@@ -153,9 +133,9 @@ let outputCount = 0
 const once = async (contender, record) => {
   const output = join(scratch, `out-${++outputCount}`)
   const { millis, durations } = await contender.run(output)
-  checkResult(output, contender.name)
+  checkSameFiles(output, golden, contender.name)
   rmSync(output, { recursive: true, force: true })
-  const left = ["container", "volume", "network"].flatMap(labelled)
+  const left = ["container", "volume", "network"].flatMap((kind) => labelled(kind, `${prefix}.managed=true`))
   if (left.length > 0) throw new Error(`${contender.name} left ${left.length} labelled resources behind`)
   if (record) {
     results.get(contender.name).push(millis)

@@ -13,15 +13,26 @@
 // Options: --runs N warm re-runs by fetch (default 10), --cold N (default 3), --client-runs N
 // `armada run --server` re-runs (default 3).
 import { execFile, execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
-import { dirname, join, relative } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Archive } from "@armada/engine"
 import { Chunk, Effect, Stream } from "effect"
 // Not the testkit index: that one loads vitest.
 import { ensureTestAppImage } from "../packages/testkit/dist/TestImage.js"
-import { machine, median, numberFlag, printLine, ratio, round, runsFlag } from "./lib.mjs"
+import {
+  checkSameFiles,
+  labelled,
+  machine,
+  median,
+  numberFlag,
+  printLine,
+  ratio,
+  round,
+  runsFlag,
+  whole
+} from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..")
@@ -43,44 +54,12 @@ for (const [name, n] of [
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected an integer >= 1, got ${n}`)
 }
 
-const whole = (x) => round(x, 0)
-
-/** Every file below `dir`, relative to it, sorted. */
-const filesOf = (dir) =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort()
-
-/** Throws unless `dir` holds exactly the files of `want`, byte for byte. */
-const checkSame = (dir, want, who) => {
-  const expected = filesOf(want)
-  const got = filesOf(dir)
-  if (JSON.stringify(got) !== JSON.stringify(expected)) {
-    throw new Error(`${who}: files ${JSON.stringify(got)} instead of ${JSON.stringify(expected)}`)
-  }
-  for (const file of expected) {
-    if (!readFileSync(join(dir, file)).equals(readFileSync(join(want, file)))) {
-      throw new Error(`${who}: ${file} differs from the golden output`)
-    }
-  }
-}
-
-const labelled = (kind) =>
-  execFileSync(
-    "docker",
-    [kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=${label}`],
-    { encoding: "utf8" }
-  )
-    .split("\n")
-    .filter(Boolean)
-
 /** Removes whatever carries the bench's label (a failed bench's leftovers included). */
 const sweep = () => {
-  const containers = labelled("container")
+  const containers = labelled("container", label)
   if (containers.length > 0) execFileSync("docker", ["rm", "-f", "-v", ...containers], { stdio: "ignore" })
   for (const kind of ["volume", "network"]) {
-    const found = labelled(kind)
+    const found = labelled(kind, label)
     if (found.length > 0) execFileSync("docker", [kind, "rm", ...found], { stdio: "ignore" })
   }
 }
@@ -200,9 +179,9 @@ try {
     noteLoad()
     const output = r === 0 ? reference : nextOutput()
     const [millis] = await timed(() => armada(["run", specFile, "--engine", "docker", "-o", output]))
-    checkSame(output, r === 0 ? golden : reference, "cold armada run")
+    checkSameFiles(output, r === 0 ? golden : reference, "cold armada run")
     record("cold armada run", millis)
-    const left = ["container", "volume", "network"].flatMap(labelled)
+    const left = ["container", "volume", "network"].flatMap((kind) => labelled(kind, label))
     if (left.length > 0) throw new Error(`cold armada run left ${left.length} labelled resources behind`)
   }
 
@@ -211,14 +190,14 @@ try {
   {
     const output = nextOutput()
     const [millis, info] = await timed(() => remoteRun(server.url, output))
-    checkSame(output, reference, "first run through serve")
+    checkSameFiles(output, reference, "first run through serve")
     record("first run through serve (fetch)", millis, serverSide(info))
   }
   for (let r = 0; r < runs; r++) {
     if (r % 5 === 0) noteLoad()
     const output = nextOutput()
     const [millis, info] = await timed(() => remoteRun(server.url, output))
-    checkSame(output, reference, "warm re-run (fetch)")
+    checkSameFiles(output, reference, "warm re-run (fetch)")
     if (!info.pool?.reused) throw new Error("a warm re-run did not reuse a set")
     record("warm re-run (fetch)", millis, serverSide(info))
   }
@@ -228,7 +207,7 @@ try {
     const [millis, stdout] = await timed(() =>
       armada(["run", specFile, "--server", server.url, "--json", "-o", output])
     )
-    checkSame(output, reference, "warm re-run (armada run --server)")
+    checkSameFiles(output, reference, "warm re-run (armada run --server)")
     const document = JSON.parse(stdout.trim().split("\n").at(-1))
     record("warm re-run (armada run --server)", millis, { clientReportedMillis: document.durationMs })
   }
@@ -239,7 +218,7 @@ try {
       Array.from({ length: concurrent }, async () => {
         const output = nextOutput()
         const [millis, info] = await timed(() => remoteRun(server.url, output))
-        checkSame(output, reference, "concurrent re-run")
+        checkSameFiles(output, reference, "concurrent re-run")
         return { millis, reused: info.pool?.reused === true }
       })
     )
@@ -262,7 +241,7 @@ try {
   server.child.kill("SIGTERM")
   await server.exited
   server = undefined
-  const left = ["container", "volume", "network"].flatMap(labelled)
+  const left = ["container", "volume", "network"].flatMap((kind) => labelled(kind, label))
   if (left.length > 0)
     throw new Error(`armada serve left ${left.length} labelled resources behind after SIGTERM`)
 } finally {
