@@ -3,7 +3,7 @@
  * through the code under test, and waiting for a condition.
  */
 import { execFile, execFileSync } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { Poll } from "@armada/testkit"
 import { assert } from "vitest"
@@ -11,17 +11,53 @@ import { assert } from "vitest"
 /** Waits for a condition: `Poll.until`, the one helper every test of the project uses. */
 export const until = Poll.until
 
+/** What a CLI run printed, its exit code (-1 when it did not exit by itself) and how long it took. */
+export interface CliResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+  readonly millis: number
+}
+
+/**
+ * `node bin args...` to its end in `cwd`, with `env` over this process's environment (a variable
+ * given as undefined is removed), killed after `timeout` ms.
+ */
+export const runCli = (
+  bin: string,
+  args: ReadonlyArray<string>,
+  options: {
+    readonly cwd?: string
+    readonly env?: Readonly<Record<string, string | undefined>>
+    readonly timeout: number
+  }
+): Promise<CliResult> =>
+  new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env }
+    for (const [key, value] of Object.entries(options.env ?? {})) {
+      if (value === undefined) delete env[key]
+      else env[key] = value
+    }
+    const started = Date.now()
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: options.cwd, env, timeout: options.timeout, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+        resolve({ code, stdout, stderr, millis: Date.now() - started })
+      }
+    )
+  })
+
 /**
  * How long `armada args...` (the CLI at `bin`) takes on this machine now, whatever its exit code: the
  * share of a timed CLI run that is only the machine's speed. A bound on how fast the CLI does
  * something is measured beyond such a run that does all of it but the thing timed, so a busy
  * machine does not fail it.
  */
-export const cliMillis = (bin: string, args: ReadonlyArray<string>): Promise<number> =>
-  new Promise((resolve) => {
-    const started = Date.now()
-    execFile(process.execPath, [bin, ...args], { timeout: 120_000 }, () => resolve(Date.now() - started))
-  })
+export const cliMillis = async (bin: string, args: ReadonlyArray<string>): Promise<number> =>
+  (await runCli(bin, args, { timeout: 120_000 })).millis
 
 /** `docker args...` (against `host` when given), its output as non-empty lines. */
 export const docker = (args: ReadonlyArray<string>, host?: string): Array<string> =>
@@ -86,4 +122,18 @@ export const assertSameFiles = (dir: string, want: string): void => {
   for (const file of filesOf(want)) {
     assert.isTrue(readFileSync(join(dir, file)).equals(readFileSync(join(want, file))), `${file} differs`)
   }
+}
+
+/** Every file below `dir`, relative, with its bytes (base64), to compare two trees. */
+export const tree = (dir: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const walk = (at: string) => {
+    for (const name of readdirSync(at)) {
+      const path = join(at, name)
+      if (statSync(path).isDirectory()) walk(path)
+      else out[relative(dir, path)] = readFileSync(path).toString("base64")
+    }
+  }
+  walk(dir)
+  return out
 }

@@ -1,11 +1,20 @@
-import { execFile } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, TestImage } from "@armada/testkit"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import { cliMillis, docker, labelled, nothing, sweep, until } from "../support.js"
+import {
+  type CliResult,
+  cliMillis,
+  docker,
+  labelled,
+  nothing,
+  runCli,
+  sweep,
+  tree,
+  until
+} from "../support.js"
 import { inTerminal, type Terminal } from "../terminal.js"
 
 // The built `armada` binary end to end on the real Docker engine, as a user runs it. Every
@@ -15,43 +24,11 @@ const bin = join(root, "apps", "cli", "dist", "bin.js")
 const example = join(root, "examples", "hello")
 const prefix = "armadacli"
 
-interface Result {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-  readonly millis: number
-}
-
-const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
-  new Promise((resolve) => {
-    const started = Date.now()
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: root, env: { ...process.env, ...env }, timeout: 180_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
-        resolve({ code, stdout, stderr, millis: Date.now() - started })
-      }
-    )
-  })
+const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> =>
+  runCli(bin, args, { cwd: root, env, timeout: 180_000 })
 
 const nothingLeft = (label: string) => {
   assert.deepStrictEqual(labelled(label), nothing, `left with ${label}`)
-}
-
-/** Every file below `dir`, relative, with its bytes. */
-const tree = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const walk = (at: string) => {
-    for (const name of readdirSync(at)) {
-      const path = join(at, name)
-      if (statSync(path).isDirectory()) walk(path)
-      else out[relative(dir, path)] = readFileSync(path).toString("base64")
-    }
-  }
-  walk(dir)
-  return out
 }
 
 let work = ""

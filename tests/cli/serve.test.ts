@@ -5,14 +5,14 @@
  * --all` removes what the server held; a non-loopback address needs a token, and with one every
  * endpoint but /healthz answers 401 without it.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, TestImage } from "@armada/testkit"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { assertSameFiles, count, labelled, nothing, sweep } from "../support.js"
+import { assertSameFiles, type CliResult, count, labelled, nothing, runCli, sweep } from "../support.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = join(root, "apps", "cli", "dist", "bin.js")
@@ -21,26 +21,8 @@ const golden = join(fixtures, "golden")
 const prefix = "armadaserve"
 const label = `${prefix}.managed=true`
 
-interface Result {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: root, env: { ...process.env, ...env }, timeout: 280_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : -1,
-          stdout,
-          stderr
-        })
-    )
-  })
+const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> =>
+  runCli(bin, args, { cwd: root, env, timeout: 280_000 })
 
 interface Server {
   readonly process: ChildProcess

@@ -5,9 +5,9 @@
  * a local engine of its own, so on the local engine the two runs also share one engine through the
  * library: there they would collide on a shared template volume.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { Names } from "@armada/core"
 import { layer as processorClientLayer } from "@armada/http"
 import { LocalEngine, ProcessGroup } from "@armada/local"
@@ -17,22 +17,9 @@ import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as H from "../reliability/harness.js"
+import { tree } from "../support.js"
 
 const example = join(H.root, "examples", "hello")
-
-/** Every file below `dir`, relative, with its text. */
-const tree = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const walk = (at: string) => {
-    for (const name of readdirSync(at).sort()) {
-      const path = join(at, name)
-      if (statSync(path).isDirectory()) walk(path)
-      else out[relative(dir, path)] = readFileSync(path, "utf8")
-    }
-  }
-  walk(dir)
-  return out
-}
 
 /**
  * The example's spec with room for a busy machine: two runs start ten containers at once, and on a

@@ -4,16 +4,19 @@
  * random bytes of its own, so a pull really downloads that layer; specs of the example that run
  * them; a terminal (tmux) to watch the live view in; and the check that a secret appears nowhere.
  */
-import { execFile, execFileSync } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, Registry, TestImage } from "@armada/testkit"
 import { Effect, Exit, Scope } from "effect"
 import { assert } from "vitest"
+import { type CliResult, runCli } from "../support.js"
 import * as Terminal from "../terminal.js"
+
+export { type CliResult as Result, tree } from "../support.js"
 
 export const root = fileURLToPath(new URL("../../", import.meta.url))
 export const bin = join(root, "apps", "cli", "dist", "bin.js")
@@ -24,12 +27,6 @@ export const requireBin = (): void => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm build\` first (./scripts/test does)`)
 }
 
-export interface Result {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /**
  * `armada args…` from the repository's root, with `env` over this process's environment (a
  * variable set to `undefined` is removed). Async, so the registry proxies this process serves
@@ -38,37 +35,7 @@ export interface Result {
 export const armada = (
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>> = {}
-): Promise<Result> =>
-  new Promise((resolve) => {
-    const merged: NodeJS.ProcessEnv = { ...process.env }
-    for (const [key, value] of Object.entries(env)) {
-      if (value === undefined) delete merged[key]
-      else merged[key] = value
-    }
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: root, env: merged, timeout: 280_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
-        resolve({ code, stdout, stderr })
-      }
-    )
-  })
-
-/** Every file below `dir`, relative, with its bytes (base64), to compare two trees. */
-export const tree = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const walk = (at: string) => {
-    for (const name of readdirSync(at)) {
-      const path = join(at, name)
-      if (statSync(path).isDirectory()) walk(path)
-      else out[relative(dir, path)] = readFileSync(path).toString("base64")
-    }
-  }
-  walk(dir)
-  return out
-}
+): Promise<CliResult> => runCli(bin, args, { cwd: root, env, timeout: 280_000 })
 
 /** The prefix of everything the registry tests' runs create. */
 export const prefix = "armadareg"
