@@ -7,8 +7,7 @@
  * @internal
  */
 import * as http from "node:http"
-import { inspect } from "node:util"
-import { InputError, Interruption } from "@armada/core"
+import { InputError } from "@armada/core"
 import type { ContainerEngine } from "@armada/engine"
 import { HttpClient } from "@effect/platform"
 import Docker from "dockerode"
@@ -20,6 +19,7 @@ import * as Client from "./client.js"
 import * as Containers from "./containers.js"
 import * as Images from "./images.js"
 import * as Networks from "./networks.js"
+import * as Transport from "./transport.js"
 import * as Volumes from "./volumes.js"
 
 interface Address {
@@ -74,15 +74,8 @@ export const make = (options: Options) =>
     // Optional, as the credentials are: with it, not-found pulls ask the registry which part is
     // missing. It is used after `make` returns, so it must live as long as the engine does.
     const registryClient = yield* Effect.serviceOption(HttpClient.HttpClient)
-    const agent = yield* Interruption.acquireRelease(
-      Effect.sync(() => {
-        const agent = new http.Agent({ keepAlive: true })
-        // docker-modem renders every request's options with util.inspect (debug output or not),
-        // sockets and all: without this, that costs ~10 ms of CPU per request.
-        Object.defineProperty(agent, inspect.custom, { value: () => "[http.Agent]" })
-        return agent
-      }),
-      (agent) => Effect.sync(() => agent.destroy())
+    const agent = yield* Transport.scopedAgent(() =>
+      Transport.cheapToInspect(new http.Agent({ keepAlive: true }), "http.Agent")
     )
     // `agent` is a docker-modem option its types leave out.
     const docker = new Docker({ ...address.options, agent } as Docker.DockerOptions)

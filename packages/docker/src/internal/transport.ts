@@ -34,14 +34,23 @@ export interface TransportSettings {
   readonly timeout: Duration.DurationInput
 }
 
-// docker-modem renders every request's options with util.inspect (debug output or not), sockets
-// and all: without this, that costs ~10 ms of CPU per request.
-const cheapToInspect = <A extends http.Agent>(agent: A, name: string): A => {
+/**
+ * docker-modem renders every request's options with util.inspect (debug output or not), sockets
+ * and all: without this, that costs ~10 ms of CPU per request.
+ *
+ * @internal
+ */
+export const cheapToInspect = <A extends http.Agent>(agent: A, name: string): A => {
   Object.defineProperty(agent, inspect.custom, { value: () => `[${name}]` })
   return agent
 }
 
-const scopedAgent = <A extends http.Agent>(make: () => A) =>
+/**
+ * An HTTP agent whose sockets are closed with the scope.
+ *
+ * @internal
+ */
+export const scopedAgent = <A extends http.Agent>(make: () => A) =>
   Interruption.acquireRelease(Effect.sync(make), (agent) => Effect.sync(() => agent.destroy()))
 
 /**
