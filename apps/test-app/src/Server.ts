@@ -11,11 +11,13 @@ import {
   HttpMiddleware,
   HttpRouter,
   HttpServer,
+  type HttpServerError,
   HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Console, Effect, Exit, Layer, type Schema, Stream } from "effect"
+import { Console, Effect, Exit, Layer, Schema, Stream } from "effect"
+import * as Files from "./Files.js"
 import * as Merger from "./Merger.js"
 import * as Plugin from "./Plugin.js"
 import * as Processor from "./Processor.js"
@@ -98,6 +100,34 @@ const work =
     )
 
 /**
+ * A file endpoint of the merger (`Files`): no fault knobs, a missing or bad query parameter is a
+ * 400, a refusal its status with the `Protocol.FilesFailure` (and `error`, its message) as body.
+ */
+const fileEndpoint = <A, I extends Readonly<Record<string, string | ReadonlyArray<string> | undefined>>>(
+  query: Schema.Schema<A, I>,
+  handle: (
+    query: A,
+    request: HttpServerRequest.HttpServerRequest
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, Files.Refused | HttpServerError.RequestError>
+) =>
+  Effect.gen(function* () {
+    const parameters = yield* HttpServerRequest.schemaSearchParams(query)
+    return yield* handle(parameters, yield* HttpServerRequest.HttpServerRequest)
+  }).pipe(
+    Effect.catchTags({
+      ParseError: (error) => problem(400, `bad query: ${error.message}`),
+      RequestError: (error) => problem(400, `bad request: ${error.message}`),
+      FilesRefused: (refused) =>
+        Effect.succeed(
+          HttpServerResponse.unsafeJson(
+            { error: refused.message, ...refused.failure },
+            { status: refused.status }
+          )
+        )
+    })
+  )
+
+/**
  * The router of one role.
  *
  * @since 0.1.0
@@ -138,13 +168,32 @@ export const router = (settings: Settings) => {
         )
       )
     case "merger":
-      return HttpRouter.post(
-        health,
-        "/merge/:sessionId",
-        work(
-          settings,
-          Protocol.MergeRequest
-        )((request) => Effect.map(Merger.run(workspace, request), (merged) => answer({ ...merged }, faults)))
+      return health.pipe(
+        HttpRouter.post(
+          "/merge/:sessionId",
+          work(
+            settings,
+            Protocol.MergeRequest
+          )((request) =>
+            Effect.map(Merger.run(workspace, request), (merged) => answer({ ...merged }, faults))
+          )
+        ),
+        HttpRouter.put(
+          Protocol.filesPath,
+          fileEndpoint(Schema.Struct({ dir: Schema.String }), ({ dir }, request) =>
+            Effect.map(Files.put(workspace, dir, request.stream, settings.maxFileBytes), (summary) =>
+              HttpServerResponse.unsafeJson(summary)
+            )
+          )
+        ),
+        HttpRouter.get(
+          Protocol.filesPath,
+          fileEndpoint(Schema.Struct({ path: Schema.String }), ({ path }) =>
+            Effect.map(Files.get(workspace, path, settings.maxFileBytes), (tar) =>
+              HttpServerResponse.stream(tar, { contentType: "application/x-tar" })
+            )
+          )
+        )
       )
     case "resolver":
       return HttpRouter.post(

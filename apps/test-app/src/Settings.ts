@@ -59,6 +59,11 @@ export interface Settings {
   readonly port: number
   /** `ARMADA_WORKSPACE_ROOT`: resolve `/workspace/...` below this directory. */
   readonly workspaceRoot: string | undefined
+  /**
+   * `ARMADA_MERGER_MAX_BYTES`: the most bytes the merger's file endpoints take in one `PUT` body
+   * or give in one `GET` answer; default `Protocol.defaultMaxFileBytes` (512 MiB).
+   */
+  readonly maxFileBytes: number
   readonly faults: Faults
 }
 
@@ -115,6 +120,10 @@ export const config: Config.Config<Settings> = Config.all({
   host: Config.withDefault(Config.string("ARMADA_LISTEN_HOST"), "0.0.0.0"),
   port: Config.option(integer("ARMADA_LISTEN_PORT", 0, 65535)),
   workspaceRoot: Config.map(Config.option(Config.string("ARMADA_WORKSPACE_ROOT")), Option.getOrUndefined),
+  maxFileBytes: Config.withDefault(
+    integer("ARMADA_MERGER_MAX_BYTES", 1, Number.MAX_SAFE_INTEGER),
+    Protocol.defaultMaxFileBytes
+  ),
   faults: Config.all({
     startDelayMillis: Config.withDefault(integer("ARMADA_FAULT_START_DELAY_MS", 0, 3_600_000), 0),
     exitCode: optionalInteger("ARMADA_FAULT_EXIT", 0, 255),

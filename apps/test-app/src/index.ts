@@ -1,6 +1,11 @@
 /**
  * @since 0.1.0
  */
+
+/**
+ * @since 0.3.0
+ */
+export * as Files from "./Files.js"
 export * as Glob from "./Glob.js"
 /**
  * @since 0.1.0

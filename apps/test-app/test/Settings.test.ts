@@ -1,3 +1,4 @@
+import { Protocol } from "@armada/http"
 import { Settings } from "@armada/test-app"
 import { assert, describe, it } from "@effect/vitest"
 import { Either } from "effect"
@@ -21,6 +22,7 @@ describe("Settings.fromEnv", () => {
       host: "0.0.0.0",
       port: 5551,
       workspaceRoot: undefined,
+      maxFileBytes: Protocol.defaultMaxFileBytes,
       faults: Settings.noFaults
     })
   })
@@ -34,10 +36,11 @@ describe("Settings.fromEnv", () => {
     assert.strictEqual(ok({ ARMADA_ROLE: "merger", ARMADA_LISTEN_PORT: "7000" }).port, 7000)
   })
 
-  it("reads the host, the workspace root and every fault knob", () => {
+  it("reads the host, the workspace root, the merger's file bound and every fault knob", () => {
     const settings = ok({
       ARMADA_LISTEN_HOST: "127.0.0.1",
       ARMADA_WORKSPACE_ROOT: "/tmp/c1",
+      ARMADA_MERGER_MAX_BYTES: "4096",
       ARMADA_FAULT_START_DELAY_MS: "250",
       ARMADA_FAULT_EXIT: "3",
       ARMADA_FAULT_STATUS: "503",
@@ -53,6 +56,7 @@ describe("Settings.fromEnv", () => {
     })
     assert.strictEqual(settings.host, "127.0.0.1")
     assert.strictEqual(settings.workspaceRoot, "/tmp/c1")
+    assert.strictEqual(settings.maxFileBytes, 4096)
     assert.deepStrictEqual(settings.faults, {
       startDelayMillis: 250,
       exitCode: 3,

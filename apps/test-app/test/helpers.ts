@@ -3,7 +3,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { layer as processorClientLayer } from "@armada/http"
+import { Protocol, layer as processorClientLayer } from "@armada/http"
 import { Server, Settings } from "@armada/test-app"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -53,7 +53,12 @@ export const readTree = (root: string) =>
  * The test app in this process on 127.0.0.1 and a free port, with `/workspace/...` below `root`;
  * stopped with the scope. Returns the endpoint to call.
  */
-export const serve = (role: Settings.Role, root: string | undefined, faults: Partial<Settings.Faults> = {}) =>
+export const serve = (
+  role: Settings.Role,
+  root: string | undefined,
+  faults: Partial<Settings.Faults> = {},
+  maxFileBytes: number = Protocol.defaultMaxFileBytes
+) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
       Server.layerNode({
@@ -61,6 +66,7 @@ export const serve = (role: Settings.Role, root: string | undefined, faults: Par
         host: "127.0.0.1",
         port: 0,
         workspaceRoot: root,
+        maxFileBytes,
         faults: { ...Settings.noFaults, ...faults }
       })
     )

@@ -185,6 +185,30 @@ export type ArchiveTarget =
   | { readonly _tag: "Volume"; readonly volume: string; readonly image: ImageRef.ImageRef }
 
 /**
+ * What an engine can do beyond the operations every engine has.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Capabilities {
+  /**
+   * `putArchive` and `getArchive` reach a container's and a volume's files. An engine without it
+   * (a cluster whose manager cannot reach another node's files, Kubernetes) says `false`, and
+   * armada moves files through its merger container instead (docs/scale-out.md, 1.1).
+   */
+  readonly archiveApi: boolean
+}
+
+/**
+ * The engine's `capabilities`; an engine that states none has every one (`archiveApi: true`).
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const capabilitiesOf = (engine: ContainerEngine.Service): Capabilities =>
+  engine.capabilities ?? { archiveApi: true }
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -196,6 +220,8 @@ export declare namespace ContainerEngine {
   export interface Service {
     /** Where the engine is, for messages (`unix:///var/run/docker.sock`, `tcp://…`, `local:…`). */
     readonly address: string
+    /** What the engine can do; absent means everything (`capabilitiesOf`). */
+    readonly capabilities?: Capabilities | undefined
     readonly ping: Effect.Effect<void, ContainerEngineError.ContainerEngineError>
     readonly version: Effect.Effect<EngineVersion, ContainerEngineError.ContainerEngineError>
 
@@ -302,5 +328,8 @@ export class ContainerEngine extends Context.Tag("@armada/engine/ContainerEngine
    * @since 0.1.0
    * @category constructors
    */
-  static readonly make: (impl: ContainerEngine.Service) => ContainerEngine.Service = internal.make
+  static readonly make = (impl: ContainerEngine.Service): ContainerEngine.Service => ({
+    ...internal.make(impl),
+    capabilities: impl.capabilities
+  })
 }

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
-import { Context, type Duration, Effect, Layer } from "effect"
+import { Context, type Duration, Effect, Layer, type Stream } from "effect"
 import * as internalProbe from "./internal/probe.js"
 import * as internal from "./internal/processorClient.js"
 import * as internalTest from "./internal/testClient.js"
@@ -101,6 +101,28 @@ export declare namespace ProcessorClient {
       request: Protocol.ResolveRequest,
       options?: CallOptions
     ) => Effect.Effect<Protocol.ResolveResponse, ProcessorError.CallError>
+    /**
+     * `PUT /files?dir=` on a merger: `tar` extracted into `dir` (the template dir or a directory of
+     * the session area). A refusal is a `BadStatus` carrying a `Protocol.FilesFailure` (400 unsafe
+     * or malformed, 413 too large, 403 outside the roots, 404); a failure of `tar` itself fails
+     * the call with that same error.
+     */
+    readonly putFiles: <E = never>(
+      endpoint: ProcessorError.Endpoint,
+      dir: string,
+      tar: Stream.Stream<Uint8Array, E>,
+      options?: CallOptions
+    ) => Effect.Effect<Protocol.FilesPutResponse, ProcessorError.CallError | E>
+    /**
+     * `GET /files?path=` on a merger: `path` as a tar stream, entries under its base name. A
+     * refusal is a `BadStatus` as for `putFiles`; more than `maxFileBytes` is a `BadResponse`, and
+     * the call's timeout bounds the wait for the answer and for each chunk of it.
+     */
+    readonly getFiles: (
+      endpoint: ProcessorError.Endpoint,
+      path: string,
+      options?: CallOptions
+    ) => Stream.Stream<Uint8Array, ProcessorError.CallError>
   }
 }
 
@@ -154,6 +176,8 @@ export interface Options {
   readonly callTimeout?: Duration.DurationInput | undefined
   /** Each readiness probe gives up after this long (and counts as "not yet"); default 2 seconds. */
   readonly probeTimeout?: Duration.DurationInput | undefined
+  /** A `getFiles` answer larger than this is a `BadResponse`; default `Protocol.defaultMaxFileBytes`. */
+  readonly maxFileBytes?: number | undefined
 }
 
 /**
@@ -185,7 +209,7 @@ export const layer: Layer.Layer<ProcessorClient, never, HttpClient.HttpClient> =
  * In-memory behaviour of one endpoint for `layerTest`. A missing handler behaves like a healthy
  * container: `waitReady` is ready at once (or fails with `Exited` when `isAlive` says so),
  * `process` answers `{ outputDir: writeDir }`, `plug` an empty body, `merge` zero files, `resolve`
- * the last version.
+ * the last version, `putFiles` reads the tar and extracts nothing, `getFiles` answers 404.
  *
  * @since 0.1.0
  * @category models
@@ -212,6 +236,17 @@ export interface TestHandlers {
     request: Protocol.ResolveRequest,
     endpoint: ProcessorError.Endpoint
   ) => Effect.Effect<Protocol.ResolveResponse, ProcessorError.CallError>
+  /** The body's own failure is the call's; default: the body read, nothing extracted. */
+  readonly putFiles?: <E>(
+    dir: string,
+    tar: Stream.Stream<Uint8Array, E>,
+    endpoint: ProcessorError.Endpoint
+  ) => Effect.Effect<Protocol.FilesPutResponse, ProcessorError.CallError | E>
+  /** Default: a 404, as a merger without that path answers. */
+  readonly getFiles?: (
+    path: string,
+    endpoint: ProcessorError.Endpoint
+  ) => Stream.Stream<Uint8Array, ProcessorError.CallError>
 }
 
 /**

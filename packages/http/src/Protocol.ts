@@ -171,3 +171,80 @@ export class ResolveResponse extends Schema.Class<ResolveResponse>("ResolveRespo
   path: Schema.String,
   content: Schema.String
 }) {}
+
+/**
+ * The merger's file endpoints (docs/protocol.md, "Files through the merger"): `PUT` with a tar body
+ * extracts it into the directory `?dir=`; `GET ?path=` answers that path as a tar, its entries
+ * under the path's base name as Docker's archive API gives them.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const filesPath = "/files"
+
+/**
+ * The most bytes the merger takes in one `PUT /files` body (an uncompressed tar, so it also bounds
+ * what is unpacked) and gives in one `GET /files` answer, unless it is told otherwise.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const defaultMaxFileBytes = 512 * 1024 * 1024
+
+/**
+ * Where the merger's file endpoints may read and write: the template dir and what lies below it,
+ * and anything strictly below the session area; `None` for anything else.
+ *
+ * @since 0.3.0
+ * @category validation
+ */
+export const fileRoot = (path: string): Option.Option<string> => {
+  if (!posix.isAbsolute(path)) return Option.none()
+  const normalised = posix.normalize(path).replace(/(.)\/+$/, "$1")
+  return normalised === templateDir || normalised.startsWith(`${templateDir}/`)
+    ? Option.some(normalised)
+    : normalised === areaDir
+      ? Option.some(normalised)
+      : insideArea(normalised)
+}
+
+/**
+ * The answer to a `PUT /files`: what was extracted.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export class FilesPutResponse extends Schema.Class<FilesPutResponse>("FilesPutResponse")({
+  files: Schema.Number,
+  directories: Schema.Number,
+  symlinks: Schema.Number
+}) {}
+
+/**
+ * Why a file endpoint refused: `UnsafeEntry` (an entry would land outside its directory),
+ * `Malformed` (no tar), `Io` (a file operation failed), `TooLarge` (over the bound: status 413),
+ * `NotFound` (404), `Forbidden` (a directory outside `fileRoot`: 403).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const FilesFailureReason = Schema.Literal(
+  "UnsafeEntry",
+  "Malformed",
+  "Io",
+  "TooLarge",
+  "NotFound",
+  "Forbidden"
+)
+
+/**
+ * The body of a refusal by a file endpoint: the reason, the path it is about and what was wrong.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export class FilesFailure extends Schema.Class<FilesFailure>("FilesFailure")({
+  reason: FilesFailureReason,
+  path: Schema.String,
+  detail: Schema.String
+}) {}

@@ -4,9 +4,16 @@
  * @internal
  */
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, ParseResult, Schema, Stream } from "effect"
+import { Duration, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import type { CallOptions, Options, Probe, ProcessorClient } from "../ProcessorClient.js"
-import { BadResponse, BadStatus, type CallError, type Endpoint, type Unreachable } from "../ProcessorError.js"
+import {
+  BadResponse,
+  BadStatus,
+  type CallError,
+  type Endpoint,
+  Timeout,
+  type Unreachable
+} from "../ProcessorError.js"
 import * as Protocol from "../Protocol.js"
 import {
   checkPlugResponse,
@@ -132,18 +139,14 @@ export const make = (
     const probeTimeout = Duration.decode(options.probeTimeout ?? defaults.probeTimeout)
     const waitReady = readiness.make(probe, probeTimeout)
 
-    const post = <A, I>(
+    const maxFileBytes = options.maxFileBytes ?? Protocol.defaultMaxFileBytes
+
+    /** The answer to `request`, if it is a 2xx; any other status is a `BadStatus` with the head of its body. */
+    const execute = (
       endpoint: Endpoint,
-      path: string,
-      body: unknown,
-      schema: Schema.Schema<A, I>,
-      allowEmpty: boolean
-    ): Effect.Effect<A, CallError> =>
+      request: HttpClientRequest.HttpClientRequest
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, CallError> =>
       Effect.gen(function* () {
-        const request = HttpClientRequest.post(join(endpoint, path)).pipe(
-          HttpClientRequest.acceptJson,
-          HttpClientRequest.bodyUnsafeJson(body)
-        )
         const response = yield* Effect.mapError(client.execute(request), (error) =>
           fromHttpClientError(endpoint, error)
         )
@@ -151,9 +154,35 @@ export const make = (
           const head = yield* readPrefix(response, statusBodyBytes)
           return yield* new BadStatus({ endpoint, status: response.status, body: head })
         }
+        return response
+      })
+
+    /** `request`'s JSON answer, decoded with `schema`. */
+    const call = <A, I>(
+      endpoint: Endpoint,
+      request: HttpClientRequest.HttpClientRequest,
+      schema: Schema.Schema<A, I>,
+      allowEmpty: boolean
+    ): Effect.Effect<A, CallError> =>
+      Effect.gen(function* () {
+        const response = yield* execute(endpoint, HttpClientRequest.acceptJson(request))
         const bytes = yield* readBody(endpoint, response, maxResponseBytes)
         return yield* decodeBody(endpoint, schema, bytes, allowEmpty)
       })
+
+    const post = <A, I>(
+      endpoint: Endpoint,
+      path: string,
+      body: unknown,
+      schema: Schema.Schema<A, I>,
+      allowEmpty: boolean
+    ): Effect.Effect<A, CallError> =>
+      call(
+        endpoint,
+        HttpClientRequest.post(join(endpoint, path)).pipe(HttpClientRequest.bodyUnsafeJson(body)),
+        schema,
+        allowEmpty
+      )
 
     // The request types are checked by the compiler; failing to encode one is a bug, not an
     // answer from the container, hence a defect.
@@ -209,6 +238,63 @@ export const make = (
           Effect.flatMap((response) => checkResolveResponse(endpoint, request, response)),
           withCallTimeout(endpoint, callOptions?.timeout)
         )
-      })
+      }),
+      putFiles: <E>(
+        endpoint: Endpoint,
+        dir: string,
+        tar: Stream.Stream<Uint8Array, E>,
+        callOptions?: CallOptions
+      ) =>
+        Effect.suspend(() => {
+          // The body's own failure reaches the HTTP client as a transport error: it is kept here
+          // and is the call's failure instead.
+          let upstream = Option.none<E>()
+          const body = Stream.tapError(tar, (error) =>
+            Effect.sync(() => {
+              upstream = Option.some(error)
+            })
+          )
+          const request = HttpClientRequest.put(join(endpoint, Protocol.filesPath)).pipe(
+            HttpClientRequest.setUrlParam("dir", dir),
+            HttpClientRequest.bodyStream(body, { contentType: "application/x-tar" })
+          )
+          return call(endpoint, request, Protocol.FilesPutResponse, false).pipe(
+            Effect.catchAll(
+              (error): Effect.Effect<never, CallError | E> =>
+                Effect.fail(Option.getOrElse(upstream, () => error))
+            ),
+            withCallTimeout(endpoint, callOptions?.timeout)
+          )
+        }).pipe(Effect.withSpan("ProcessorClient.putFiles", { attributes: { dir } })),
+      getFiles: (endpoint: Endpoint, path: string, callOptions?: CallOptions) => {
+        const timeout = Duration.decode(callOptions?.timeout ?? defaults.callTimeout)
+        const request = HttpClientRequest.get(join(endpoint, Protocol.filesPath)).pipe(
+          HttpClientRequest.setUrlParam("path", path)
+        )
+        const tooLarge = (size: number) =>
+          new BadResponse({
+            endpoint,
+            detail: `the archive of ${path} is larger than ${maxFileBytes} bytes (stopped at ${size})`
+          })
+        return Stream.unwrap(
+          execute(endpoint, request).pipe(
+            withCallTimeout(endpoint, timeout),
+            Effect.map((response) => {
+              let size = 0
+              return bodyStream(response).pipe(
+                Stream.mapError((error) => fromHttpClientError(endpoint, error)),
+                Stream.timeoutFail(
+                  () => new Timeout({ endpoint, afterMillis: Duration.toMillis(timeout) }),
+                  timeout
+                ),
+                Stream.mapEffect((chunk) => {
+                  size += chunk.length
+                  return size > maxFileBytes ? Effect.fail(tooLarge(size)) : Effect.succeed(chunk)
+                })
+              )
+            })
+          )
+        ).pipe(Stream.withSpan("ProcessorClient.getFiles", { attributes: { path } }))
+      }
     }
   })

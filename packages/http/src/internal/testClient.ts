@@ -3,9 +3,9 @@
  *
  * @internal
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Stream } from "effect"
 import type { ProcessorClient, Ready, TestHandlers, TestRoutes, WaitOptions } from "../ProcessorClient.js"
-import { type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
+import { BadStatus, type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
 import * as Protocol from "../Protocol.js"
 import {
   checkPlugResponse,
@@ -88,6 +88,31 @@ export const make = (routes: TestRoutes = {}): ProcessorClient.Service => {
         Effect.flatMap((response) => checkResolveResponse(endpoint, request, response)),
         withCallTimeout(endpoint, options?.timeout)
       )
+    },
+    putFiles: (endpoint, dir, tar, options) => {
+      const handler = handlers(endpoint).putFiles
+      return (
+        handler === undefined
+          ? Effect.as(
+              Stream.runDrain(tar),
+              Protocol.FilesPutResponse.make({ files: 0, directories: 0, symlinks: 0 })
+            )
+          : handler(dir, tar, endpoint)
+      ).pipe(withCallTimeout(endpoint, options?.timeout))
+    },
+    getFiles: (endpoint, path) => {
+      const handler = handlers(endpoint).getFiles
+      return handler === undefined
+        ? Stream.fail(
+            new BadStatus({
+              endpoint,
+              status: 404,
+              body: JSON.stringify(
+                Protocol.FilesFailure.make({ reason: "NotFound", path, detail: "no such file" })
+              )
+            })
+          )
+        : handler(path, endpoint)
     }
   }
 }
