@@ -43,6 +43,10 @@ export * as RegistryProxy from "./RegistryProxy.js"
  */
 export * as Sshd from "./Sshd.js"
 /**
+ * @since 0.3.0
+ */
+export * as Swarm from "./Swarm.js"
+/**
  * @since 0.1.0
  */
 export * as TestImage from "./TestImage.js"
