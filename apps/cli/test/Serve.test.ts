@@ -6,6 +6,7 @@
  * answers 401 without it; the OpenAPI document and the metrics are served.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { request as httpRequest } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -116,6 +117,80 @@ const post = (specText: string, template: Uint8Array) =>
 
 const get = (path: string) => Effect.flatMap(HttpClient.HttpClient, (client) => client.get(path))
 
+/** The test server's port. */
+const port = Effect.flatMap(HttpServer.HttpServer, (server) =>
+  server.address._tag === "TcpAddress" ? Effect.succeed(server.address.port) : Effect.die("not on TCP")
+)
+
+/**
+ * `POST /runs` with `Transfer-Encoding: chunked` and no `Content-Length`, its `template` part
+ * `templateBytes` of zeros, written a MiB at a time until the server answers (node:http, so
+ * nothing adds a length).
+ */
+const chunkedPost = (port: number, templateBytes: number) =>
+  Effect.async<{ status: number; body: string; sentLength: string | undefined }, Error>((resume) => {
+    const boundary = "armada-chunked"
+    const head = Buffer.from(
+      [
+        `--${boundary}`,
+        'Content-Disposition: form-data; name="spec"',
+        "",
+        spec,
+        `--${boundary}`,
+        'Content-Disposition: form-data; name="format"',
+        "",
+        "yaml",
+        `--${boundary}`,
+        'Content-Disposition: form-data; name="template"; filename="template.tar.gz"',
+        "Content-Type: application/gzip",
+        "",
+        ""
+      ].join("\r\n")
+    )
+    const request = httpRequest({
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path: "/runs",
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "transfer-encoding": "chunked" }
+    })
+    let answered = false
+    request.on("error", (error) => {
+      if (!answered) resume(Effect.fail(error))
+    })
+    request.on("response", (response) => {
+      answered = true
+      let body = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => {
+        body += chunk
+      })
+      response.on("end", () => {
+        request.destroy()
+        resume(
+          Effect.succeed({
+            status: response.statusCode ?? 0,
+            body,
+            sentLength: request.getHeader("content-length") as string | undefined
+          })
+        )
+      })
+    })
+    const mib = Buffer.alloc(1024 * 1024)
+    let left = templateBytes
+    const writeMore = () => {
+      while (!answered && left > 0) {
+        const chunk = mib.subarray(0, Math.min(left, mib.length))
+        left -= chunk.length
+        if (!request.write(chunk)) return void request.once("drain", writeMore)
+      }
+      if (!answered) request.end(`\r\n--${boundary}--\r\n`)
+    }
+    request.write(head)
+    writeMore()
+    return Effect.sync(() => request.destroy())
+  })
+
 describe("armada serve", () => {
   it.scoped(
     "a run streams the CLI's events, ends with its Result and output; the second takes the first one's set",
@@ -196,26 +271,33 @@ describe("armada serve", () => {
     }).pipe(Effect.provide(serverWith(Option.none())))
   )
 
-  it.scoped(
-    "a body over the limit is refused: 413 when its length is declared, else when the parser reaches it",
-    () =>
-      Effect.gen(function* () {
-        const client = yield* HttpClient.HttpClient
-        const declared = yield* client.execute(
-          HttpClientRequest.post("/runs").pipe(
-            HttpClientRequest.bodyUint8Array(
-              new Uint8Array(Api.maxBodyBytes + 1),
-              "multipart/form-data; boundary=armada"
-            )
+  it.scoped("a body over the limit is 413 TooLarge, whether its length is declared or it comes chunked", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const declared = yield* client.execute(
+        HttpClientRequest.post("/runs").pipe(
+          HttpClientRequest.bodyUint8Array(
+            new Uint8Array(Api.maxBodyBytes + 1),
+            "multipart/form-data; boundary=armada"
           )
         )
-        assert.strictEqual(declared.status, 413)
-        assert.include(yield* declared.text, "TooLarge")
-        // Sent as FormData (chunked), the multipart parser's limit refuses it; the platform answers 500.
-        const chunked = yield* post(spec, new Uint8Array(Api.maxBodyBytes + 1024 * 1024))
-        assert.strictEqual(chunked.status, 500)
-        assert.deepStrictEqual(((yield* json(yield* get("/pools"))) as { sets: Array<unknown> }).sets, [])
-      }).pipe(Effect.provide(serverWith(Option.none())))
+      )
+      assert.strictEqual(declared.status, 413)
+      const declaredBody = (yield* json(declared)) as { _tag: string; message: string }
+      assert.strictEqual(declaredBody._tag, "TooLarge")
+      assert.include(declaredBody.message, `${Api.maxBodyBytes} bytes`)
+      const chunked = yield* chunkedPost(yield* port, Api.maxBodyBytes + 1024 * 1024)
+      assert.isUndefined(chunked.sentLength, "the request declared no Content-Length")
+      assert.strictEqual(chunked.status, 413, chunked.body)
+      const chunkedBody = JSON.parse(chunked.body) as { _tag: string; message: string }
+      assert.strictEqual(chunkedBody._tag, "TooLarge")
+      assert.include(chunkedBody.message, `went over ${Api.maxBodyBytes} bytes`)
+      // The same upload under the limit is taken: the limit, not the chunking, refused it.
+      const small = yield* chunkedPost(yield* port, 1024)
+      assert.strictEqual(small.status, 400, small.body)
+      assert.strictEqual((JSON.parse(small.body) as { _tag: string })._tag, "BadTemplate")
+      assert.deepStrictEqual(((yield* json(yield* get("/pools"))) as { sets: Array<unknown> }).sets, [])
+    }).pipe(Effect.provide(serverWith(Option.none())))
   )
 
   it.scoped("with a token: 401 without it on every endpoint but /healthz, in with it", () =>

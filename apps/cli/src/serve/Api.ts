@@ -54,6 +54,43 @@ export class BadTemplate extends Schema.TaggedError<BadTemplate>()(
 ) {}
 
 /**
+ * A template path the server does not take: it allows none (no `--allow-template-dir`), or the
+ * path lies outside every folder it allows (also through a symbolic link).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class TemplateNotAllowed extends Schema.TaggedError<TemplateNotAllowed>()(
+  "TemplateNotAllowed",
+  { path: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
+) {}
+
+/**
+ * A request that could not be read as one: a malformed multipart body, or more parts than a run has.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class BadRequest extends Schema.TaggedError<BadRequest>()(
+  "BadRequest",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/**
+ * A request over a limit: its body (declared or as it came), the spec, the number of parts.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class TooLarge extends Schema.TaggedError<TooLarge>()(
+  "TooLarge",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 413 })
+) {}
+
+/**
  * @since 0.3.0
  * @category errors
  */
@@ -148,8 +185,9 @@ export const Pools = Schema.Struct({
 })
 
 /**
- * `POST /runs`, multipart: `spec` (the spec file's text), `format` (`yaml` or `json`) and
- * `template` (the template folder as a `.tar.gz`).
+ * `POST /runs`, multipart: `spec` (the spec file's text), `format` (`yaml` or `json`), and either
+ * `template` (the template folder as a `.tar.gz`) or `templatePath` (the template folder's absolute
+ * path on the server's machine, taken when the server allows it: `--allow-template-dir`).
  *
  * @since 0.3.0
  * @category schemas
@@ -158,7 +196,8 @@ export const NewRun = HttpApiSchema.Multipart(
   Schema.Struct({
     spec: Schema.String,
     format: Schema.Literal("yaml", "json"),
-    template: Multipart.SingleFileSchema
+    template: Schema.optional(Multipart.SingleFileSchema),
+    templatePath: Schema.optional(Schema.String)
   }),
   {
     maxParts: Option.some(3),
@@ -181,6 +220,9 @@ export const Runs = HttpApiGroup.make("runs")
       .addSuccess(RunInfo, { status: 201 })
       .addError(BadSpec)
       .addError(BadTemplate)
+      .addError(TemplateNotAllowed)
+      .addError(BadRequest)
+      .addError(TooLarge)
       .addError(ShuttingDown)
   )
   .add(HttpApiEndpoint.get("get", "/runs/:id").setPath(idPath).addSuccess(RunInfo).addError(RunNotFound))

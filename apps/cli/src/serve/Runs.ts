@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import { basename, join } from "node:path"
-import { Archive, ContainerEngineError } from "@armada/engine"
 import { type OrchestratorError, Pool, Progress, Spec } from "@armada/orchestrator"
 import { FileSystem } from "@effect/platform"
 import {
@@ -29,18 +28,22 @@ import type * as Event from "../Event.js"
 import * as CliProgress from "../Progress.js"
 import * as Report from "../Report.js"
 import * as RunState from "../RunState.js"
-import { BadSpec, BadTemplate, NoOutput, type RunInfo, RunNotFound, ShuttingDown } from "./Api.js"
+import {
+  BadSpec,
+  type BadTemplate,
+  NoOutput,
+  type RunInfo,
+  RunNotFound,
+  ShuttingDown,
+  type TemplateNotAllowed
+} from "./Api.js"
+import * as Template from "./Template.js"
 
-/**
- * The most a template may hold once unpacked, 512 MiB: a small archive cannot fill the disk.
- *
- * @since 0.3.0
- * @category constants
- */
-export const maxTemplateBytes = 512 * 1024 * 1024
+/** Finished runs kept for their result and output by default; the oldest go first. */
+const defaultKeptRuns = 100
 
-/** Finished runs kept for their result and output; the oldest go first. */
-const keptRuns = 100
+/** Where, in a run's folder, an uploaded template is unpacked. */
+const unpacked = "template"
 
 interface Record {
   readonly id: string
@@ -64,8 +67,11 @@ export interface Runs {
   readonly create: (input: {
     readonly spec: string
     readonly format: "yaml" | "json"
-    readonly template: string
-  }) => Effect.Effect<RunInfo, BadSpec | BadTemplate | ShuttingDown>
+    /** The uploaded `.tar.gz` (a file of the request), or a folder on this machine. */
+    readonly template:
+      | { readonly _tag: "Archive"; readonly file: string }
+      | { readonly _tag: "Path"; readonly path: string }
+  }) => Effect.Effect<RunInfo, BadSpec | BadTemplate | TemplateNotAllowed | ShuttingDown>
   readonly get: (id: string) => Effect.Effect<RunInfo, RunNotFound>
   /** Every event so far, then each as it comes, until the run's end. */
   readonly events: (id: string) => Effect.Effect<Stream.Stream<Event.Event>, RunNotFound>
@@ -87,19 +93,18 @@ const info = (record: Record): RunInfo => ({
   ...(record.result === undefined ? {} : { result: record.result })
 })
 
-/** `stream`, failing once more than `max` bytes went through. */
-const bounded = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, max: number) =>
-  Stream.mapAccumEffect(stream, 0, (total, chunk) =>
-    total + chunk.length > max
-      ? Effect.fail(
-          new ContainerEngineError.ArchiveError({
-            reason: "Io",
-            path: "template",
-            detail: `the template holds more than ${max} bytes unpacked`
-          })
-        )
-      : Effect.succeed([total + chunk.length, chunk] as const)
-  )
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface Options {
+  /** The folders templates may be taken from by path (`--allow-template-dir`); none by default. */
+  readonly templateRoots?: ReadonlyArray<Template.Root> | undefined
+  /** The most an uploaded template may hold unpacked; `Template.maxTemplateBytes` by default. */
+  readonly maxTemplateBytes?: number | undefined
+  /** Finished runs kept for their result and output (the oldest go first); 100 by default. */
+  readonly keptRuns?: number | undefined
+}
 
 /**
  * The runs of a server that runs them on `pool` and names `engine` in their events.
@@ -108,7 +113,8 @@ const bounded = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, max: number) =>
  * @category constructors
  */
 export const make = (
-  engine: Event.EngineInfo
+  engine: Event.EngineInfo,
+  options: Options = {}
 ): Effect.Effect<Runs, never, Pool.Pool | FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function* () {
     const pool = yield* Pool.Pool
@@ -116,6 +122,9 @@ export const make = (
     const fibers = yield* FiberSet.make<void>()
     const root = yield* Effect.orDie(files.makeTempDirectoryScoped({ prefix: "armada-serve-" }))
     const records = new Map<string, Record>()
+    const keptRuns = options.keptRuns ?? defaultKeptRuns
+    const templateRoots = options.templateRoots ?? []
+    const maxTemplateBytes = options.maxTemplateBytes ?? Template.maxTemplateBytes
     let closing = false
 
     const find = (id: string) =>
@@ -160,7 +169,7 @@ export const make = (
       }
     }
 
-    /** The spec as the CLI reads it, its template replaced by the unpacked archive. */
+    /** The spec as the CLI reads it, its template replaced by the unpacked archive or the allowed path. */
     const prepare = (input: Parameters<Runs["create"]>[0], dir: string) =>
       Effect.gen(function* () {
         const parsed = yield* Spec.parse(input.spec, {
@@ -176,27 +185,12 @@ export const make = (
               })
           )
         )
-        const template = join(dir, "template", basename(parsed.template) || "template")
-        // Read whole (the multipart limit bounds it): streamed from the file, an archive whose
-        // gunzip failed on its first bytes left the request hanging in this module's tests.
-        const archive = yield* files
-          .readFile(input.template)
-          .pipe(
-            Effect.mapError(
-              (error) =>
-                new BadTemplate({ message: `the template archive could not be read: ${error.message}` })
-            )
-          )
-        yield* Archive.extractToDirectory(
-          bounded(Archive.gunzip(Stream.make(archive)), maxTemplateBytes),
-          template
-        ).pipe(
-          Effect.mapError(
-            (error) =>
-              new BadTemplate({
-                message: `the template archive was refused: ${"message" in error ? error.message : String(error)}`
-              })
-          )
+        if (input.template._tag === "Path")
+          return { ...parsed, template: yield* Template.onServer(templateRoots, input.template.path) }
+        // The spec's own template path only names it: its base name is the folder's name here.
+        const template = join(dir, unpacked, basename(parsed.template) || "template")
+        yield* Template.unpack(input.template.file, template, maxTemplateBytes).pipe(
+          Effect.provideService(FileSystem.FileSystem, files)
         )
         return { ...parsed, template }
       })
@@ -234,7 +228,8 @@ export const make = (
       return pool.run(spec, { output: record.output }).pipe(
         Effect.provide(Progress.layer(onEvent)),
         Effect.onExit((exit) =>
-          Effect.promise(() => fs.rm(spec.template, { recursive: true, force: true })).pipe(
+          // An unpacked template is the run's own; a template path is not the server's to remove.
+          Effect.promise(() => fs.rm(join(record.dir, unpacked), { recursive: true, force: true })).pipe(
             Effect.zipRight(Effect.sync(() => conclude(record, context, exit)))
           )
         ),

@@ -6,17 +6,19 @@
  * @since 0.3.0
  */
 import { createHash, timingSafeEqual } from "node:crypto"
+import { Readable } from "node:stream"
 import { Pool } from "@armada/orchestrator"
 import {
   HttpApiBuilder,
   type HttpApp,
   HttpIncomingMessage,
   HttpServerRequest,
-  HttpServerResponse
+  HttpServerResponse,
+  Multipart
 } from "@effect/platform"
-import { Context, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Context, Effect, Layer, Option, Predicate, Redacted, Schema, Stream } from "effect"
 import * as Display from "../Display.js"
-import { Api, maxBodyBytes } from "./Api.js"
+import { Api, BadRequest, BadTemplate, maxBodyBytes, maxSpecBytes, TooLarge } from "./Api.js"
 import type * as Runs from "./Runs.js"
 
 /**
@@ -31,7 +33,16 @@ const RunsLive = HttpApiBuilder.group(Api, "runs", (handlers) =>
   Effect.map(ServerRuns, (runs) =>
     handlers
       .handle("create", ({ payload }) =>
-        runs.create({ spec: payload.spec, format: payload.format, template: payload.template.path })
+        payload.template !== undefined && payload.templatePath === undefined
+          ? runs.create({ ...payload, template: { _tag: "Archive", file: payload.template.path } })
+          : payload.template === undefined && payload.templatePath !== undefined
+            ? runs.create({ ...payload, template: { _tag: "Path", path: payload.templatePath } })
+            : Effect.fail(
+                new BadTemplate({
+                  message:
+                    "expected the template either as an archive (the part `template`, a .tar.gz) or as a path on the server (the part `templatePath`), exactly one of them"
+                })
+              )
       )
       .handle("get", ({ path }) => runs.get(path.id))
       .handle("events", ({ path }) =>
@@ -165,16 +176,103 @@ const guard =
           { status: 401, headers: { "www-authenticate": 'Bearer realm="armada"' } }
         ).pipe(Effect.orDie)
       }
-      // A declared length over the limit is refused at once; a body that goes over it without
-      // declaring it fails in the multipart parser (the platform answers that 500).
+      // A declared length over the limit is refused before the body is read; a body that goes
+      // over it without declaring it (chunked) is stopped by the multipart parser (`overLimits`).
       if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) {
-        return yield* HttpServerResponse.json(
-          { _tag: "TooLarge", message: `the request is larger than ${maxBodyBytes} bytes` },
-          { status: 413 }
-        ).pipe(Effect.orDie)
+        return yield* refusal(
+          new TooLarge({
+            message: `the request declares more than ${maxBodyBytes} bytes, the most this server takes`
+          })
+        )
       }
       return yield* HttpIncomingMessage.withMaxBodySize(app, Option.some(maxBodyBytes))
     })
+
+/**
+ * The multipart parser's refusals answered as what they are (413 `TooLarge`, 400 `BadRequest`):
+ * the platform makes them defects, which it would answer 500. Applied inside the API's app,
+ * before the platform answers a failure.
+ */
+const overLimits = HttpApiBuilder.middleware((app) =>
+  Effect.catchSomeDefect(app, (defect) =>
+    Option.map(
+      // By its type id, not `instanceof`: the parser may come from another copy of the platform.
+      Predicate.hasProperty(defect, Multipart.ErrorTypeId)
+        ? multipartRefusal(defect as Multipart.MultipartError)
+        : Option.none(),
+      (error) => Effect.zipRight(discardRest, refusal(error))
+    )
+  )
+)
+
+/** How long a refused request's body is read and discarded before its connection is cut. */
+const lingerMillis = 10_000
+
+/**
+ * Reads and discards what is left of a refused body, so the client reads the answer rather than
+ * a connection reset (the parser stopped reading it); a client still sending after
+ * `lingerMillis` is cut off.
+ */
+const discardRest = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+  Effect.sync(() => {
+    const source = request.source
+    if (!(source instanceof Readable) || source.readableEnded) return
+    const cut = setTimeout(() => source.destroy(), lingerMillis).unref()
+    source.once("close", () => clearTimeout(cut)).once("end", () => clearTimeout(cut))
+    source.resume()
+  })
+)
+
+/** A refusal's answer: its schema's JSON with its status. */
+const refusal = (error: TooLarge | BadRequest) =>
+  HttpServerResponse.json(
+    error instanceof TooLarge ? Schema.encodeSync(TooLarge)(error) : Schema.encodeSync(BadRequest)(error),
+    { status: error instanceof TooLarge ? 413 : 400 }
+  ).pipe(Effect.orDie)
+
+/** The limit a multipart error reached: Node's parser reports it inside an `InternalError`. */
+const limitOf = (error: Multipart.MultipartError): string | undefined => {
+  const cause = error.cause as { readonly _tag?: unknown; readonly limit?: unknown } | undefined
+  return error.reason === "InternalError" && cause?._tag === "ReachedLimit" && typeof cause.limit === "string"
+    ? cause.limit
+    : error.reason
+}
+
+/** What the multipart parser refused, as the client should read it; not its own failures. */
+const multipartRefusal = (error: Multipart.MultipartError): Option.Option<TooLarge | BadRequest> => {
+  switch (limitOf(error)) {
+    case "MaxTotalSize":
+    case "MaxPartSize":
+    case "BodyTooLarge":
+    case "FileTooLarge":
+      return Option.some(
+        new TooLarge({
+          message: `the request's body went over ${maxBodyBytes} bytes, the most this server takes (the template archive included)`
+        })
+      )
+    case "MaxFieldSize":
+    case "FieldTooLarge":
+      return Option.some(
+        new TooLarge({
+          message: `a field (the spec) is larger than ${maxSpecBytes} bytes, the most this server takes`
+        })
+      )
+    case "MaxParts":
+    case "TooManyParts":
+      return Option.some(
+        new BadRequest({
+          message:
+            "at most 3 parts: spec, format, and the template either as `template` (a .tar.gz) or as `templatePath`"
+        })
+      )
+    case "Parse":
+      return Option.some(
+        new BadRequest({ message: `the multipart body could not be read: ${String(error.cause)}` })
+      )
+    default:
+      return Option.none()
+  }
+}
 
 /**
  * The API served on the `HttpServer` it is given, with the OpenAPI document at `/openapi.json`.
@@ -185,6 +283,7 @@ const guard =
 export const layer = (options: { readonly token: Option.Option<Redacted.Redacted<string>> }) =>
   HttpApiBuilder.serve(guard(options.token)).pipe(
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(overLimits),
     Layer.provide(
       HttpApiBuilder.api(Api).pipe(Layer.provide(Layer.mergeAll(RunsLive, PoolsLive, ServiceLive)))
     )
