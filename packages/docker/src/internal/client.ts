@@ -11,6 +11,7 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import type Docker from "dockerode"
 import { Duration, Effect, Stream } from "effect"
 import { type RequestContext, timedOut, toDockerError } from "./error.js"
+import { cheapToInspect } from "./transport.js"
 
 /** @internal */
 export interface Client {
@@ -28,8 +29,8 @@ export interface Client {
    * One request, aborted on interruption or once `timeout` has passed. The deadline aborts the
    * request itself, so it holds in an uninterruptible region too: a create or start that the
    * orchestrator will not abort on interruption still fails when the engine stops answering
-   * (a containerd that hangs on a task). The Effect timeout covers the few calls that take no
-   * signal (image inspect, ping, version), which are never made uninterruptible.
+   * (a containerd that hangs on a task). The few calls that take no signal (image inspect, ping,
+   * version) fail at the deadline all the same; their request is left to finish on its own.
    */
   readonly request: <A>(
     ctx: RequestContext,
@@ -45,16 +46,44 @@ export interface Client {
   ) => Stream.Stream<Uint8Array, ContainerEngineError.ContainerEngineError>
 }
 
+/**
+ * `promise`, or a rejection once `deadline` aborts, whichever comes first: a plain listener, where
+ * `Effect.timeoutFail` would fork a fiber and a timer per request (a few hundred requests a run).
+ */
+const within = <A>(promise: Promise<A>, deadline: AbortSignal): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const expire = () => reject(deadline.reason)
+    deadline.addEventListener("abort", expire, { once: true })
+    promise.then(
+      (value) => {
+        deadline.removeEventListener("abort", expire)
+        resolve(value)
+      },
+      (error: unknown) => {
+        deadline.removeEventListener("abort", expire)
+        reject(error)
+      }
+    )
+  })
+
 /** @internal */
 export const make = (docker: Docker, address: string, timeout: Duration.Duration): Client => {
   const request = <A>(ctx: RequestContext, run: (signal: AbortSignal) => Promise<A>) =>
     Effect.suspend(() => {
-      const deadline = AbortSignal.timeout(Duration.toMillis(timeout))
+      // A timer cleared when the request settles, where `AbortSignal.timeout` would keep one per
+      // request pending for the whole `timeout`.
+      const deadline = new AbortController()
+      const timer = setTimeout(() => deadline.abort(), Duration.toMillis(timeout))
+      timer.unref()
       return Effect.tryPromise({
-        try: (interrupted) => run(AbortSignal.any([interrupted, deadline])),
-        catch: (error) => (deadline.aborted ? timedOut(ctx, timeout) : toDockerError(ctx)(error))
-      })
-    }).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => timedOut(ctx, timeout) }))
+        try: (interrupted) =>
+          within(
+            run(cheapToInspect(AbortSignal.any([interrupted, deadline.signal]), "AbortSignal")),
+            deadline.signal
+          ),
+        catch: (error) => (deadline.signal.aborted ? timedOut(ctx, timeout) : toDockerError(ctx)(error))
+      }).pipe(Effect.ensuring(Effect.sync(() => clearTimeout(timer))))
+    })
 
   /**
    * Read through `NodeStream.fromReadable`, which destroys the body when the stream ends: the

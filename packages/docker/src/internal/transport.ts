@@ -35,14 +35,14 @@ export interface TransportSettings {
 }
 
 /**
- * docker-modem renders every request's options with util.inspect (debug output or not), sockets
- * and all: without this, that costs ~10 ms of CPU per request.
+ * docker-modem renders every request's options with util.inspect (debug output or not): the agent,
+ * sockets and all (without this, ~10 ms of CPU per request), and the abort signal (~0.2 ms).
  *
  * @internal
  */
-export const cheapToInspect = <A extends http.Agent>(agent: A, name: string): A => {
-  Object.defineProperty(agent, inspect.custom, { value: () => `[${name}]` })
-  return agent
+export const cheapToInspect = <A extends object>(value: A, name: string): A => {
+  Object.defineProperty(value, inspect.custom, { value: () => `[${name}]` })
+  return value
 }
 
 /**
