@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { fileURLToPath } from "node:url"
+import { InputError } from "@armada/core"
 import { EngineDiscovery, EngineDiscoveryError } from "@armada/docker"
 import { ContainerEngine, ContainerEngineError } from "@armada/engine"
 import type { LocalEngine } from "@armada/local"
@@ -17,13 +18,13 @@ import type * as Event from "./Event.js"
  * @since 0.1.0
  * @category models
  */
-export type Choice = "auto" | "docker" | "local"
+export type Choice = "auto" | "docker" | "local" | "swarm"
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const choices: ReadonlyArray<Choice> = ["auto", "docker", "local"]
+export const choices: ReadonlyArray<Choice> = ["auto", "docker", "local", "swarm"]
 
 /**
  * `--engine` and `--host` together.
@@ -78,6 +79,11 @@ export interface Factories {
   /** The Docker engine discovery found. */
   readonly docker: (found: EngineDiscovery.Discovered) => Layer.Layer<ContainerEngine, BuildError>
   readonly local: (catalog: LocalEngine.Catalog) => Layer.Layer<ContainerEngine, BuildError>
+  /**
+   * The Docker Swarm engine (`@armada/swarm`) whose manager is at `host` (`--host`; else
+   * `DOCKER_HOST`, else the default socket). Absent: `--engine swarm` says it is not built in.
+   */
+  readonly swarm?: ((host: string | undefined) => Layer.Layer<ContainerEngine, BuildError>) | undefined
 }
 
 /**
@@ -210,6 +216,25 @@ const dockerReason = (choice: Choice, probe: Extract<Probe, { reachable: true }>
     : `auto: the Docker engine answered in ${probe.millis} ms${why}`
 }
 
+/** The swarm engine, built in the current scope and pinged (it must be a manager). */
+const buildSwarm = (engines: Factories, host: string | undefined) =>
+  Effect.gen(function* () {
+    if (engines.swarm === undefined) {
+      return yield* new InputError({
+        field: "--engine",
+        value: "swarm",
+        reason: "this armada has no swarm engine"
+      })
+    }
+    const context = yield* Layer.build(engines.swarm(host))
+    const engine = Context.get(context, ContainerEngine)
+    yield* engine.ping
+    return {
+      context,
+      info: { kind: "swarm", address: engine.address, reason: "--engine swarm: the swarm manager answered" }
+    } satisfies Selected
+  })
+
 /**
  * Builds the chosen engine in the current scope. `docker` must be found and answer a ping (else
  * discovery's error or `EngineUnreachable`); `auto` takes Docker when it does within `pingTimeout`
@@ -236,6 +261,7 @@ export const select = (
         })
       )
     if (choice === "local") return yield* buildLocal("--engine local")
+    if (choice === "swarm") return yield* buildSwarm(engines, selection.host)
     const docker = yield* probeDocker(selection.host)
     if (docker.reachable) {
       return {

@@ -35,7 +35,7 @@ export const stages: ReadonlyArray<Stage> = Stage.literals
  * @category schemas
  */
 export const EngineInfo = Schema.Struct({
-  kind: Schema.Literal("docker", "local"),
+  kind: Schema.Literal("docker", "local", "swarm"),
   address: Schema.String,
   reason: Schema.String
 })

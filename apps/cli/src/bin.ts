@@ -11,7 +11,7 @@ import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
 import { Tracing } from "@armada/tracing"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { Cause, Config, Console, Effect, Exit, Layer } from "effect"
 import * as Cli from "./Cli.js"
 import * as Engine from "./Engine.js"
 import { ExitCode } from "./ExitCode.js"
@@ -53,7 +53,32 @@ const EnginesLive = Engine.layer({
         return yield* DockerEngineLive.makeAt(found.endpoint, { timeout, home, sshAuthSock })
       })
     ).pipe(Layer.provide(Layer.merge(CredentialsLive, RegistryClientLive))),
-  local: (catalog) => LocalEngine.layer({ catalog })
+  local: (catalog) => LocalEngine.layer({ catalog }),
+  // Loaded only for `--engine swarm`; its manager is --host, else DOCKER_HOST.
+  swarm: (host) =>
+    Layer.unwrapEffect(
+      Effect.map(
+        Effect.promise(() => import("@armada/swarm")),
+        ({ SwarmEngine }) =>
+          SwarmEngine.layerConfig(
+            Config.map(SwarmEngine.config, (options) =>
+              host === undefined ? options : { ...options, manager: host }
+            )
+          ).pipe(
+            Layer.catchAll((error) =>
+              Layer.fail(
+                error._tag === "InputError"
+                  ? error
+                  : new InputError({
+                      field: "ARMADA_SWARM_NODES",
+                      value: process.env.ARMADA_SWARM_NODES ?? "",
+                      reason: error.message
+                    })
+              )
+            )
+          )
+      )
+    )
 })
 
 const MainLive = Layer.mergeAll(Output.layer, HttpLive, EnginesLive, CredentialsLive).pipe(

@@ -1,0 +1,76 @@
+/**
+ * `armada run --engine swarm` on a single-node swarm of the test's own (`@armada/testkit`
+ * `Swarm`: a dockerd in a network namespace of its own, never the machine's engine): the example
+ * gives the same files as on Docker, and nothing labelled is left on the swarm.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Engine, Swarm, TestImage } from "@armada/testkit"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { beforeAll } from "vitest"
+import { assertSameFiles, labelled, nothing, sweep } from "../support.js"
+import { armada, example, requireBin } from "./example.js"
+
+const suite = "tests/engines Swarm (armada run --engine swarm on a swarm of the test's own)"
+const skip = Engine.skipWithoutEngine(suite) || Swarm.skipWithoutSwarm(suite)
+
+const prefix = "armadaswarm"
+
+/** What carries `<prefix>.managed=true` on the swarm: services, containers, volumes, networks. */
+const labelledOn = (swarm: Swarm.Swarm) =>
+  Effect.gen(function* () {
+    const filter = ["--filter", `label=${prefix}.managed=true`]
+    const lines = (args: ReadonlyArray<string>) =>
+      Effect.map(swarm.docker(args), (out) => out.split("\n").filter((line) => line !== ""))
+    return {
+      services: yield* lines(["service", "ls", "--format", "{{.Name}}", ...filter]),
+      containers: yield* lines(["ps", "-a", "--format", "{{.Names}}", ...filter]),
+      volumes: yield* lines(["volume", "ls", "-q", ...filter]),
+      networks: yield* lines(["network", "ls", "--format", "{{.Name}}", ...filter])
+    }
+  })
+
+describe.skipIf(skip)(suite, () => {
+  beforeAll(requireBin)
+
+  it.live("the example gives the same files as on Docker, and leaves nothing labelled on the swarm", () =>
+    Effect.gen(function* () {
+      const work = mkdtempSync(join(tmpdir(), "armada-swarm-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(work, { recursive: true, force: true })))
+      const run = (engine: "docker" | "swarm", env: Readonly<Record<string, string>>) =>
+        armada(
+          [
+            "run",
+            "examples/hello/pipeline.yaml",
+            "--engine",
+            engine,
+            "--output",
+            join(work, engine),
+            "--prefix",
+            prefix
+          ],
+          env
+        )
+
+      const onDocker = yield* run("docker", {})
+      assert.strictEqual(onDocker.code, 0, onDocker.stdout + onDocker.stderr)
+      const leftOnDocker = labelled(`${prefix}.managed=true`)
+      sweep(`${prefix}.managed=true`)
+      assert.deepStrictEqual(leftOnDocker, nothing, "left on the machine's engine")
+
+      const swarm = yield* Swarm.start({ images: [TestImage.testAppImage] })
+      const onSwarm = yield* run("swarm", { DOCKER_HOST: swarm.host, ARMADA_SWARM_NODES: swarm.nodesJson })
+      assert.strictEqual(onSwarm.code, 0, onSwarm.stdout + onSwarm.stderr)
+      assertSameFiles(join(work, "swarm"), join(work, "docker"))
+      assertSameFiles(join(work, "swarm"), join(example, "expected"))
+      assert.deepStrictEqual(yield* labelledOn(swarm), {
+        services: [],
+        containers: [],
+        volumes: [],
+        networks: []
+      })
+    }).pipe(Effect.scoped)
+  )
+})
