@@ -51,6 +51,13 @@ export interface Session {
   readonly network: string
   readonly templateVolume: string
   readonly sessionVolume: string
+  /**
+   * How the run's files move (docs/scale-out.md, 1.1): `engine`, the engine's archive API;
+   * `merger`, the merger container's file endpoints.
+   *
+   * @since 0.3.0
+   */
+  readonly files: "engine" | "merger"
   /** @internal */
   readonly labels: resources.RunLabels
 }
@@ -266,8 +273,9 @@ export const run: (
 )
 
 /**
- * Copies the merge dir out of the session volume to a host directory or a `.tar.gz` file.
- * Entries are checked on the way out: nothing is written outside `output`.
+ * Copies the merge dir out of the session volume to a host directory or a `.tar.gz` file, through
+ * the engine's archive API or the merger (`Session.files`). Entries are checked on the way out:
+ * nothing is written outside `output`.
  *
  * @since 0.1.0
  * @category operations
@@ -276,7 +284,10 @@ export const exportTo: (
   started: Started,
   result: RunResult,
   options: ExportOptions
-) => Effect.Effect<Exported, StageFailed, ContainerEngine> = flow(export_.exportTo, Interruption.isolated)
+) => Effect.Effect<Exported, StageFailed, ContainerEngine | ProcessorClient> = flow(
+  export_.exportTo,
+  Interruption.isolated
+)
 
 /**
  * warm → start → run → export, with everything acquired in one scope that is closed (and the

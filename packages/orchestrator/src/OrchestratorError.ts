@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { ContainerEngineError } from "@armada/engine"
-import { ProcessorError } from "@armada/http"
+import { ProcessorError, Protocol } from "@armada/http"
 import { Schema } from "effect"
 
 /**
@@ -86,6 +86,33 @@ export class AmbiguousResolvers extends Schema.TaggedError<AmbiguousResolvers>(
 }
 
 /**
+ * Files moved through the merger (`PUT`/`GET /files`, used when the engine has no archive API or
+ * `ARMADA_FILES=merger` asks for it) were refused: `container` is the merger's name, `path` the
+ * directory or file inside it, `reason` and `entry` what the merger named (an archive entry for
+ * `UnsafeEntry`, the path itself otherwise), `status` its HTTP status (413 for `TooLarge`).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class FileTransferFailed extends Schema.TaggedError<FileTransferFailed>(
+  "@armada/orchestrator/FileTransferFailed"
+)("FileTransferFailed", {
+  container: Schema.String,
+  direction: Schema.Literal("in", "out"),
+  path: Schema.String,
+  status: Schema.Number,
+  reason: Protocol.FilesFailureReason,
+  entry: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    const where = this.direction === "in" ? `into ${this.path}` : `out of ${this.path}`
+    const entry = this.entry === this.path ? "" : ` at ${this.entry}`
+    return `${this.container} refused files ${where} (HTTP ${this.status}, ${this.reason}${entry}): ${this.detail}`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -96,6 +123,7 @@ export interface CauseSchema
       typeof ContainerEngineError.ArchiveError,
       typeof ProcessorError.ProcessorError,
       typeof AmbiguousResolvers,
+      typeof FileTransferFailed,
       typeof Defect
     ]
   > {}
@@ -111,6 +139,7 @@ export const Cause: CauseSchema = Schema.Union(
   ContainerEngineError.ArchiveError,
   ProcessorError.ProcessorError,
   AmbiguousResolvers,
+  FileTransferFailed,
   Defect
 )
 

@@ -75,7 +75,10 @@ const gated = (engine: ContainerEngine.Service, client: ProcessorClient.Service,
     merge: (endpoint, session, request, options) =>
       g("merge")(client.merge(endpoint, session, request, options)),
     resolve: (endpoint, request, options) =>
-      g(`resolve ${endpoint.name}`)(client.resolve(endpoint, request, options))
+      g(`resolve ${endpoint.name}`)(client.resolve(endpoint, request, options)),
+    putFiles: (endpoint, dir, tar, options) => g("putFiles")(client.putFiles(endpoint, dir, tar, options)),
+    getFiles: (endpoint, path, options) =>
+      passStream(gate, "getFiles")(client.getFiles(endpoint, path, options))
   }
   return { gatedEngine, gatedClient }
 }

@@ -6,13 +6,13 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, posix } from "node:path"
 import { Names } from "@armada/core"
-import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
+import { Archive, ContainerEngine, ContainerEngineError, MemoryEngine } from "@armada/engine"
 import { layerTest, type ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Spec } from "@armada/orchestrator"
 import { Leftovers } from "@armada/testkit"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Stream } from "effect"
 
 export const prefix = Names.Id.make("armadaunit")
 export const image = "armada/test-app:dev"
@@ -77,6 +77,9 @@ export interface Behaviour {
   ) => Effect.Effect<Protocol.MergeResponse, ProcessorError.CallError>
   /** Every merge request, in the order they came. */
   readonly merges?: Array<Protocol.MergeRequest>
+  /** The directory of every `PUT /files` and the path of every `GET /files`, in order. */
+  readonly puts?: Array<string>
+  readonly gets?: Array<string>
 }
 
 /** Which volume holds `path` in the container `name`, and where inside it. */
@@ -193,6 +196,50 @@ export const client = (
                 return Protocol.MergeResponse.make({ status: "ok", files, conflicts: [...conflicts].sort() })
               })
             ),
+          // The merger's file endpoints, like the test app's: the tar is extracted on the host with
+          // Archive.extractToDirectory's protections, and what it wrote goes into the volume.
+          putFiles: <E>(dir: string, tar: Stream.Stream<Uint8Array, E>, endpoint: ProcessorError.Endpoint) =>
+            Effect.gen(function* () {
+              behaviour.puts?.push(dir)
+              if (Option.isNone(Protocol.fileRoot(dir)))
+                return yield* refused(endpoint, "Forbidden", dir, "outside the roots")
+              const host = yield* Effect.acquireRelease(
+                Effect.sync(() => mkdtempSync(join(tmpdir(), "armada-unit-merger-"))),
+                (folder) => Effect.sync(() => rmSync(folder, { recursive: true, force: true }))
+              )
+              const summary = yield* Archive.extractToDirectory(tar, host, { onUnsafe: "fail" }).pipe(
+                Effect.catchIf(
+                  (error) => error instanceof ContainerEngineError.ArchiveError,
+                  (error) => refused(endpoint, error.reason, error.path, error.detail)
+                )
+              )
+              yield* write(
+                endpoint.name,
+                dir,
+                yield* Effect.orDie(Archive.fromTar(Archive.packDirectory(host)))
+              )
+              return Protocol.FilesPutResponse.make({
+                files: summary.files,
+                directories: summary.directories,
+                symlinks: summary.symlinks
+              })
+            }).pipe(Effect.scoped),
+          getFiles: (path, endpoint) =>
+            Stream.unwrap(
+              Effect.gen(function* () {
+                behaviour.gets?.push(path)
+                const { volume, rel } = yield* locate(engine, endpoint.name, path)
+                const tree = yield* Effect.orDie(memory.readVolume(volume))
+                const node = Archive.get(tree, rel)
+                const name = posix.basename(path)
+                if (Option.isNone(node)) return yield* refused(endpoint, "NotFound", path, "no such file")
+                return Archive.toTar(
+                  node.value._tag === "Directory"
+                    ? Archive.put(Archive.make({ [name]: node.value }), name, Archive.subtree(tree, rel))
+                    : Archive.make({ [name]: node.value })
+                )
+              })
+            ),
           plug: (request, endpoint) =>
             orCrash(
               endpoint,
@@ -216,6 +263,23 @@ export const client = (
             )
         }
       })
+    })
+  )
+
+/** A refusal by the merger's file endpoints, as the live client reports it. */
+const refused = (
+  endpoint: ProcessorError.Endpoint,
+  reason: Protocol.FilesFailure["reason"],
+  path: string,
+  detail: string
+) =>
+  Effect.fail(
+    new ProcessorError.BadStatus({
+      endpoint,
+      status: { UnsafeEntry: 400, Malformed: 400, Io: 500, TooLarge: 413, NotFound: 404, Forbidden: 403 }[
+        reason
+      ],
+      body: JSON.stringify(Protocol.FilesFailure.make({ reason, path, detail }))
     })
   )
 

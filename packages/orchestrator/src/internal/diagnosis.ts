@@ -75,12 +75,15 @@ export const exitOf = (
  */
 export const diagnosed =
   (container: Orchestrator.Container, call: string) =>
-  <A, E extends ProcessorError.CallError, R>(
+  <A, E, R>(
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | ProcessorError.ExitedDuringCall, R | ContainerEngine> =>
     Effect.catchAll(self, (error) => {
-      const failure: ProcessorError.CallError = error
-      if (failure._tag !== "Unreachable" && failure._tag !== "Timeout") return Effect.fail(error)
+      const failure =
+        error instanceof ProcessorError.Unreachable || error instanceof ProcessorError.Timeout
+          ? error
+          : undefined
+      if (failure === undefined) return Effect.fail(error)
       // A lost connection is what a crash looks like from outside: give the engine a moment to
       // see the exit. A timeout is not: the container is asked once.
       const grace = failure._tag === "Unreachable" ? { grace: exitGrace } : {}

@@ -2,11 +2,12 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as posix from "node:path/posix"
-import { Archive, ContainerEngine, ContainerEngineError } from "@armada/engine"
+import { Archive, ContainerEngineError } from "@armada/engine"
 import { Effect } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import * as Progress from "../Progress.js"
 import * as stage from "./stage.js"
+import * as transfer from "./transfer.js"
 
 const isTarGz = (output: string) => /\.(tar\.gz|tgz)$/i.test(output)
 
@@ -39,17 +40,14 @@ export const exportTo = (
   options: Orchestrator.ExportOptions
 ) =>
   Effect.gen(function* () {
-    const engine = yield* ContainerEngine
     const output = path.resolve(options.output)
     const format = isTarGz(output) ? ("tar.gz" as const) : ("directory" as const)
     const { spec } = started.session
     const work = Effect.gen(function* () {
       if (format === "directory") yield* ensureEmpty(output)
-      // The merger mounts the session area; its archive of the merge dir has entries under the dir's
-      // name. The result is held in memory once, to re-root it and list its files.
-      const tree = yield* Archive.fromTar(
-        engine.getArchive({ _tag: "Container", container: started.merger.containerId }, result.mergeDir)
-      )
+      // The merger mounts the session area; the archive of the merge dir it sees has entries under
+      // the dir's name. The result is held in memory once, to re-root it and list its files.
+      const tree = yield* Archive.fromTar(transfer.get(started, result.mergeDir))
       const merged = Archive.subtree(tree, posix.basename(result.mergeDir))
       const files = [...merged.entries()]
         .filter(([, node]) => node._tag !== "Directory")

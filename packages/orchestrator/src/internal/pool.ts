@@ -24,6 +24,7 @@ import { keyOf } from "./poolKey.js"
 import { poolLabel } from "./resources.js"
 import { run } from "./run.js"
 import { start } from "./start.js"
+import * as transfer from "./transfer.js"
 import { warm } from "./warm.js"
 
 /** One set of containers and volumes, owned by the pool while idle and by one run while busy. */
@@ -229,11 +230,7 @@ export const make = (options: Pool.Options = {}) =>
         const relative = result.directories.map((dir) => posix.relative(Protocol.areaDir, dir))
         if (relative.some((rel) => rel === "" || rel.startsWith(".."))) return false
         const tree = Archive.make(Object.fromEntries(relative.map((rel) => [rel, Archive.file("")])))
-        yield* engine.putArchive(
-          { _tag: "Container", container: set.started.merger.containerId },
-          Protocol.areaDir,
-          Archive.toTar(tree)
-        )
+        yield* transfer.put(set.started, Protocol.areaDir, Archive.toTar(tree))
         return true
       }).pipe(Effect.catchAll(() => Effect.succeed(false)))
 

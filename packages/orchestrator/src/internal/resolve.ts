@@ -3,14 +3,14 @@
  * merger wrote the last version of each: a path that two or more processors wrote and exactly one
  * resolver's globs match is sent, with every version, to that resolver, and its answer replaces
  * the file in the merge dir (keeping the last version's mode). The files are read from the
- * processors' output dirs and written to the merge dir through the engine's archive API on the
- * merger container, which mounts the session area.
+ * processors' output dirs and written to the merge dir as the merger container sees them, which
+ * mounts the session area (internal/transfer.ts: the engine's archive API or the merger's endpoints).
  *
  * @internal
  */
 import * as posix from "node:path/posix"
 import type { Names } from "@armada/core"
-import { Archive, ContainerEngine, ContainerEngineError } from "@armada/engine"
+import { Archive, type ContainerEngine, ContainerEngineError } from "@armada/engine"
 import { ProcessorClient, Protocol } from "@armada/http"
 import { Array as Arr, Clock, Effect, Option } from "effect"
 import picomatch from "picomatch/posix.js"
@@ -20,6 +20,7 @@ import * as Progress from "../Progress.js"
 import type { Spec } from "../Spec.js"
 import * as diagnosis from "./diagnosis.js"
 import * as stage from "./stage.js"
+import * as transfer from "./transfer.js"
 
 /** The test app's glob rules (picomatch, dotfiles included, bash brackets): one reading of a glob. */
 const globOptions: picomatch.PicomatchOptions = { dot: true, posix: true }
@@ -79,20 +80,15 @@ const below = (dir: string, path: string): Effect.Effect<string, ContainerEngine
 }
 
 /** The file at `path` (absolute, in the merger container), or `None` when there is no file there. */
-const readFile = (merger: Orchestrator.Container, path: string) =>
-  Effect.flatMap(ContainerEngine, (engine) =>
-    Archive.fromTar(engine.getArchive({ _tag: "Container", container: merger.containerId }, path))
-  ).pipe(
+const readFile = (started: Orchestrator.Started, path: string) =>
+  Archive.fromTar(transfer.get(started, path)).pipe(
     Effect.map((tree) =>
       Option.filter(
         Archive.get(tree, posix.basename(path)),
         (node): node is Archive.File => node._tag === "File"
       )
     ),
-    Effect.catchIf(
-      (error) => error._tag === "EngineError" && error.status === 404,
-      () => Effect.succeed(Option.none<Archive.File>())
-    )
+    Effect.catchIf(transfer.isMissing, () => Effect.succeed(Option.none<Archive.File>()))
   )
 
 /** Every processor's regular-file version of `path`, in declared order. */
@@ -100,7 +96,7 @@ const versionsOf = (started: Orchestrator.Started, outputDirs: ReadonlyArray<str
   Effect.forEach(outputDirs, (dir, layer) =>
     Effect.flatMap(below(dir, path), (inside) =>
       Effect.map(
-        readFile(started.merger, inside),
+        readFile(started, inside),
         Option.map((file): Version => ({ layer, processor: started.processors[layer]!.id, file }))
       )
     )
@@ -115,11 +111,10 @@ const writeFile = (
   mode: number
 ) =>
   Effect.gen(function* () {
-    const engine = yield* ContainerEngine
     const inside = yield* below(mergeDir, path)
     const mtime = new Date(yield* Clock.currentTimeMillis)
-    yield* engine.putArchive(
-      { _tag: "Container", container: started.merger.containerId },
+    yield* transfer.put(
+      started,
       posix.dirname(inside),
       Archive.toTar(Archive.make({ [posix.basename(inside)]: Archive.file(content, { mode, mtime }) }))
     )

@@ -90,6 +90,9 @@ export const Limits = Schema.Struct({
 })
 
 /** @internal */
+export const FilesSetting = Schema.Literal("auto", "merger")
+
+/** @internal */
 export const Timeouts = Schema.Struct({
   /** How long a container may take to answer its health check. */
   ready: Schema.optionalWith(DurationInput, { exact: true, default: () => Duration.seconds(60) }),
@@ -113,7 +116,13 @@ export const Options = Schema.Struct({
   security: Schema.optionalWith(SecurityProfile.SecurityProfile, {
     exact: true,
     default: () => "default" as const
-  })
+  }),
+  /**
+   * How files go into and out of the session's volumes: `auto` (the engine's archive API when it
+   * has one, the merger's file endpoints otherwise) or `merger` (always the merger). The
+   * `ARMADA_FILES` variable, when set, wins (docs/scale-out.md, 1.1).
+   */
+  files: Schema.optionalWith(FilesSetting, { exact: true, default: () => "auto" as const })
 })
 
 /** @internal */

@@ -1,6 +1,12 @@
 /** @internal */
 import { type ImageRef, Names, Parallel } from "@armada/core"
-import { ContainerEngine, ContainerEngineError, type ContainerSpec, type Mount } from "@armada/engine"
+import {
+  Archive,
+  ContainerEngine,
+  ContainerEngineError,
+  type ContainerSpec,
+  type Mount
+} from "@armada/engine"
 import { type Liveness, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Deferred, Effect, Option } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
@@ -9,6 +15,7 @@ import * as Progress from "../Progress.js"
 import type { Spec } from "../Spec.js"
 import * as diagnosis from "./diagnosis.js"
 import * as stage from "./stage.js"
+import * as transfer from "./transfer.js"
 
 /** One container to run. */
 interface Plan {
@@ -29,6 +36,8 @@ const plans = (session: Orchestrator.Session): ReadonlyArray<Plan> => {
   const { spec } = session
   const { prefix, limits, security } = spec.options
   const template: Mount = { volume: session.templateVolume, target: Protocol.templateDir, readOnly: true }
+  // The merger receives the template when files go through it: armada's image, no user code.
+  const mergerTemplate: Mount = { ...template, readOnly: session.files === "engine" }
   const area: Mount = { volume: session.sessionVolume, target: Protocol.areaDir, readOnly: false }
   const plan = (
     role: Names.Role,
@@ -47,7 +56,7 @@ const plans = (session: Orchestrator.Session): ReadonlyArray<Plan> => {
       // The role is armada's to set: an item's env cannot change what the container is.
       env: { ...item.env, ARMADA_ROLE: role },
       labels: session.labels.of(role),
-      mounts: role === "resolver" ? [] : [template, area],
+      mounts: role === "resolver" ? [] : [role === "merger" ? mergerTemplate : template, area],
       network: session.network,
       publish: Protocol.ports[role],
       limits: {
@@ -225,6 +234,19 @@ export const start = (session: Orchestrator.Session) =>
           plugins: containers.filter((c) => c.role === "plugin"),
           resolvers: containers.filter((c) => c.role === "resolver"),
           merger: containers.find((c) => c.role === "merger")!
+        }
+        // Through the merger, the template goes in now that the merger answers (warm.ts otherwise);
+        // no processor has been called yet.
+        if (session.files === "merger") {
+          const failures = yield* transfer
+            .put(started, Protocol.templateDir, Archive.packDirectory(spec.template))
+            .pipe(
+              Effect.withSpan("armada.template.load", {
+                attributes: { template: spec.template, files: "merger" }
+              }),
+              stage.failuresOf("start", { kind: "template", id: session.templateVolume })
+            )
+          yield* stage.check(spec.session, "start", failures)
         }
         return started
       })

@@ -1,13 +1,14 @@
 /** @internal */
 import { ImageRef, Names } from "@armada/core"
 import { Archive, Bulk, ContainerEngine, ContainerEngineError, type Labels } from "@armada/engine"
-import { Array as Arr, Effect } from "effect"
+import { Array as Arr, Effect, Either } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import type { ItemFailure } from "../OrchestratorError.js"
 import * as Progress from "../Progress.js"
 import type { Spec } from "../Spec.js"
 import * as resources from "./resources.js"
 import * as stage from "./stage.js"
+import * as transfer from "./transfer.js"
 
 type ImageUser = stage.Item & { readonly image: ImageRef.ImageRef }
 
@@ -116,6 +117,8 @@ export const warm = (spec: Spec, labels: Labels = {}) =>
       )
     )
 
+    // The route of the run's files (internal/transfer.ts): a bad ARMADA_FILES fails the stage.
+    const route = yield* transfer.route(spec).pipe(Effect.either)
     const { value: failures } = yield* stage.run(
       session,
       "warm",
@@ -131,7 +134,13 @@ export const warm = (spec: Spec, labels: Labels = {}) =>
           { concurrency: "unbounded" }
         )
         const failures = prepared.flat()
-        if (failures.length > 0) return failures
+        if (Either.isLeft(route))
+          return [
+            ...failures,
+            stage.failure("warm", { kind: "template", id: names.templateVolume }, route.left)
+          ]
+        // Through the merger, the template goes in once the merger is ready (start.ts).
+        if (failures.length > 0 || route.right === "merger") return failures
         // The template goes in once the images are there: a volume is reached through a container of one.
         return yield* engine
           .putArchive(
@@ -146,6 +155,12 @@ export const warm = (spec: Spec, labels: Labels = {}) =>
       })
     )
     yield* stage.check(session, "warm", failures)
-    const warmed: Orchestrator.Session = { spec, runId: runLabels.runId, ...names, labels: runLabels }
+    const warmed: Orchestrator.Session = {
+      spec,
+      runId: runLabels.runId,
+      ...names,
+      files: Either.getOrElse(route, () => "engine" as const),
+      labels: runLabels
+    }
     return warmed
   }).pipe(Effect.annotateLogs("session", spec.session))
