@@ -7,7 +7,7 @@
 import { stripVTControlCharacters } from "node:util"
 import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import * as Span from "@effect/cli/HelpDoc/Span"
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import * as Clean from "./commands/Clean.js"
 import * as Doctor from "./commands/Doctor.js"
 import * as Pipeline from "./commands/Pipeline.js"
@@ -74,9 +74,24 @@ const pipelineOptions = {
  */
 export const runCommand = Command.make(
   "run",
-  { ...pipelineOptions, output, server: Serve.server },
-  ({ server, ...flags }) =>
-    Option.match(server, { onNone: () => Pipeline.run(flags), onSome: (url) => Remote.run(flags, url) })
+  { ...pipelineOptions, output, server: Serve.server, templateOnServer: Serve.templateOnServer },
+  ({ server, templateOnServer, ...flags }) =>
+    Option.match(server, {
+      onNone: () =>
+        templateOnServer
+          ? Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+              Pipeline.failEarly(
+                flags,
+                "run",
+                flags.spec,
+                startedAt,
+                "bad-input",
+                "--template-on-server: only with --server URL, whose server reads the template from its own machine"
+              )
+            )
+          : Pipeline.run(flags),
+      onSome: (url) => Remote.run(flags, url, { templateOnServer })
+    })
 ).pipe(
   Command.withDescription(
     describe(

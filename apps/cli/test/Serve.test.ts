@@ -6,190 +6,35 @@
  * answers 401 without it; the OpenAPI document and the metrics are served.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { request as httpRequest } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { Names } from "@armada/core"
-import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
-import * as Http from "@armada/http"
-import { type ProcessorError, Protocol } from "@armada/http"
+import { Archive, ContainerEngine } from "@armada/engine"
 import { Pool } from "@armada/orchestrator"
-import { HttpClient, HttpClientRequest, type HttpClientResponse, HttpServer } from "@effect/platform"
-import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Fiber, FiberId, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
+import { Deferred, Effect, Fiber, FiberId, Layer, Option, Redacted, Ref, Schema } from "effect"
 import * as Remote from "../src/commands/Remote.js"
 import * as Event from "../src/Event.js"
 import * as Output from "../src/Output.js"
 import * as Api from "../src/serve/Api.js"
-import * as Runs from "../src/serve/Runs.js"
 import * as Server from "../src/serve/Server.js"
+import {
+  chunkedPost,
+  get,
+  json,
+  port,
+  post,
+  rawTar,
+  runFlags,
+  serverWith,
+  spec,
+  templateArchive
+} from "./serveHarness.js"
 
 const scratch = mkdtempSync(join(tmpdir(), "armada-serve-test-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
-
-const spec = `
-template: ./site
-processors:
-  - { id: docs, image: armada/test-app:dev, globs: [{ glob: "*.md", type: template }] }
-plugins:
-  - { id: stamp, image: armada/test-app:dev }
-`
-
-const templateArchive = Effect.map(
-  Stream.runCollect(Archive.gzip(Archive.toTar(Archive.make({ "README.md": "# {{name}}\n" })))),
-  (chunks) => Buffer.concat(Chunk.toArray(chunks))
-)
-
-/** A tar with one file at `name`, written by hand: `Archive` refuses to make an unsafe one. */
-const rawTar = (name: string, content: string): Buffer => {
-  const header = Buffer.alloc(512)
-  header.write(name, 0, "utf8")
-  header.write("0000644\0", 100)
-  header.write("0000000\0", 108)
-  header.write("0000000\0", 116)
-  header.write(`${content.length.toString(8).padStart(11, "0")}\0`, 124)
-  header.write("00000000000\0", 136)
-  header.write("        ", 148)
-  header.write("0", 156)
-  header.write("ustar\0", 257)
-  header.write("00", 263)
-  let sum = 0
-  for (const byte of header) sum += byte
-  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148)
-  const body = Buffer.alloc(Math.ceil(content.length / 512) * 512)
-  body.write(content)
-  return Buffer.concat([header, body, Buffer.alloc(1024)])
-}
-
-const form = (specText: string, template: Uint8Array) => {
-  const data = new FormData()
-  data.append("spec", specText)
-  data.append("format", "yaml")
-  data.append("template", new Blob([template], { type: "application/gzip" }), "template.tar.gz")
-  return data
-}
-
-const engineInfo = { kind: "docker" as const, address: "memory://", reason: "test" }
-
-/**
- * The memory engine, and containers whose merger writes a README.md into its merge dir (the
- * default test routes write nothing, and an export needs a merge dir).
- */
-const engineAndClient = (gate: Deferred.Deferred<void> | undefined) =>
-  Layer.unwrapEffect(
-    Effect.gen(function* () {
-      const engine = yield* ContainerEngine
-      const memory = yield* MemoryEngine.MemoryEngine
-      const merge = (request: Protocol.MergeRequest, endpoint: ProcessorError.Endpoint) =>
-        Effect.gen(function* () {
-          if (gate !== undefined) yield* Deferred.await(gate)
-          const info = yield* Effect.orDie(engine.inspectContainer(endpoint.name))
-          const area = info.mounts.find((mount) => mount.target === Protocol.areaDir)!
-          const rel = request.toDir.slice(Protocol.areaDir.length)
-          yield* Effect.orDie(
-            memory.writeVolume(area.volume, rel, Archive.make({ "README.md": "# merged\n" }))
-          )
-          return Protocol.MergeResponse.make({ status: "ok", files: 1, conflicts: [] })
-        })
-      return Http.layerTest({ "*": { merge: (request, _session, endpoint) => merge(request, endpoint) } })
-    })
-  ).pipe(Layer.provideMerge(MemoryEngine.layerMemory({ images: [{ ref: "armada/test-app:dev" }] })))
-
-/** The server on a free port; `gate`: every merge waits for it. */
-const serverWith = (token: Option.Option<Redacted.Redacted<string>>, gate?: Deferred.Deferred<void>) =>
-  Server.layer({ token }).pipe(
-    Layer.provideMerge(Layer.scoped(Server.ServerRuns, Runs.make(engineInfo))),
-    Layer.provideMerge(Pool.layer({ maxSets: 2 })),
-    Layer.provideMerge(engineAndClient(gate)),
-    Layer.provideMerge(NodeHttpServer.layerTest),
-    Layer.provideMerge(NodeContext.layer)
-  )
-
-const json = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.map(response.json, (body) => body as Record<string, unknown>)
-
-const post = (specText: string, template: Uint8Array) =>
-  Effect.flatMap(HttpClient.HttpClient, (client) =>
-    client.execute(HttpClientRequest.bodyFormData(HttpClientRequest.post("/runs"), form(specText, template)))
-  )
-
-const get = (path: string) => Effect.flatMap(HttpClient.HttpClient, (client) => client.get(path))
-
-/** The test server's port. */
-const port = Effect.flatMap(HttpServer.HttpServer, (server) =>
-  server.address._tag === "TcpAddress" ? Effect.succeed(server.address.port) : Effect.die("not on TCP")
-)
-
-/**
- * `POST /runs` with `Transfer-Encoding: chunked` and no `Content-Length`, its `template` part
- * `templateBytes` of zeros, written a MiB at a time until the server answers (node:http, so
- * nothing adds a length).
- */
-const chunkedPost = (port: number, templateBytes: number) =>
-  Effect.async<{ status: number; body: string; sentLength: string | undefined }, Error>((resume) => {
-    const boundary = "armada-chunked"
-    const head = Buffer.from(
-      [
-        `--${boundary}`,
-        'Content-Disposition: form-data; name="spec"',
-        "",
-        spec,
-        `--${boundary}`,
-        'Content-Disposition: form-data; name="format"',
-        "",
-        "yaml",
-        `--${boundary}`,
-        'Content-Disposition: form-data; name="template"; filename="template.tar.gz"',
-        "Content-Type: application/gzip",
-        "",
-        ""
-      ].join("\r\n")
-    )
-    const request = httpRequest({
-      host: "127.0.0.1",
-      port,
-      method: "POST",
-      path: "/runs",
-      headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "transfer-encoding": "chunked" }
-    })
-    let answered = false
-    request.on("error", (error) => {
-      if (!answered) resume(Effect.fail(error))
-    })
-    request.on("response", (response) => {
-      answered = true
-      let body = ""
-      response.setEncoding("utf8")
-      response.on("data", (chunk: string) => {
-        body += chunk
-      })
-      response.on("end", () => {
-        request.destroy()
-        resume(
-          Effect.succeed({
-            status: response.statusCode ?? 0,
-            body,
-            sentLength: request.getHeader("content-length") as string | undefined
-          })
-        )
-      })
-    })
-    const mib = Buffer.alloc(1024 * 1024)
-    let left = templateBytes
-    const writeMore = () => {
-      while (!answered && left > 0) {
-        const chunk = mib.subarray(0, Math.min(left, mib.length))
-        left -= chunk.length
-        if (!request.write(chunk)) return void request.once("drain", writeMore)
-      }
-      if (!answered) request.end(`\r\n--${boundary}--\r\n`)
-    }
-    request.write(head)
-    writeMore()
-    return Effect.sync(() => request.destroy())
-  })
 
 describe("armada serve", () => {
   it.scoped(
@@ -347,21 +192,7 @@ describe("armada serve", () => {
         writeFileSync(join(dir, "site", "README.md"), "# {{name}}\n")
         writeFileSync(join(dir, "pipeline.yaml"), spec)
         const output = join(dir, "out")
-        yield* Remote.run(
-          {
-            spec: join(dir, "pipeline.yaml"),
-            engine: undefined as never,
-            concurrency: Option.none(),
-            prefix: Option.none(),
-            pull: Option.none(),
-            keep: false,
-            json: true,
-            quiet: false,
-            verbose: false,
-            output: Option.some(output)
-          },
-          `http://127.0.0.1:${address.port}`
-        )
+        yield* Remote.run(runFlags(join(dir, "pipeline.yaml"), output), `http://127.0.0.1:${address.port}`)
         const printed = yield* Ref.get((yield* Output.CapturedOutput).stdout)
         const lines = printed.trimEnd().split("\n")
         assert.include(lines[0], '"_tag":"RunStarted"')
@@ -382,21 +213,7 @@ describe("armada serve", () => {
           "template: ./site\nprocessors: [{ id: bad, image: Not An Image }]\n"
         )
         const refused = yield* Effect.flip(
-          Remote.run(
-            {
-              spec: join(dir, "bad.yaml"),
-              engine: undefined as never,
-              concurrency: Option.none(),
-              prefix: Option.none(),
-              pull: Option.none(),
-              keep: false,
-              json: true,
-              quiet: false,
-              verbose: false,
-              output: Option.none()
-            },
-            `http://127.0.0.1:${address.port}`
-          )
+          Remote.run(runFlags(join(dir, "bad.yaml")), `http://127.0.0.1:${address.port}`)
         )
         assert.strictEqual(refused.code, 2)
       }).pipe(Effect.provide(Layer.merge(serverWith(Option.none()), Output.layerTest())))

@@ -1,5 +1,6 @@
 /**
- * `armada run --server URL`: sends the spec and its template to an `armada serve`, shows the run's
+ * `armada run --server URL`: sends the spec and its template (or, with `--template-on-server`, the
+ * template's path, for the server to read on its own machine) to an `armada serve`, shows the run's
  * events as a local run shows them (live view, plain lines or NDJSON, the same `Result` document
  * and exit codes), and writes the output where `--output` says. Ctrl-C interrupts the run on the
  * server (`DELETE /runs/:id`). The token, when the server asks for one, is `ARMADA_SERVE_TOKEN`.
@@ -7,23 +8,26 @@
  * @since 0.3.0
  */
 import { readFileSync } from "node:fs"
-import { extname, resolve } from "node:path"
+import { dirname, extname, resolve } from "node:path"
 import { Archive } from "@armada/engine"
-import { Spec } from "@armada/orchestrator"
+import { OrchestratorError, Spec } from "@armada/orchestrator"
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Chunk, Clock, Config, Effect, Option, Redacted, Schema, type Scope, Stream } from "effect"
+import { Chunk, Clock, Config, Data, Effect, Option, Redacted, Schema, type Scope, Stream } from "effect"
 import * as Display from "../Display.js"
 import * as Event from "../Event.js"
 import { Reported } from "../ExitCode.js"
 import type { Output } from "../Output.js"
 import * as CliProgress from "../Progress.js"
 import type * as Report from "../Report.js"
-import { BadSpec, RunInfo } from "../serve/Api.js"
+import { BadRequest, BadSpec, BadTemplate, RunInfo, TemplateNotAllowed, TooLarge } from "../serve/Api.js"
 import { failEarly, outputProblem, progressContextOf, type RunFlags, shown } from "./Pipeline.js"
 
 const decodeInfo = Schema.decodeUnknown(RunInfo)
 const decodeEvent = Schema.decodeUnknown(Schema.parseJson(Event.Event))
-const decodeBadSpec = Schema.decodeUnknown(BadSpec)
+/** What the server refuses a run with, as the CLI refuses bad input (exit 2). */
+const decodeRefusal = Schema.decodeUnknown(
+  Schema.Union(BadSpec, BadTemplate, TemplateNotAllowed, TooLarge, BadRequest)
+)
 
 /** A server's answer that is not the one expected: its status and the start of its body. */
 const unexpected = (
@@ -35,20 +39,39 @@ const unexpected = (
     (body) => Effect.fail(`${what}: the server answered ${response.status}: ${body.slice(0, 500)}`)
   )
 
+const formatOf = (file: string) => (extname(file).toLowerCase() === ".json" ? "json" : "yaml")
+
+/** The spec file as `Spec.load` reads it, without looking for its template folder here. */
+const parseOnly = (file: string) =>
+  Effect.try({
+    try: () => readFileSync(file, "utf8"),
+    catch: (error) =>
+      new OrchestratorError.SpecError({
+        source: resolve(file),
+        issues: [{ path: "", message: `cannot read the spec file: ${String(error)}` }]
+      })
+  }).pipe(
+    Effect.flatMap((text) =>
+      Spec.parse(text, { format: formatOf(file), baseDir: dirname(resolve(file)), source: resolve(file) })
+    )
+  )
+
 /** What went wrong talking to the server, as a sentence. */
 const messageOf = (error: unknown): string =>
   typeof error === "string" ? error : error instanceof Error ? error.message : String(error)
 
-/** A refused spec, as `Spec.load` would have refused it: the server's `BadSpec`. */
-class Refused {
-  constructor(readonly message: string) {}
-}
+/** A refused run: the server's `BadSpec`, `BadTemplate`, `TemplateNotAllowed`, `TooLarge` or `BadRequest`. */
+class Refused extends Data.TaggedError("Refused")<{ readonly message: string }> {}
 
 /**
  * @since 0.3.0
  * @category handlers
  */
-export const run = (flags: RunFlags, server: string) =>
+export const run = (
+  flags: RunFlags,
+  server: string,
+  options: { readonly templateOnServer: boolean } = { templateOnServer: false }
+) =>
   Effect.gen(function* () {
     const startedAt = yield* Clock.currentTimeMillis
     const early = (outcome: Report.Outcome, cause: unknown) =>
@@ -65,8 +88,11 @@ export const run = (flags: RunFlags, server: string) =>
         `${local.join(", ")}: not with --server, which runs the spec's own options; set them in the spec`
       )
     }
-    // Checked here too, so a bad spec is refused with the same errors before anything is sent.
-    const loaded = yield* Effect.either(Spec.load(flags.spec))
+    // Checked here too, so a bad spec is refused with the same errors before anything is sent (its
+    // template folder too, unless that is on the server's machine).
+    const loaded = yield* Effect.either(
+      options.templateOnServer ? parseOnly(flags.spec) : Spec.load(flags.spec)
+    )
     if (loaded._tag === "Left") return yield* early("bad-input", loaded.left)
     const spec = loaded.right
     const token = yield* Config.option(Config.redacted("ARMADA_SERVE_TOKEN")).pipe(
@@ -82,26 +108,31 @@ export const run = (flags: RunFlags, server: string) =>
     )
     const base = server.replace(/\/+$/, "")
 
-    const template = yield* Stream.runCollect(Archive.gzip(Archive.packDirectory(spec.template))).pipe(
-      Effect.map((chunks) => Buffer.concat(Chunk.toArray(chunks))),
-      Effect.catchAll((error) => early("bad-input", error))
-    )
     const form = new FormData()
     form.append("spec", readFileSync(flags.spec, "utf8"))
-    form.append("format", extname(flags.spec).toLowerCase() === ".json" ? "json" : "yaml")
-    form.append("template", new Blob([template], { type: "application/gzip" }), "template.tar.gz")
+    form.append("format", formatOf(flags.spec))
+    if (options.templateOnServer) form.append("templatePath", spec.template)
+    else {
+      const template = yield* Stream.runCollect(Archive.gzip(Archive.packDirectory(spec.template))).pipe(
+        Effect.map((chunks) => Buffer.concat(Chunk.toArray(chunks))),
+        Effect.catchAll((error) => early("bad-input", error))
+      )
+      form.append("template", new Blob([template], { type: "application/gzip" }), "template.tar.gz")
+    }
 
     const created = yield* client
       .execute(HttpClientRequest.bodyFormData(HttpClientRequest.post(`${base}/runs`), form))
       .pipe(
         Effect.flatMap((response): Effect.Effect<RunInfo, unknown> => {
           if (response.status === 201) return Effect.flatMap(response.json, decodeInfo)
-          if (response.status !== 400) return unexpected("POST /runs", response)
+          if (![400, 403, 413].includes(response.status)) return unexpected("POST /runs", response)
           return Effect.flatMap(
-            Effect.flatMap(response.json, (body) => Effect.either(decodeBadSpec(body))),
-            (bad): Effect.Effect<never, Refused | string> =>
-              bad._tag === "Right"
-                ? Effect.fail(new Refused(bad.right.message))
+            Effect.flatMap(response.json, (body) => Effect.either(decodeRefusal(body))),
+            (refusal): Effect.Effect<never, Refused | string> =>
+              refusal._tag === "Right"
+                ? Effect.fail(
+                    new Refused({ message: `the server refused the run: ${refusal.right.message}` })
+                  )
                 : unexpected("POST /runs", response)
           )
         }),

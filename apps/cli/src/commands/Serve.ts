@@ -20,6 +20,7 @@ import * as Engine from "../Engine.js"
 import { Output } from "../Output.js"
 import * as Runs from "../serve/Runs.js"
 import * as Server from "../serve/Server.js"
+import * as Template from "../serve/Template.js"
 import { failEarly } from "./Pipeline.js"
 
 /**
@@ -31,6 +32,7 @@ export interface Flags {
   readonly listen: string
   readonly port: number
   readonly tokenFile: Option.Option<string>
+  readonly allowTemplateDir: ReadonlyArray<string>
   readonly maxSets: number
   readonly idleTtl: string
   readonly grace: string
@@ -48,6 +50,18 @@ export const server = Options.text("server").pipe(
   Options.optional,
   Options.withDescription(
     "Run on this `armada serve` (http://host:port) instead of here: the same view, result and exit codes, the output written where --output says. Its token, when it asks for one: ARMADA_SERVE_TOKEN."
+  )
+)
+
+/**
+ * `--template-on-server` of `armada run --server`: send the template's path, not the template.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const templateOnServer = Options.boolean("template-on-server").pipe(
+  Options.withDescription(
+    "With --server: send the spec's template as its absolute path, for the server to read on its own machine (it must allow the folder: armada serve --allow-template-dir), instead of uploading it."
   )
 )
 
@@ -71,6 +85,13 @@ export const options = {
     Options.optional,
     Options.withDescription(
       "A file whose first line is the bearer token clients must send (else ARMADA_SERVE_TOKEN; never a flag's value, which `ps` shows)."
+    )
+  ),
+  allowTemplateDir: Options.directory("allow-template-dir").pipe(
+    Options.withPseudoName("DIR"),
+    Options.repeated,
+    Options.withDescription(
+      "Take a run's template as a path on this machine (POST /runs with templatePath, armada run --server --template-on-server) when it lies inside DIR, also once its links are resolved. Repeatable. Without it, templates are only uploaded."
     )
   ),
   maxSets: Options.integer("max-sets").pipe(
@@ -145,7 +166,8 @@ export const handler = (flags: Flags) =>
     const settings = yield* Effect.all({
       token: readToken(flags.tokenFile),
       idleTtl: duration("idle-ttl", flags.idleTtl),
-      grace: duration("grace", flags.grace)
+      grace: duration("grace", flags.grace),
+      templateRoots: Template.roots(flags.allowTemplateDir)
     }).pipe(Effect.catchAll((message) => early(message)))
     if (!isLoopback(flags.listen) && Option.isNone(settings.token)) {
       return yield* early(
@@ -167,7 +189,9 @@ export const handler = (flags: Flags) =>
     const pool = yield* Layer.build(
       Pool.layer({ maxSets: flags.maxSets, idleTtl: settings.idleTtl }).pipe(Layer.provide(services))
     )
-    const runs = yield* Runs.make(selected.right.info).pipe(Effect.provide(Context.merge(pool, client)))
+    const runs = yield* Runs.make(selected.right.info, { templateRoots: settings.templateRoots }).pipe(
+      Effect.provide(Context.merge(pool, client))
+    )
     const server = yield* Layer.build(
       Server.layer({ token: settings.token }).pipe(
         Layer.provide(Layer.succeedContext(pool)),
@@ -183,10 +207,11 @@ export const handler = (flags: Flags) =>
         ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
         : address.path
     const output = yield* Output
+    const templateDirs = settings.templateRoots.map((root) => root.real)
     yield* output.stdout(
       flags.json
-        ? `${JSON.stringify({ _tag: "Listening", url, openapi: `${url}/openapi.json`, engine: selected.right.info, maxSets: flags.maxSets })}\n`
-        : `armada serve: listening on ${url} (OpenAPI: ${url}/openapi.json), ${selected.right.info.kind} engine at ${selected.right.info.address}, at most ${flags.maxSets} sets\n`
+        ? `${JSON.stringify({ _tag: "Listening", url, openapi: `${url}/openapi.json`, engine: selected.right.info, maxSets: flags.maxSets, templateDirs })}\n`
+        : `armada serve: listening on ${url} (OpenAPI: ${url}/openapi.json), ${selected.right.info.kind} engine at ${selected.right.info.address}, at most ${flags.maxSets} sets${templateDirs.length === 0 ? "" : `, template paths taken under ${templateDirs.join(", ")}`}\n`
     )
     return yield* Effect.never
   }).pipe(Effect.scoped)

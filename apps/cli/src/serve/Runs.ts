@@ -119,8 +119,9 @@ export const make = (
   Effect.gen(function* () {
     const pool = yield* Pool.Pool
     const files = yield* FileSystem.FileSystem
-    const fibers = yield* FiberSet.make<void>()
     const root = yield* Effect.orDie(files.makeTempDirectoryScoped({ prefix: "armada-serve-" }))
+    // Made after the folder, so closing the scope interrupts the runs before it removes their files.
+    const fibers = yield* FiberSet.make<void>()
     const records = new Map<string, Record>()
     const keptRuns = options.keptRuns ?? defaultKeptRuns
     const templateRoots = options.templateRoots ?? []
