@@ -109,6 +109,14 @@ const containersConf = (): string => {
 /** Host folders where rootful Podman and CNI keep state whatever the flags say. */
 const hostFolders = ["/var/lib/cni", "/var/lib/containers", "/run/netns", "/run/containers"]
 
+/**
+ * Whether a file that appeared in `hostFolders` is Podman's: in `/run/netns`, only CNI's own
+ * namespaces (`cni-<id>`), so a namespace another program made meanwhile (the Swarm fixture's)
+ * is left alone.
+ */
+const isPodmans = (file: string): boolean =>
+  path.dirname(file) !== "/run/netns" || path.basename(file).startsWith("cni-")
+
 const listTree = (root: string): Array<string> => {
   if (!fs.existsSync(root)) return []
   const found = [root]
@@ -181,7 +189,7 @@ const restoreHost = (before: HostState) =>
     for (const link of (yield* cniLinks).filter((name) => !before.links.has(name))) {
       yield* attempt(run(fixture, `remove the bridge ${link}`, "ip", ["link", "delete", link]))
     }
-    const added = hostFolders.flatMap(listTree).filter((file) => !before.files.has(file))
+    const added = hostFolders.flatMap(listTree).filter((file) => !before.files.has(file) && isPodmans(file))
     for (const file of added.sort((a, b) => b.length - a.length)) {
       fs.rmSync(file, { recursive: true, force: true })
     }
