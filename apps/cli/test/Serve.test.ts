@@ -8,7 +8,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { gzipSync } from "node:zlib"
 import { Names } from "@armada/core"
 import { Archive, ContainerEngine } from "@armada/engine"
 import { Pool } from "@armada/orchestrator"
@@ -22,14 +21,15 @@ import * as Api from "../src/serve/Api.js"
 import * as Server from "../src/serve/Server.js"
 import {
   chunkedPost,
+  entry,
   get,
   json,
   port,
   post,
-  rawTar,
   runFlags,
   serverWith,
   spec,
+  tarOf,
   templateArchive
 } from "./serveHarness.js"
 
@@ -106,7 +106,7 @@ describe("armada serve", () => {
   it.scoped("a hostile template archive is refused and writes nothing outside its folder", () =>
     Effect.gen(function* () {
       const target = join(scratch, "escaped.txt")
-      const hostile = gzipSync(rawTar(`../../../../../../../..${target}`, "owned\n"))
+      const hostile = tarOf(entry(`../../../../../../../..${target}`, "0", "owned\n"))
       const response = yield* post(spec, hostile)
       assert.strictEqual(response.status, 400)
       assert.strictEqual(((yield* json(response)) as { _tag: string })._tag, "BadTemplate")
@@ -147,15 +147,21 @@ describe("armada serve", () => {
 
   it.scoped("with a token: 401 without it on every endpoint but /healthz, in with it", () =>
     Effect.gen(function* () {
-      for (const path of ["/runs/x", "/runs/x/events", "/pools", "/metrics", "/openapi.json"]) {
-        assert.strictEqual((yield* get(path)).status, 401, path)
+      // Every endpoint the API declares (so one added later is covered too), and the OpenAPI document.
+      const client = yield* HttpClient.HttpClient
+      const endpoints = Object.values(Api.Api.groups).flatMap((group) =>
+        Object.values(group.endpoints).map((endpoint) => [endpoint.method, endpoint.path] as const)
+      )
+      assert.strictEqual(endpoints.length, 9)
+      for (const [method, path] of [...endpoints, ["GET", "/openapi.json"] as const]) {
+        const concrete = path.replace(/:[a-z]+/g, "x")
+        const response = yield* client.execute(HttpClientRequest.make(method as "GET")(concrete))
+        assert.strictEqual(response.status, path === "/healthz" ? 200 : 401, `${method} ${path}`)
       }
       assert.strictEqual((yield* post(spec, yield* templateArchive)).status, 401)
-      assert.strictEqual((yield* get("/healthz")).status, 200)
-      const client = (yield* HttpClient.HttpClient).pipe(
-        HttpClient.mapRequest(HttpClientRequest.bearerToken("wrong"))
-      )
-      assert.strictEqual((yield* client.get("/pools")).status, 401)
+      assert.deepStrictEqual(yield* json(yield* get("/healthz")), { status: "ok" })
+      const wrong = client.pipe(HttpClient.mapRequest(HttpClientRequest.bearerToken("wrong")))
+      assert.strictEqual((yield* wrong.get("/pools")).status, 401)
       const authorized = (yield* HttpClient.HttpClient).pipe(
         HttpClient.mapRequest(HttpClientRequest.bearerToken("s3cret-token"))
       )

@@ -3,6 +3,7 @@
  * with a merger that writes a README.md, the server on a free port, and requests to it.
  */
 import { request as httpRequest } from "node:http"
+import { gzipSync } from "node:zlib"
 import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { type ProcessorError, Protocol } from "@armada/http"
@@ -27,17 +28,18 @@ export const templateArchive = Effect.map(
   (chunks) => Buffer.concat(Chunk.toArray(chunks))
 )
 
-/** A tar with one file at `name`, written by hand: `Archive` refuses to make an unsafe one. */
-export const rawTar = (name: string, content: string): Buffer => {
+/** A tar entry written by hand (`Archive` refuses to make an unsafe one): a file, or a link to `link`. */
+export const entry = (name: string, type: "0" | "2", content: string, link = ""): Buffer => {
   const header = Buffer.alloc(512)
   header.write(name, 0, "utf8")
-  header.write("0000644\0", 100)
+  header.write(type === "2" ? "0000777\0" : "0000644\0", 100)
   header.write("0000000\0", 108)
   header.write("0000000\0", 116)
   header.write(`${content.length.toString(8).padStart(11, "0")}\0`, 124)
   header.write("00000000000\0", 136)
   header.write("        ", 148)
-  header.write("0", 156)
+  header.write(type, 156)
+  header.write(link, 157, "utf8")
   header.write("ustar\0", 257)
   header.write("00", 263)
   let sum = 0
@@ -45,8 +47,12 @@ export const rawTar = (name: string, content: string): Buffer => {
   header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148)
   const body = Buffer.alloc(Math.ceil(content.length / 512) * 512)
   body.write(content)
-  return Buffer.concat([header, body, Buffer.alloc(1024)])
+  return Buffer.concat([header, body])
 }
+
+/** The entries as a `.tar.gz`. */
+export const tarOf = (...entries: ReadonlyArray<Buffer>): Buffer =>
+  gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)]))
 
 export const form = (specText: string, template: Uint8Array) => {
   const data = new FormData()
