@@ -3,8 +3,14 @@
 // rewritten only when its bytes changed, and atomically, so concurrent callers (test workers,
 // `pnpm images`) never read half a bundle. esbuild is a dependency of the apps that bundle, not
 // of the workspace root, so each caller passes its `buildSync`.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+//
+// With `split`, what the entry loads with `import()` goes into chunks beside it (`chunks/`), read
+// only when a command needs them: Node.js compiles every byte of a file it loads, so a CLI whose
+// commands need different halves of its dependencies starts faster when each half is its own file.
+// Chunks are named by their content, written before the entry that imports them, and the ones no
+// entry of this build imports are removed after it.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { basename, dirname, extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { workspaceAliases } from "./workspace-aliases.mjs"
 
@@ -19,17 +25,42 @@ const commonJsGlobals = [
   'const __dirname = __armadaPath(new URL(".", import.meta.url));'
 ].join(" ")
 
+const chunksFolder = "chunks"
+
+/** Writes `content` to `file` unless it holds those bytes already; atomically. */
+const writeIfChanged = (file, content, mode) => {
+  if (existsSync(file) && Buffer.compare(readFileSync(file), content) === 0) return false
+  mkdirSync(dirname(file), { recursive: true })
+  const temporary = `${file}.${process.pid}.tmp`
+  writeFileSync(temporary, content, { mode })
+  renameSync(temporary, file)
+  return true
+}
+
 /**
  * @param {{
  *   buildSync: typeof import("esbuild").buildSync,
  *   entry: string,
  *   outfile: string,
  *   external?: Array<string>,
- *   mode?: number
- * }} options `mode`: the file's permissions when written (e.g. 0o755 for a binary).
+ *   mode?: number,
+ *   split?: boolean,
+ *   minify?: boolean
+ * }} options `mode`: the file's permissions when written (e.g. 0o755 for a binary). `split`: put
+ *   what the entry loads with `import()` into chunks (see above). `minify`: whitespace and syntax
+ *   only, so names in stack traces stay as they are; less for Node.js to read and compile.
  * @returns {{ path: string, changed: boolean }}
  */
-export const bundleWorkspace = ({ buildSync, entry, outfile, external = [], mode = 0o644 }) => {
+export const bundleWorkspace = ({
+  buildSync,
+  entry,
+  outfile,
+  external = [],
+  mode = 0o644,
+  split = false,
+  minify = false
+}) => {
+  const outdir = dirname(outfile)
   const result = buildSync({
     entryPoints: [entry],
     // Paths in the bundle's comments are relative to this: the root, so the bytes (and the
@@ -44,15 +75,29 @@ export const bundleWorkspace = ({ buildSync, entry, outfile, external = [], mode
     alias: workspaceAliases,
     external,
     banner: { js: commonJsGlobals },
-    logLevel: "warning"
+    logLevel: "warning",
+    ...(minify ? { minifyWhitespace: true, minifySyntax: true } : {}),
+    ...(split
+      ? {
+          splitting: true,
+          outdir,
+          entryNames: basename(outfile, extname(outfile)),
+          chunkNames: `${chunksFolder}/[name]-[hash]`
+        }
+      : { outfile })
   })
-  const content = result.outputFiles[0].contents
-  if (existsSync(outfile) && Buffer.compare(readFileSync(outfile), content) === 0) {
-    return { path: outfile, changed: false }
+  const main = result.outputFiles.find((file) => file.path === outfile)
+  if (main === undefined) throw new Error(`esbuild wrote no ${outfile}`)
+  const chunks = result.outputFiles.filter((file) => file !== main)
+  // Chunks first: an entry on disk only ever imports chunks that are there.
+  const changedChunks = chunks.filter((chunk) => writeIfChanged(chunk.path, chunk.contents, 0o644))
+  const changed = writeIfChanged(outfile, main.contents, mode) || changedChunks.length > 0
+  if (split) {
+    const kept = new Set(chunks.map((chunk) => basename(chunk.path)))
+    const folder = join(outdir, chunksFolder)
+    for (const name of existsSync(folder) ? readdirSync(folder) : []) {
+      if (!kept.has(name) && !name.endsWith(".tmp")) rmSync(join(folder, name), { force: true })
+    }
   }
-  mkdirSync(dirname(outfile), { recursive: true })
-  const temporary = `${outfile}.${process.pid}.tmp`
-  writeFileSync(temporary, content, { mode })
-  renameSync(temporary, outfile)
-  return { path: outfile, changed: true }
+  return { path: outfile, changed }
 }

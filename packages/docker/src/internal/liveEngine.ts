@@ -10,7 +10,7 @@ import * as http from "node:http"
 import { InputError } from "@armada/core"
 import type { ContainerEngine } from "@armada/engine"
 import { HttpClient } from "@effect/platform"
-import Docker from "dockerode"
+import type Docker from "dockerode"
 import { Duration, Effect } from "effect"
 import { Credentials } from "../Credentials.js"
 import type { Options } from "../DockerEngineLive.js"
@@ -77,8 +77,9 @@ export const make = (options: Options) =>
     const agent = yield* Transport.scopedAgent(() =>
       Transport.cheapToInspect(new http.Agent({ keepAlive: true }), "http.Agent")
     )
+    const Dockerode = yield* Transport.loadDockerode
     // `agent` is a docker-modem option its types leave out.
-    const docker = new Docker({ ...address.options, agent } as Docker.DockerOptions)
+    const docker = new Dockerode({ ...address.options, agent } as Docker.DockerOptions)
     const client = Client.make(docker, address.display, timeout)
     const { context, request } = client
 

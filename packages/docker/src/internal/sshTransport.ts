@@ -16,9 +16,7 @@ import * as path from "node:path"
 import type * as stream from "node:stream"
 import { Interruption } from "@armada/core"
 import { Effect, type Scope } from "effect"
-// ssh2 is CommonJS, and Node's ESM loader finds only some of its exports by name (Client, not
-// utils): utils comes from the default export, the module itself.
-import ssh2, { type AnyAuthMethod, Client, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2"
+import type { AnyAuthMethod, Client, ConnectConfig, ServerHostKeyAlgorithm } from "ssh2"
 import { EngineSshError } from "../EngineDiscoveryError.js"
 import * as KnownHosts from "./knownHosts.js"
 
@@ -50,6 +48,15 @@ export interface SshSettings {
   readonly address: string
 }
 
+/**
+ * ssh2, loaded by the first ssh transport: only an `ssh://` engine needs it, and it is a large
+ * module for every other command to read. It is CommonJS, and Node's ESM loader finds only some of
+ * its exports by name (Client, not utils): both come from the default export, the module itself.
+ */
+type Ssh2 = typeof import("ssh2")
+
+const loadSsh2: Effect.Effect<Ssh2> = Effect.promise(() => import("ssh2").then((module) => module.default))
+
 const identityFiles = ["id_ed25519", "id_ecdsa", "id_rsa"]
 
 /** `known_hosts` files, as `ssh` reads them: the user's, then the system's. */
@@ -71,7 +78,10 @@ const algorithmsFor = (keyType: string): Array<ServerHostKeyAlgorithm> =>
  * The agent and key files to try, in order; `NoKey` when there is neither an agent nor a key
  * file that opens without a passphrase.
  */
-const authMethods = (settings: SshSettings): Effect.Effect<Array<AnyAuthMethod>, EngineSshError> =>
+const authMethods = (
+  ssh2: Ssh2,
+  settings: SshSettings
+): Effect.Effect<Array<AnyAuthMethod>, EngineSshError> =>
   Effect.suspend(() => {
     const methods: Array<AnyAuthMethod> = []
     const skipped: Array<string> = []
@@ -129,6 +139,7 @@ class SshDialer {
   private closed = false
 
   constructor(
+    private readonly ssh2: Ssh2,
     private readonly settings: SshSettings,
     private readonly methods: ReadonlyArray<AnyAuthMethod>,
     private readonly knownHosts: { readonly files: ReadonlyArray<string>; readonly text: string }
@@ -155,7 +166,7 @@ class SshDialer {
     const files = this.knownHosts.files.join(" or ")
     const knownTypes = KnownHosts.knownTypes(entries, name)
     const connecting = new Promise<Client>((resolve, reject) => {
-      const client = new Client()
+      const client = new this.ssh2.Client()
       let refused: SshFailure | undefined
       const config: ConnectConfig = {
         host: settings.host,
@@ -264,11 +275,12 @@ export const dialer = (
   settings: SshSettings
 ): Effect.Effect<() => Promise<stream.Duplex>, EngineSshError, Scope.Scope> =>
   Effect.gen(function* () {
-    const methods = yield* authMethods(settings)
+    const ssh2 = yield* loadSsh2
+    const methods = yield* authMethods(ssh2, settings)
     const files = knownHostsFiles(settings.home)
     const text = files.map((file) => readIfPresent(file) ?? "").join("\n")
     const ssh = yield* Interruption.acquireRelease(
-      Effect.sync(() => new SshDialer(settings, methods, { files, text })),
+      Effect.sync(() => new SshDialer(ssh2, settings, methods, { files, text })),
       (ssh) => Effect.sync(() => ssh.close())
     )
     return () => ssh.dial()

@@ -12,12 +12,23 @@ import type * as stream from "node:stream"
 import * as tls from "node:tls"
 import { inspect } from "node:util"
 import { Interruption } from "@armada/core"
-import Docker from "dockerode"
+import type Docker from "dockerode"
 import { Duration, Effect, type Scope } from "effect"
 import type { Endpoint, Tls } from "../EngineDiscovery.js"
 import { type EngineSshError, EngineTlsError } from "../EngineDiscoveryError.js"
 import { address } from "./endpoint.js"
 import * as SshTransport from "./sshTransport.js"
+
+/**
+ * dockerode, loaded by the first client made: with docker-modem it brings ssh2, gRPC and protobuf
+ * (BuildKit sessions), a large part of the CLI for the commands that never reach an engine
+ * (`--version`, `run --server`) to read at start.
+ *
+ * @internal
+ */
+export const loadDockerode: Effect.Effect<typeof Docker> = Effect.promise(() =>
+  import("dockerode").then((module) => module.default)
+)
 
 /** @internal */
 export interface Connection {
@@ -182,6 +193,7 @@ export const connect = (
 ): Effect.Effect<Connection, EngineTlsError | EngineSshError, Scope.Scope> =>
   Effect.gen(function* () {
     const dial = yield* dialer(endpoint, settings)
+    const Dockerode = yield* loadDockerode
     const agent = yield* scopedAgent(() =>
       cheapToInspect(
         dial === undefined ? new http.Agent({ keepAlive: true }) : new DialAgent(dial),
@@ -198,5 +210,5 @@ export const connect = (
     // `agent` is a docker-modem option its types leave out; the transport is the agent's, so the
     // protocol is always HTTP.
     const options: Record<string, unknown> = { ...unset, ...target, protocol: "http", agent }
-    return { docker: new Docker(options as Docker.DockerOptions), address: address(endpoint) }
+    return { docker: new Dockerode(options as Docker.DockerOptions), address: address(endpoint) }
   })
