@@ -8,7 +8,9 @@
 // only when a command needs them: Node.js compiles every byte of a file it loads, so a CLI whose
 // commands need different halves of its dependencies starts faster when each half is its own file.
 // Chunks are named by their content, written before the entry that imports them, and the ones no
-// entry of this build imports are removed after it.
+// entry of this build imports are removed after it. A chunk that is a CommonJS module answers
+// `import()` with its `module.exports` as `default` only (esbuild's split output, unlike its single
+// file and unlike Node.js, finds no named exports): each `import()` of one is given them back.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { basename, dirname, extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -26,6 +28,36 @@ const commonJsGlobals = [
 ].join(" ")
 
 const chunksFolder = "chunks"
+
+// What `import()` of a CommonJS chunk answers, as Node.js and esbuild's single file answer it.
+const commonJsNamespace = "const __armadaCommonJs = (m) => ({ ...m.default, default: m.default });"
+
+const literally = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * The outputs with every `import()` of a CommonJS chunk wrapped in `__armadaCommonJs`: a chunk made
+ * for an `import()` whose module is CommonJS exports only `default`.
+ */
+const withCommonJsNamespaces = (outputFiles, metafile) => {
+  const commonJs = Object.entries(metafile.outputs)
+    .filter(
+      ([, output]) =>
+        output.entryPoint !== undefined &&
+        metafile.inputs[output.entryPoint]?.format === "cjs" &&
+        output.exports.length === 1 &&
+        output.exports[0] === "default"
+    )
+    .map(([path]) => basename(path))
+  if (commonJs.length === 0) return outputFiles
+  const imports = new RegExp(
+    `import\\(("\\./(?:${chunksFolder}/)?(?:${commonJs.map(literally).join("|")})")\\)`,
+    "g"
+  )
+  return outputFiles.map((file) => ({
+    path: file.path,
+    contents: Buffer.from(file.text.replace(imports, "import($1).then(__armadaCommonJs)"))
+  }))
+}
 
 /** Writes `content` to `file` unless it holds those bytes already; atomically. */
 const writeIfChanged = (file, content, mode) => {
@@ -74,21 +106,23 @@ export const bundleWorkspace = ({
     legalComments: "none",
     alias: workspaceAliases,
     external,
-    banner: { js: commonJsGlobals },
+    banner: { js: split ? `${commonJsGlobals} ${commonJsNamespace}` : commonJsGlobals },
     logLevel: "warning",
     ...(minify ? { minifyWhitespace: true, minifySyntax: true } : {}),
     ...(split
       ? {
           splitting: true,
+          metafile: true,
           outdir,
           entryNames: basename(outfile, extname(outfile)),
           chunkNames: `${chunksFolder}/[name]-[hash]`
         }
       : { outfile })
   })
-  const main = result.outputFiles.find((file) => file.path === outfile)
+  const outputFiles = split ? withCommonJsNamespaces(result.outputFiles, result.metafile) : result.outputFiles
+  const main = outputFiles.find((file) => file.path === outfile)
   if (main === undefined) throw new Error(`esbuild wrote no ${outfile}`)
-  const chunks = result.outputFiles.filter((file) => file !== main)
+  const chunks = outputFiles.filter((file) => file !== main)
   // Chunks first: an entry on disk only ever imports chunks that are there.
   const changedChunks = chunks.filter((chunk) => writeIfChanged(chunk.path, chunk.contents, 0o644))
   const changed = writeIfChanged(outfile, main.contents, mode) || changedChunks.length > 0
