@@ -10,6 +10,7 @@ import { Engine, Swarm, TestImage } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { beforeAll } from "vitest"
+import { exampleSpec } from "../registry/support.js"
 import { assertSameFiles, labelled, nothing, sweep } from "../support.js"
 import { armada, example, requireBin } from "./example.js"
 
@@ -39,20 +40,10 @@ describe.skipIf(skip)(suite, () => {
     Effect.gen(function* () {
       const work = mkdtempSync(join(tmpdir(), "armada-swarm-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(work, { recursive: true, force: true })))
+      // The example with roomy timeouts: a busy machine may take long to make a container ready.
+      const spec = exampleSpec(work, {})
       const run = (engine: "docker" | "swarm", env: Readonly<Record<string, string>>) =>
-        armada(
-          [
-            "run",
-            "examples/hello/pipeline.yaml",
-            "--engine",
-            engine,
-            "--output",
-            join(work, engine),
-            "--prefix",
-            prefix
-          ],
-          env
-        )
+        armada(["run", spec, "--engine", engine, "--output", join(work, engine), "--prefix", prefix], env)
 
       const onDocker = yield* run("docker", {})
       assert.strictEqual(onDocker.code, 0, onDocker.stdout + onDocker.stderr)

@@ -1,17 +1,18 @@
 /**
- * A single-node Docker Swarm of the test's own: a `dockerd` with its own data root, exec root,
- * pid file, socket and `daemon.json` in a temp folder, running in a network namespace of the
- * test's own, so the machine's engine (docker0, the host's iptables `DOCKER` chains, its network
- * store) is never touched and no `docker swarm` command ever reaches it.
+ * A Docker Swarm of the test's own, of one node or two: each node a `dockerd` with its own data
+ * root, exec root, pid file, socket and `daemon.json` in a temp folder, running in a network
+ * namespace of the test's own, so the machine's engine (docker0, the host's iptables `DOCKER`
+ * chains, its network store) is never touched and no `docker swarm` command ever reaches it.
  *
- * The namespace is joined to the host by a veth pair on a private /24 the fixture picks among
- * 10.213.0.0/16 (one no host route covers): the host end is `.1`, the daemon's end `.2`, the
- * address the swarm advertises and publishes ports on. The daemon is entered with `nsenter
+ * Each namespace is joined to the host by a veth pair on a private /24 the fixture picks among
+ * 10.213.0.0/16 (one no host route covers): the host end is `.1`, the daemon's end `.2`, where its
+ * published ports answer. One node advertises that address; two nodes are linked by a veth pair
+ * of their own (another /24) and the swarm runs on it, so the host never routes swarm traffic. The daemon is entered with `nsenter
  * --net` (not `ip netns exec`, which remounts /sys and hides the cgroup mounts dockerd needs) and
  * gets its own containerd namespaces and cgroup parent.
  *
- * When the scope closes: every service and container of the daemon is removed, it leaves its
- * swarm (`--force`, on its own socket), is stopped by its PID, what it left mounted under the
+ * When the scope closes, for each node: every service and container of the daemon is removed, it
+ * leaves its swarm (`--force`, on its own socket), is stopped by its PID, what it left mounted under the
  * temp folder is unmounted, the folder removed and the namespace deleted (with its veth pair).
  *
  * @since 0.3.0
@@ -39,24 +40,15 @@ export const tools = {
 } as const
 
 /**
+ * A test swarm: its manager (the fields of `Node`), its workers, and `ARMADA_SWARM_NODES` for it
+ * (each node published at its address, a worker's engine at its socket).
+ *
  * @since 0.3.0
  * @category models
  */
-export interface Swarm {
-  /** `unix://<temp>/docker.sock`: the manager's engine. */
-  readonly host: string
-  /** The daemon's PID. */
-  readonly pid: number
-  /** The swarm's node id of this daemon. */
-  readonly nodeId: string
-  /** The daemon's address in its namespace, where its published ports answer. */
-  readonly address: string
-  /** The network namespace's name. */
-  readonly namespace: string
-  /** `ARMADA_SWARM_NODES` for this swarm: its node published at `address`. */
+export interface Swarm extends Node {
+  readonly workers: ReadonlyArray<Node>
   readonly nodesJson: string
-  /** Runs the docker CLI against this daemon (`docker -H host args`); its stdout. */
-  readonly docker: (args: ReadonlyArray<string>) => Effect.Effect<string, FixtureError>
 }
 
 /**
@@ -107,18 +99,31 @@ const pings = (socket: string): Effect.Effect<boolean> =>
 const attempt = <A>(effect: Effect.Effect<A, FixtureError>) =>
   effect.pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
 
-/** A /24 of 10.213.0.0/16 that no route of the host covers. */
-const freeSubnet = Effect.gen(function* () {
-  const { stdout } = yield* run(fixture, "list the host's routes", tools.ip, ["-4", "route", "show"])
-  const taken = (third: number) =>
-    stdout.includes(`10.213.${third}.`) ||
-    /^(10\.0\.0\.0\/8|10\.213\.0\.0\/16|default via 10\.213\.)/m.test(stdout)
-  for (let tries = 0; tries < 50; tries++) {
-    const third = 1 + (randomBytes(1)[0]! % 254)
-    if (!taken(third)) return `10.213.${third}`
-  }
-  return yield* new FixtureError({ fixture, step: "pick a subnet", detail: "no free /24 in 10.213.0.0/16" })
-})
+/** `count` different /24s of 10.213.0.0/16 that no route of the host covers, as `10.213.N`. */
+const freeSubnets = (count: number) =>
+  Effect.gen(function* () {
+    const { stdout } = yield* run(fixture, "list the host's routes", tools.ip, ["-4", "route", "show"])
+    if (/^(10\.0\.0\.0\/8|10\.213\.0\.0\/16) /m.test(stdout)) {
+      return yield* new FixtureError({
+        fixture,
+        step: "pick subnets",
+        detail: "a host route covers 10.213.0.0/16"
+      })
+    }
+    const picked = new Set<string>()
+    for (let tries = 0; tries < 100 && picked.size < count; tries++) {
+      const subnet = `10.213.${1 + (randomBytes(1)[0]! % 254)}`
+      if (!stdout.includes(`${subnet}.`)) picked.add(subnet)
+    }
+    if (picked.size < count) {
+      return yield* new FixtureError({
+        fixture,
+        step: "pick subnets",
+        detail: "no free /24 in 10.213.0.0/16"
+      })
+    }
+    return [...picked]
+  })
 
 /** Mount points under `dir` (deepest first): what a killed dockerd may leave mounted there. */
 const mountsUnder = (dir: string): Array<string> =>
@@ -129,36 +134,62 @@ const mountsUnder = (dir: string): Array<string> =>
     .filter((point): point is string => point?.startsWith(`${dir}/`) === true)
     .sort((a, b) => b.length - a.length)
 
+const ip = (step: string, args: ReadonlyArray<string>) => run(fixture, step, tools.ip, args)
+
+/** A namespace of the test's own, deleted (with the links in it) when the scope closes. */
+const namespaceOf = (name: string) =>
+  Effect.acquireRelease(ip("add a network namespace", ["netns", "add", name]), () =>
+    attempt(ip("delete the network namespace", ["netns", "delete", name]))
+  )
+
 /**
- * Starts the daemon in its namespace, makes it a single-node swarm and loads `images` (present on
- * the machine's Docker engine) into it.
+ * A veth pair from `from` (a namespace, or the host when undefined) to the namespace `to`, each
+ * end addressed in `subnet` (`.1` and `.2`) and up.
+ */
+const link = (names: readonly [string, string], from: string | undefined, to: string, subnet: string) =>
+  Effect.gen(function* () {
+    const at = (namespace: string | undefined) => (namespace === undefined ? [] : ["-n", namespace])
+    const [near, far] = names
+    yield* ip("add a veth pair", [...at(from), "link", "add", near, "type", "veth", "peer", "name", far])
+    yield* ip("move its end into the namespace", [...at(from), "link", "set", far, "netns", to])
+    yield* ip("address the near end", [...at(from), "addr", "add", `${subnet}.1/24`, "dev", near])
+    yield* ip("bring the near end up", [...at(from), "link", "set", near, "up"])
+    yield* ip("address the far end", [...at(to), "addr", "add", `${subnet}.2/24`, "dev", far])
+    yield* ip("bring the far end up", [...at(to), "link", "set", far, "up"])
+  })
+
+/**
+ * One node of a test swarm.
  *
  * @since 0.3.0
- * @category constructors
+ * @category models
  */
-export const start = (
-  options: { readonly images?: ReadonlyArray<string> } = {}
-): Effect.Effect<Swarm, FixtureError, Scope.Scope> =>
+export interface Node {
+  /** `unix://<temp>/docker.sock`: this node's engine. */
+  readonly host: string
+  /** The daemon's PID. */
+  readonly pid: number
+  /** The swarm's node id of this daemon. */
+  readonly nodeId: string
+  /** The daemon's address on its link to the host, where its published ports answer. */
+  readonly address: string
+  /** The network namespace's name. */
+  readonly namespace: string
+  /** Runs the docker CLI against this daemon (`docker -H host args`); its stdout. */
+  readonly docker: (args: ReadonlyArray<string>) => Effect.Effect<string, FixtureError>
+}
+
+/**
+ * A dockerd in a namespace of its own linked to the host on `subnet`; before it stops, every
+ * service and container of it is removed and it leaves its swarm.
+ */
+const startNode = (id: string, subnet: string) =>
   Effect.gen(function* () {
     const dir = yield* tempDir(fixture, "swarm")
-    const id = randomBytes(3).toString("hex")
     const namespace = `armada-sw-${id}`
-    const [hostEnd, nodeEnd] = [`asw${id}h`, `asw${id}n`]
-    const subnet = yield* freeSubnet
-    const address = `${subnet}.2`
-    const ip = (step: string, args: ReadonlyArray<string>) => run(fixture, step, tools.ip, args)
-
-    yield* Effect.acquireRelease(ip("add the network namespace", ["netns", "add", namespace]), () =>
-      attempt(ip("delete the network namespace", ["netns", "delete", namespace]))
-    )
-    const inNamespace = ["-n", namespace]
-    yield* ip("add the veth pair", ["link", "add", hostEnd, "type", "veth", "peer", "name", nodeEnd])
-    yield* ip("move its end into the namespace", ["link", "set", nodeEnd, "netns", namespace])
-    yield* ip("address the host end", ["addr", "add", `${subnet}.1/24`, "dev", hostEnd])
-    yield* ip("bring the host end up", ["link", "set", hostEnd, "up"])
-    yield* ip("address the namespace end", [...inNamespace, "addr", "add", `${address}/24`, "dev", nodeEnd])
-    yield* ip("bring the namespace end up", [...inNamespace, "link", "set", nodeEnd, "up"])
-    yield* ip("bring the namespace's loopback up", [...inNamespace, "link", "set", "lo", "up"])
+    yield* namespaceOf(namespace)
+    yield* link([`asw${id}h`, `asw${id}n`], undefined, namespace, subnet)
+    yield* ip("bring the namespace's loopback up", ["-n", namespace, "link", "set", "lo", "up"])
 
     const socket = path.join(dir, "docker.sock")
     const host = `unix://${socket}`
@@ -175,9 +206,7 @@ export const start = (
       Effect.forEach(
         mountsUnder(dir),
         (point) => attempt(run(fixture, `unmount ${point}`, "umount", ["-l", point])),
-        {
-          discard: true
-        }
+        { discard: true }
       )
     )
     const started = yield* daemon(
@@ -220,28 +249,91 @@ export const start = (
         yield* attempt(docker(["swarm", "leave", "--force"]))
       })
     )
-    yield* docker(["swarm", "init", "--advertise-addr", address, "--listen-addr", `${address}:2377`])
-    const nodeId = (yield* docker(["info", "--format", "{{.Swarm.NodeID}}"])).trim()
+    return { host, pid: started.pid, address: `${subnet}.2`, namespace, docker, dir }
+  })
 
-    const images = options.images ?? []
-    if (images.length > 0) {
-      const archive = path.join(dir, "images.tar")
-      yield* run(fixture, "save the images from the machine's engine", "docker", [
-        "save",
-        "-o",
-        archive,
-        ...images
-      ])
-      yield* docker(["load", "-i", archive])
-      fs.rmSync(archive)
+/**
+ * Starts the daemon in its namespace, makes it a swarm's manager, and with `workers: 1` a second
+ * daemon in a second namespace joined as a worker (the two linked by a veth pair of their own, on
+ * whose addresses the swarm runs); loads `images` (present on the machine's Docker engine) into
+ * every node.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const start = (
+  options: { readonly images?: ReadonlyArray<string>; readonly workers?: 0 | 1 } = {}
+): Effect.Effect<Swarm, FixtureError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const id = randomBytes(2).toString("hex")
+    const count = 1 + (options.workers ?? 0)
+    const subnets = yield* freeSubnets(count + (count > 1 ? 1 : 0))
+    const started = yield* Effect.forEach(subnets.slice(0, count), (subnet, index) =>
+      startNode(`${id}${index}`, subnet)
+    )
+    const manager = started[0]!
+    // Between nodes, a link of their own: the host never routes swarm traffic.
+    const swarmSubnet = subnets[count]
+    if (swarmSubnet !== undefined) {
+      yield* link([`asw${id}m`, `asw${id}w`], manager.namespace, started[1]!.namespace, swarmSubnet)
     }
+    const advertise = swarmSubnet === undefined ? manager.address : `${swarmSubnet}.1`
+    yield* manager.docker([
+      "swarm",
+      "init",
+      "--advertise-addr",
+      advertise,
+      "--listen-addr",
+      `${advertise}:2377`
+    ])
+    const token = (yield* manager.docker(["swarm", "join-token", "-q", "worker"])).trim()
+    for (const worker of started.slice(1)) {
+      yield* worker.docker([
+        "swarm",
+        "join",
+        "--token",
+        token,
+        "--advertise-addr",
+        `${swarmSubnet}.2`,
+        `${advertise}:2377`
+      ])
+    }
+    const nodes: Array<Node> = []
+    for (const node of started) {
+      const nodeId = (yield* node.docker(["info", "--format", "{{.Swarm.NodeID}}"])).trim()
+      nodes.push({
+        host: node.host,
+        pid: node.pid,
+        nodeId,
+        address: node.address,
+        namespace: node.namespace,
+        docker: node.docker
+      })
+      const images = options.images ?? []
+      if (images.length > 0) {
+        const archive = path.join(node.dir, "images.tar")
+        yield* run(fixture, "save the images from the machine's engine", "docker", [
+          "save",
+          "-o",
+          archive,
+          ...images
+        ])
+        yield* node.docker(["load", "-i", archive])
+        fs.rmSync(archive)
+      }
+    }
+    const [first, ...workers] = nodes
     return {
-      host,
-      pid: started.pid,
-      nodeId,
-      address,
-      namespace,
-      nodesJson: JSON.stringify({ [nodeId]: { publish: address } }),
-      docker
+      ...first!,
+      workers,
+      // The manager's engine is the manager's address; a worker's must be given.
+      nodesJson: JSON.stringify(
+        Object.fromEntries(
+          nodes.map((node, index) => [
+            node.nodeId,
+            index === 0 ? { publish: node.address } : { engine: node.host, publish: node.address }
+          ])
+        )
+      )
     }
   })
