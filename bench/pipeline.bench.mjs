@@ -8,8 +8,7 @@
 // for armada the stages of its summary plus the scope's cleanup, for the baseline the marks its
 // script writes) and one summary line per contender with the medians.
 // Target: armada at concurrency 8 <= 0.5 x the baseline's median. Options: --runs N (default 5).
-import { execFileSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -20,6 +19,7 @@ import { Orchestrator, Spec } from "@armada/orchestrator"
 import { Effect, Layer, ManagedRuntime } from "effect"
 // Not the testkit index: that one loads vitest.
 import { ensureTestAppImage } from "../packages/testkit/dist/TestImage.js"
+import { runBaseline, writePlan } from "./baseline.mjs"
 import {
   checkSameFiles,
   labelled,
@@ -37,7 +37,6 @@ import {
 const here = dirname(fileURLToPath(import.meta.url))
 const fixtures = join(here, "..", "tests", "fixtures", "pipeline")
 const golden = join(fixtures, "golden")
-const baselineScript = join(here, "baseline-pipeline.sh")
 
 const layerUndici = await loadLayerUndici()
 const runs = runsFlag(5, 1)
@@ -53,31 +52,7 @@ const base = await Effect.runPromise(
 // The baseline's plan: the same items and requests, written out for the shell.
 const scratch = mkdtempSync(join(tmpdir(), "armada-bench-pipeline-"))
 const plan = join(scratch, "plan")
-for (const dir of ["env", "process", "plug"]) mkdirSync(join(plan, dir), { recursive: true })
-writeFileSync(join(plan, "image"), image)
-writeFileSync(join(plan, "prefix"), prefix)
-writeFileSync(join(plan, "template"), base.template)
-writeFileSync(join(plan, "processors"), `${base.processors.map((p) => p.id).join("\n")}\n`)
-writeFileSync(join(plan, "plugins"), `${base.plugins.map((p) => p.id).join("\n")}\n`)
-for (const item of [...base.processors, ...base.plugins]) {
-  const env = Object.entries(item.env).map(([key, value]) => `${key}=${value}`)
-  if (env.length > 0) writeFileSync(join(plan, "env", item.id), `${env.join("\n")}\n`)
-}
-for (const p of base.processors) {
-  const request = {
-    readDir: "/workspace/cyanprint",
-    writeDir: "__WRITE_DIR__",
-    globs: p.globs,
-    config: p.config
-  }
-  writeFileSync(join(plan, "process", `${p.id}.json`), JSON.stringify(request))
-}
-for (const p of base.plugins) {
-  writeFileSync(
-    join(plan, "plug", `${p.id}.json`),
-    JSON.stringify({ directory: "__DIRECTORY__", config: p.config })
-  )
-}
+writePlan(plan, base, image, prefix)
 
 const runtime = ManagedRuntime.make(
   Layer.mergeAll(DockerEngineLive.layer(), processorClientLayer.pipe(Layer.provide(layerUndici)))
@@ -90,23 +65,8 @@ const contenders = [
   {
     name: "baseline",
     run: (output) => {
-      writeFileSync(join(plan, "session"), nextSession("base"))
-      const phasesFile = join(scratch, `phases-${sessionCount}`)
-      const started = performance.now()
-      execFileSync("bash", [baselineScript, plan, output], {
-        stdio: ["ignore", "ignore", "inherit"],
-        env: { ...process.env, BASELINE_PHASES: phasesFile }
-      })
-      const millis = performance.now() - started
-      // Each phase lasts until the next one begins.
-      const marks = readFileSync(phasesFile, "utf8")
-        .trim()
-        .split("\n")
-        .map((line) => line.split(" "))
-      const durations = Object.fromEntries(
-        marks.slice(0, -1).map(([phase, at], i) => [phase, Number(marks[i + 1][1]) - Number(at)])
-      )
-      return { millis, durations }
+      const session = nextSession("base")
+      return runBaseline(plan, session, output, join(scratch, `phases-${sessionCount}`))
     }
   },
   ...concurrencies.map((concurrency) => ({

@@ -1,6 +1,8 @@
 // `pnpm bench warm`: the 8-processor, 2-plugin pipeline of tests/fixtures/pipeline on the real
 // Docker engine with the test app image, in one run: cold `armada run` (a new process that starts
-// and removes every container), the first run through a fresh `armada serve` (its set starts
+// and removes every container) and the coordinator baseline (bench/baseline-pipeline.sh, as in
+// `pnpm bench pipeline`: docker CLI + curl, the Go coordinator's way), alternating, each round in
+// rotating order; the first run through a fresh `armada serve` (its set starts
 // cold), re-runs through the warm server by a client that is already running (this process:
 // fetch, as `armada run --server` does it: pack the template, POST /runs, follow the events,
 // GET the result and the output, extract it) and by `armada run --server` (a new process, which
@@ -8,19 +10,22 @@
 // client observed, from the request to the output written; every output is checked byte for byte
 // against the golden output of the first cold run (itself checked against the fixture's golden
 // directory). Prints one JSON line per run (with the server's own duration and stages) and one per
-// contender with the medians; after the concurrent runs, GET /pools must show no more sets than
-// --max-sets. Target: median warm re-run <= 0.1 x median cold and <= 400 ms.
-// Options: --runs N warm re-runs by fetch (default 10), --cold N (default 3), --client-runs N
-// `armada run --server` re-runs (default 3).
+// contender with the medians and their ratios to the cold run's and the baseline's; after the
+// concurrent runs, GET /pools must show no more sets than --max-sets. Target: median warm re-run
+// <= 0.1 x median cold and <= 400 ms. Options: --runs N warm re-runs by fetch (default 10), --cold N
+// cold runs and baseline runs each (default 3), --client-runs N `armada run --server` re-runs
+// (default 3).
 import { execFile, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Archive } from "@armada/engine"
+import { Spec } from "@armada/orchestrator"
 import { Chunk, Effect, Stream } from "effect"
 // Not the testkit index: that one loads vitest.
 import { ensureTestAppImage } from "../packages/testkit/dist/TestImage.js"
+import { runBaseline, writePlan } from "./baseline.mjs"
 import {
   checkSameFiles,
   labelled,
@@ -29,6 +34,7 @@ import {
   numberFlag,
   printLine,
   ratio,
+  rotated,
   round,
   runsFlag,
   whole
@@ -41,6 +47,9 @@ const fixtures = join(root, "tests", "fixtures", "pipeline")
 const golden = join(fixtures, "golden")
 const prefix = "armadawarmbench"
 const label = `${prefix}.managed=true`
+// The baseline's own prefix: its script removes its network by name, which must not be armada's.
+const baselinePrefix = "armadawarmbase"
+const baselineLabel = `${baselinePrefix}.managed=true`
 const maxSets = 2
 const concurrent = 8
 
@@ -54,15 +63,20 @@ for (const [name, n] of [
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected an integer >= 1, got ${n}`)
 }
 
-/** Removes whatever carries the bench's label (a failed bench's leftovers included). */
+/** Removes whatever carries the bench's labels (a failed bench's leftovers included). */
 const sweep = () => {
-  const containers = labelled("container", label)
-  if (containers.length > 0) execFileSync("docker", ["rm", "-f", "-v", ...containers], { stdio: "ignore" })
-  for (const kind of ["volume", "network"]) {
-    const found = labelled(kind, label)
-    if (found.length > 0) execFileSync("docker", [kind, "rm", ...found], { stdio: "ignore" })
+  for (const each of [label, baselineLabel]) {
+    const containers = labelled("container", each)
+    if (containers.length > 0) execFileSync("docker", ["rm", "-f", "-v", ...containers], { stdio: "ignore" })
+    for (const kind of ["volume", "network"]) {
+      const found = labelled(kind, each)
+      if (found.length > 0) execFileSync("docker", [kind, "rm", ...found], { stdio: "ignore" })
+    }
   }
 }
+
+/** What carries `label` on the engine, by kind. */
+const leftovers = (label) => ["container", "volume", "network"].flatMap((kind) => labelled(kind, label))
 
 /** `armada ...` as a new process; rejects on a non-zero exit. */
 const armada = (args) =>
@@ -148,11 +162,18 @@ const serverSide = (info) => ({
   stages: Object.fromEntries(info.result.stages.map((s) => [s.stage, s.durationMs]))
 })
 
-ensureTestAppImage()
+const image = ensureTestAppImage()
 const work = mkdtempSync(join(tmpdir(), "armada-bench-warm-"))
 const specFile = join(work, "armada.yaml")
 const specText = `${readFileSync(join(fixtures, "armada.yaml"), "utf8").replace("template: ./template", `template: ${join(fixtures, "template")}`)}  prefix: ${prefix}\n`
 writeFileSync(specFile, specText)
+const plan = join(work, "plan")
+writePlan(
+  plan,
+  await Effect.runPromise(Spec.parse(specText, { format: "yaml", baseDir: fixtures, source: specFile })),
+  image,
+  baselinePrefix
+)
 
 const results = new Map()
 const record = (contender, millis, extra = {}) => {
@@ -175,14 +196,27 @@ try {
   sweep()
   // The golden output of this run: the first cold run, itself checked against the fixture.
   const reference = nextOutput()
-  for (let r = 0; r < colds; r++) {
-    noteLoad()
+  const coldArmada = async (r) => {
     const output = r === 0 ? reference : nextOutput()
     const [millis] = await timed(() => armada(["run", specFile, "--engine", "docker", "-o", output]))
     checkSameFiles(output, r === 0 ? golden : reference, "cold armada run")
     record("cold armada run", millis)
-    const left = ["container", "volume", "network"].flatMap((kind) => labelled(kind, label))
+    const left = leftovers(label)
     if (left.length > 0) throw new Error(`cold armada run left ${left.length} labelled resources behind`)
+  }
+  const baseline = async (r) => {
+    const output = nextOutput()
+    const { millis, durations } = runBaseline(plan, `base${r}`, output, join(work, `phases-${r}`))
+    checkSameFiles(output, golden, "coordinator baseline")
+    record("coordinator baseline", millis, {
+      phases: Object.fromEntries(Object.entries(durations).map(([phase, ms]) => [phase, whole(ms)]))
+    })
+    const left = leftovers(baselineLabel)
+    if (left.length > 0) throw new Error(`the baseline left ${left.length} labelled resources behind`)
+  }
+  for (let r = 0; r < colds; r++) {
+    noteLoad()
+    for (const contender of rotated([coldArmada, baseline], r)) await contender(r)
   }
 
   noteLoad()
@@ -241,7 +275,7 @@ try {
   server.child.kill("SIGTERM")
   await server.exited
   server = undefined
-  const left = ["container", "volume", "network"].flatMap((kind) => labelled(kind, label))
+  const left = leftovers(label)
   if (left.length > 0)
     throw new Error(`armada serve left ${left.length} labelled resources behind after SIGTERM`)
 } finally {
@@ -254,6 +288,7 @@ try {
 }
 
 const cold = median(results.get("cold armada run"))
+const baselineMedian = median(results.get("coordinator baseline"))
 for (const [contender, xs] of results) {
   printLine({
     contender,
@@ -261,7 +296,8 @@ for (const [contender, xs] of results) {
     medianMillis: whole(median(xs)),
     minMillis: whole(Math.min(...xs)),
     maxMillis: whole(Math.max(...xs)),
-    ratioToCold: ratio(median(xs), cold)
+    ratioToCold: ratio(median(xs), cold),
+    ratioToBaseline: ratio(median(xs), baselineMedian)
   })
 }
 printLine({
@@ -275,5 +311,5 @@ printLine({
 const warm = median(results.get("warm re-run (fetch)"))
 const pass = warm <= 0.1 * cold && warm <= 400
 console.log(
-  `target median warm re-run <= 0.1 x median cold and <= 400 ms: ${pass ? "met" : "NOT met"} (${whole(warm)} ms, ${ratio(warm, cold)} x)`
+  `target median warm re-run <= 0.1 x median cold and <= 400 ms: ${pass ? "met" : "NOT met"} (${whole(warm)} ms, ${ratio(warm, cold)} x cold, ${ratio(warm, baselineMedian)} x the coordinator baseline)`
 )
