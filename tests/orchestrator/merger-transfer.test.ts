@@ -2,15 +2,22 @@
  * Files through the merger on Docker (docs/scale-out.md, 1.1): `armada run` of the example with
  * the engine's archive API unused (`ARMADA_FILES=merger`) gives byte for byte what the normal run
  * gives, and what the example's expected output holds; the engine's own events show that the
- * normal run used its archive API and the forced run did not; nothing labelled is left.
+ * normal run used its archive API and the forced run did not; nothing labelled is left. And a
+ * merger container of the test image refuses hostile archives with nothing written outside the
+ * folder they were sent to: not in its volume (read back), not in its own file system
+ * (`docker diff`).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Engine } from "@armada/testkit"
+import { Archive } from "@armada/engine"
+import * as Http from "@armada/http"
+import { Engine, TestImage } from "@armada/testkit"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import { type RawEntry, rawTar } from "../../apps/test-app/test/rawTar.js"
 import { armada, example, noEngineChosen, requireBin, tree } from "../engines/example.js"
 import { docker, labelled, nothing, sweep } from "../support.js"
 
@@ -77,5 +84,71 @@ describe.skipIf(Engine.skipWithoutEngine(suite))(suite, () => {
         assert.deepStrictEqual(forced.archive, [])
         assert.deepStrictEqual(labelled(label), nothing)
       })
+  )
+
+  it.live(
+    "a merger container refuses hostile archives (400) and writes nothing outside their folder",
+    () =>
+      Effect.gen(function* () {
+        TestImage.ensureTestAppImage()
+        const name = `${prefix}-hostile-merger`
+        docker(["volume", "create", "--label", label, name])
+        docker([
+          "run",
+          "-d",
+          "--name",
+          name,
+          "--label",
+          label,
+          "-e",
+          "ARMADA_ROLE=merger",
+          "-p",
+          "127.0.0.1::9000",
+          "-v",
+          `${name}:/workspace/area`,
+          "armada/test-app:dev"
+        ])
+        const port = docker(["port", name, "9000/tcp"])[0]!.split(":").at(-1)
+        const endpoint = { name, url: `http://127.0.0.1:${port}` }
+        const client = yield* Http.ProcessorClient
+        yield* client.waitReady(endpoint, { deadline: "4 minutes" })
+        const area = Http.Protocol.areaDir
+        yield* client.putFiles(
+          endpoint,
+          area,
+          Archive.toTar(Archive.make({ "t/.keep": "", "escaped.txt": "untouched\n" }))
+        )
+        const hostile: ReadonlyArray<ReadonlyArray<RawEntry>> = [
+          [{ name: "../escaped.txt", body: "overwritten\n" }],
+          [{ name: "a/../../../../etc/armada-escaped", body: "overwritten\n" }],
+          [
+            { name: "out", type: "symlink", linkname: "../../.." },
+            { name: "out/etc/armada-escaped", body: "x\n" }
+          ],
+          [
+            { name: "abs", type: "symlink", linkname: "/" },
+            { name: "abs/etc/armada-escaped", body: "x\n" }
+          ],
+          [{ name: "h", type: "link", linkname: "../escaped.txt" }]
+        ]
+        for (const entries of hostile) {
+          const exit = yield* Effect.exit(client.putFiles(endpoint, `${area}/t`, rawTar(entries)))
+          assert.isTrue(Exit.isFailure(exit), JSON.stringify(entries))
+          const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          assert.isTrue(error instanceof Http.ProcessorError.BadStatus && error.status === 400, String(error))
+        }
+        const volume = yield* Archive.fromTar(client.getFiles(endpoint, area))
+        assert.deepStrictEqual(Archive.contents(volume), {
+          "area/escaped.txt": "untouched\n",
+          "area/t/.keep": ""
+        })
+        // Nothing changed in the container's own file system but the mount point Docker made.
+        assert.deepStrictEqual(docker(["diff", name]), ["A /workspace", "A /workspace/area"])
+        docker(["rm", "-f", name])
+        docker(["volume", "rm", name])
+        assert.deepStrictEqual(labelled(label), nothing)
+      }).pipe(Effect.provide(Http.layer.pipe(Layer.provide(NodeHttpClient.layerUndici)))),
+    // At a load of 50 and more, starting the one container took most of 5 minutes.
+    600_000
   )
 })
