@@ -9,7 +9,8 @@
 // fails keeps its events and `time` report in a temporary folder it names. Targets: <= 30 probes per
 // container on average, <= 50 ms of CPU per container. Options: --runs N (default 1; each run is
 // 65 containers on the shared engine, so keep it small), --spec FILE (another spec), --cli FILE
-// (another build of the CLI, e.g. one bundled before a change, for a before/after comparison).
+// (another build of the CLI, e.g. one bundled before a change, for a before/after comparison: copy
+// the whole dist/ folder, `cp -r apps/cli/dist /tmp/before`, since bin.js imports its chunks/).
 // The CLI runs with ARMADA_DOCKER_TIMEOUT=300 seconds unless the environment sets it: on a busy
 // machine the engine can take longer than the default 30 s to answer one of 65 starts.
 import { execFileSync, spawn } from "node:child_process"
