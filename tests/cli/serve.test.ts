@@ -3,16 +3,30 @@
  * runs of the 8-processor, 2-plugin pipeline through a server are golden byte for byte, the second
  * on the first one's set; after SIGTERM nothing labelled is left; after SIGKILL `armada clean
  * --all` removes what the server held; a non-loopback address needs a token, and with one every
- * endpoint but /healthz answers 401 without it.
+ * endpoint but /healthz answers 401 without it; with --allow-template-dir, `armada run --server
+ * --template-on-server` sends the template's path and the run is golden, while a path outside the
+ * allowed folder (or any path, without the flag) is refused, exit 2, with the path named; 8
+ * concurrent re-runs through one server are all golden and leave no more sets than --max-sets;
+ * SIGTERM while a run is in flight interrupts it after --grace and leaves nothing; the token may
+ * come from --token-file (its first line).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, TestImage } from "@armada/testkit"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { assertSameFiles, type CliResult, count, labelled, nothing, runCli, sweep } from "../support.js"
+import {
+  assertSameFiles,
+  type CliResult,
+  count,
+  labelled,
+  nothing,
+  runCli,
+  sweep,
+  until
+} from "../support.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = join(root, "apps", "cli", "dist", "bin.js")
@@ -65,10 +79,13 @@ describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serv
     TestImage.ensureTestAppImage()
     work = mkdtempSync(join(tmpdir(), "armada-serve-"))
     spec = join(work, "armada.yaml")
-    writeFileSync(
-      spec,
-      `${readFileSync(join(fixtures, "armada.yaml"), "utf8").replace("template: ./template", `template: ${join(fixtures, "template")}`)}  prefix: ${prefix}\n`
-    )
+    // A ready timeout with room for a machine under load (8 runs start their sets beside others'
+    // suites): at load ~90 a processor was once not ready within the fixture's 120 s.
+    const yaml = `${readFileSync(join(fixtures, "armada.yaml"), "utf8")
+      .replace("template: ./template", `template: ${join(fixtures, "template")}`)
+      .replace("ready: 120s", "ready: 300s")}  prefix: ${prefix}\n`
+    assert.include(yaml, "ready: 300s", "the fixture's options changed; update this test's edit")
+    writeFileSync(spec, yaml)
   }, 300_000)
   afterAll(() => {
     sweep(label)
@@ -94,6 +111,11 @@ describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serv
       assert.include(metrics, "armada_pool_misses_total 1")
       assert.include(metrics, "armada_pool_containers 11")
       assert.isAbove(count(labelled(label)), 0)
+      // This server allows no template folder: a path is refused, naming the flag it lacks.
+      const path = await armada(["run", spec, "--server", server.url, "--template-on-server"])
+      assert.strictEqual(path.code, 2, path.stdout + path.stderr)
+      assert.include(path.stderr, JSON.stringify(join(fixtures, "template")))
+      assert.include(path.stderr, "--allow-template-dir")
     } finally {
       server.process.kill("SIGTERM")
       await server.exited
@@ -113,6 +135,88 @@ describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serv
     assert.deepStrictEqual(labelled(label), nothing)
   })
 
+  it("--allow-template-dir: a template path inside is golden, one outside is refused, named", async () => {
+    const server = await serve(["--engine", "docker", "--allow-template-dir", fixtures])
+    try {
+      const inside = await armada([
+        "run",
+        spec,
+        "--server",
+        server.url,
+        "--template-on-server",
+        "--json",
+        "-o",
+        join(work, "out-path")
+      ])
+      assert.strictEqual(inside.code, 0, inside.stdout + inside.stderr)
+      assertSameFiles(join(work, "out-path"), golden)
+      const outsideSpec = join(work, "outside.yaml")
+      const outside = join(work, "template")
+      cpSync(join(fixtures, "template"), outside, { recursive: true })
+      writeFileSync(outsideSpec, readFileSync(spec, "utf8").replace(join(fixtures, "template"), outside))
+      const refused = await armada(["run", outsideSpec, "--server", server.url, "--template-on-server"])
+      assert.strictEqual(refused.code, 2, refused.stdout + refused.stderr)
+      assert.include(refused.stderr, JSON.stringify(outside))
+      assert.include(refused.stderr, "outside the folders this server allows")
+    } finally {
+      server.process.kill("SIGTERM")
+      await server.exited
+    }
+    assert.deepStrictEqual(labelled(label), nothing)
+  })
+
+  // A cold set, then 8 runs of which one may start the second set cold: more than the default
+  // 300 s at load ~50-90.
+  it("8 concurrent re-runs through one server: all golden, no more sets than --max-sets after", async () => {
+    const server = await serve(["--engine", "docker", "--max-sets", "2"])
+    try {
+      const warm = await armada(["run", spec, "--server", server.url, "-o", join(work, "out-c0")])
+      assert.strictEqual(warm.code, 0, warm.stdout + warm.stderr)
+      const runs = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          armada(["run", spec, "--server", server.url, "-o", join(work, `out-c${i + 1}`)])
+        )
+      )
+      for (const [i, run] of runs.entries()) {
+        assert.strictEqual(run.code, 0, run.stdout + run.stderr)
+        assertSameFiles(join(work, `out-c${i + 1}`), golden)
+      }
+      const pools = (await (await fetch(`${server.url}/pools`)).json()) as {
+        sets: Array<unknown>
+        stats: { hits: number; misses: number }
+      }
+      assert.isAtMost(pools.sets.length, 2)
+      assert.strictEqual(pools.stats.hits + pools.stats.misses, 9)
+      assert.isAtMost(pools.stats.misses, 2)
+    } finally {
+      server.process.kill("SIGTERM")
+      await server.exited
+    }
+    assert.deepStrictEqual(labelled(label), nothing)
+  }, 900_000)
+
+  it("SIGTERM while a run is in flight: it is interrupted after --grace, and nothing is left", async () => {
+    const server = await serve(["--engine", "docker", "--grace", "1s"])
+    const client = armada(["run", spec, "--server", server.url, "--json", "-o", join(work, "out-term")])
+    try {
+      // The run holds its set (busy) while its containers start: stop the server then.
+      await until(
+        async () => {
+          const pools = (await (await fetch(`${server.url}/pools`)).json()) as { sets: Array<unknown> }
+          return pools.sets.length > 0
+        },
+        "a set held by the run",
+        240_000
+      )
+    } finally {
+      server.process.kill("SIGTERM")
+      await server.exited
+    }
+    const run = await client
+    assert.notStrictEqual(run.code, 0, run.stdout + run.stderr)
+    assert.deepStrictEqual(labelled(label), nothing)
+  })
+
   it("a non-loopback address needs a token; with one, 401 without it on all but /healthz", async () => {
     const refused = await armada(["serve", "--listen", "0.0.0.0", "--port", "0"], { ARMADA_SERVE_TOKEN: "" })
     assert.strictEqual(refused.code, 2)
@@ -129,5 +233,24 @@ describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serv
       server.process.kill("SIGTERM")
       await server.exited
     }
+    // From --token-file: its first line is the token, over ARMADA_SERVE_TOKEN; a file with none is refused.
+    const tokenFile = join(work, "token")
+    writeFileSync(tokenFile, "f1le-token\nsecond line\n")
+    const fromFile = await serve(["--listen", "0.0.0.0", "--engine", "docker", "--token-file", tokenFile], {
+      ARMADA_SERVE_TOKEN: "t0ken"
+    })
+    try {
+      const header = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
+      assert.strictEqual((await fetch(`${fromFile.url}/pools`, header("f1le-token"))).status, 200)
+      assert.strictEqual((await fetch(`${fromFile.url}/pools`, header("t0ken"))).status, 401)
+      assert.strictEqual((await fetch(`${fromFile.url}/pools`)).status, 401)
+    } finally {
+      fromFile.process.kill("SIGTERM")
+      await fromFile.exited
+    }
+    writeFileSync(tokenFile, "\n")
+    const empty = await armada(["serve", "--listen", "0.0.0.0", "--port", "0", "--token-file", tokenFile])
+    assert.strictEqual(empty.code, 2)
+    assert.include(empty.stderr, "holds no token")
   })
 })
