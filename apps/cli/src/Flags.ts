@@ -35,7 +35,7 @@ export const engine = Options.all({
   choice: Options.choice("engine", Engine.choices).pipe(
     Options.withDefault<Engine.Choice>("auto"),
     Options.withDescription(
-      "Which engine runs the containers: docker (found as the Docker CLI finds it: --host, DOCKER_HOST, the Docker context, then the usual sockets; see `armada doctor`), local (processes and folders, no Docker), or auto: docker when it answers within 1.5 s, else local."
+      "Which engine runs the containers: docker (found as the Docker CLI finds it: --host, DOCKER_HOST, the Docker context, then the usual sockets; see `armada doctor`), local (processes and folders, no Docker), swarm (Docker Swarm services through the manager at --host or DOCKER_HOST, node engines from ARMADA_SWARM_NODES; see docs/scale-out.md), or auto: docker when it answers within 1.5 s, else local."
     )
   ),
   host: Options.text("host").pipe(
