@@ -57,6 +57,11 @@ describe.skipIf(skip)(suite, () => {
         const env = { DOCKER_HOST: swarm.host, ARMADA_SWARM_NODES: swarm.nodesJson }
         const onSwarm = yield* run("swarm", "swarm", env)
         assert.strictEqual(onSwarm.code, 0, onSwarm.stdout + onSwarm.stderr)
+        assert.include(
+          onSwarm.stdout + onSwarm.stderr,
+          "without no-new-privileges",
+          "the run says what the profile lacks"
+        )
         assertSameFiles(join(work, "swarm"), join(work, "docker"))
         assertSameFiles(join(work, "swarm"), join(example, "expected"))
         // The files through the merger instead of the node's archive API (docs/scale-out.md, 1.1).

@@ -231,7 +231,12 @@ const buildSwarm = (engines: Factories, host: string | undefined) =>
     yield* engine.ping
     return {
       context,
-      info: { kind: "swarm", address: engine.address, reason: "--engine swarm: the swarm manager answered" }
+      info: {
+        kind: "swarm",
+        address: engine.address,
+        reason:
+          "--engine swarm: the swarm manager answered; its services run without no-new-privileges, which a service cannot ask for (docs/scale-out.md, 2.1)"
+      }
     } satisfies Selected
   })
 
