@@ -18,11 +18,9 @@
  * @since 0.2.0
  */
 import * as fs from "node:fs"
-import * as http from "node:http"
 import * as path from "node:path"
 import { Effect, Option, type Scope } from "effect"
-import { isCI } from "./Engine.js"
-import { daemon, FixtureError, run, tempDir, writeFile } from "./internal/daemon.js"
+import { daemon, FixtureError, pings, run, skipWithoutTools, tempDir, writeFile } from "./internal/daemon.js"
 
 export { FixtureError }
 
@@ -65,25 +63,7 @@ export const missingTools = (): Option.Option<string> =>
  * @since 0.2.0
  * @category getters
  */
-export const skipWithoutPodman = (suite: string): boolean => {
-  const missing = missingTools()
-  if (Option.isNone(missing)) return false
-  if (isCI()) throw new Error(`${suite}: CI=true but ${missing.value}`)
-  process.stderr.write(`\n!!! SKIPPING ${suite}: ${missing.value}.\n!!! CI always runs these tests.\n\n`)
-  return true
-}
-
-/** `GET /_ping` on the socket answers 200. */
-const pings = (socket: string): Effect.Effect<boolean> =>
-  Effect.async<boolean>((resume) => {
-    const request = http.get({ socketPath: socket, path: "/_ping", timeout: 2000 }, (response) => {
-      response.resume()
-      resume(Effect.succeed(response.statusCode === 200))
-    })
-    request.once("error", () => resume(Effect.succeed(false)))
-    request.once("timeout", () => request.destroy())
-    return Effect.sync(() => request.destroy())
-  })
+export const skipWithoutPodman = (suite: string): boolean => skipWithoutTools(suite, missingTools())
 
 /** The hard limits this process has (and so the service), from /proc/self/limits. */
 const hardLimit = (name: string): number | undefined => {

@@ -141,7 +141,10 @@ const serve = (configFile: string, logFile: string) =>
           Effect.timeoutTo({
             duration: "5 seconds",
             onSuccess: () => Effect.void,
-            onTimeout: () => Effect.sync(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"))
+            onTimeout: () =>
+              Effect.sync(() => {
+                if (child.pid !== undefined) process.kill(child.pid, "SIGKILL")
+              })
           }),
           Effect.flatten
         )

@@ -19,11 +19,9 @@
  */
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import * as http from "node:http"
 import * as path from "node:path"
 import { Effect, Option, type Scope } from "effect"
-import { isCI } from "./Engine.js"
-import { daemon, FixtureError, run, tempDir, writeFile } from "./internal/daemon.js"
+import { daemon, FixtureError, pings, run, skipWithoutTools, tempDir, writeFile } from "./internal/daemon.js"
 
 export { FixtureError }
 
@@ -75,25 +73,7 @@ export const missingTools = (): Option.Option<string> => {
  * @since 0.3.0
  * @category getters
  */
-export const skipWithoutSwarm = (suite: string): boolean => {
-  const missing = missingTools()
-  if (Option.isNone(missing)) return false
-  if (isCI()) throw new Error(`${suite}: CI=true but ${missing.value}`)
-  process.stderr.write(`\n!!! SKIPPING ${suite}: ${missing.value}.\n!!! CI always runs these tests.\n\n`)
-  return true
-}
-
-/** `GET /_ping` on the socket answers 200. */
-const pings = (socket: string): Effect.Effect<boolean> =>
-  Effect.async<boolean>((resume) => {
-    const request = http.get({ socketPath: socket, path: "/_ping", timeout: 2000 }, (response) => {
-      response.resume()
-      resume(Effect.succeed(response.statusCode === 200))
-    })
-    request.once("error", () => resume(Effect.succeed(false)))
-    request.once("timeout", () => request.destroy())
-    return Effect.sync(() => request.destroy())
-  })
+export const skipWithoutSwarm = (suite: string): boolean => skipWithoutTools(suite, missingTools())
 
 /** A clean-up step that goes on when it fails, saying so. */
 const attempt = <A>(effect: Effect.Effect<A, FixtureError>) =>

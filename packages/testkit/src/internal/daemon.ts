@@ -7,10 +7,12 @@
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Clock, Data, Duration, Effect, Schedule, type Scope } from "effect"
+import { Clock, Data, Duration, Effect, Option, Schedule, type Scope } from "effect"
+import { isCI } from "../Engine.js"
 
 /**
  * A fixture that could not be set up: which one, at which step, and what the tool said.
@@ -251,4 +253,33 @@ export const daemon = (
       Effect.withClock(clock)
     )
     return { pid: started.pid, output: started.output }
+  })
+
+/**
+ * Whether a suite that needs the tools `missing` names must skip: never in CI (it throws, naming
+ * what is missing), elsewhere with a loud message on stderr.
+ *
+ * @internal
+ */
+export const skipWithoutTools = (suite: string, missing: Option.Option<string>): boolean => {
+  if (Option.isNone(missing)) return false
+  if (isCI()) throw new Error(`${suite}: CI=true but ${missing.value}`)
+  process.stderr.write(`\n!!! SKIPPING ${suite}: ${missing.value}.\n!!! CI always runs these tests.\n\n`)
+  return true
+}
+
+/**
+ * `GET /_ping` on an engine's unix socket answers 200.
+ *
+ * @internal
+ */
+export const pings = (socket: string): Effect.Effect<boolean> =>
+  Effect.async<boolean>((resume) => {
+    const request = http.get({ socketPath: socket, path: "/_ping", timeout: 2000 }, (response) => {
+      response.resume()
+      resume(Effect.succeed(response.statusCode === 200))
+    })
+    request.once("error", () => resume(Effect.succeed(false)))
+    request.once("timeout", () => request.destroy())
+    return Effect.sync(() => request.destroy())
   })
