@@ -18,3 +18,7 @@ export * as EngineDiscovery from "./EngineDiscovery.js"
  * @since 0.2.0
  */
 export * as EngineDiscoveryError from "./EngineDiscoveryError.js"
+/**
+ * @since 0.3.0
+ */
+export * as SdkFailure from "./SdkFailure.js"

@@ -7,6 +7,7 @@
 
 import { ContainerEngineError } from "@armada/engine"
 import { Duration } from "effect"
+import { messageOf, statusOf, unreachableCode } from "../SdkFailure.js"
 
 /**
  * What a request was about: the operation, the resource kind and name, and which error a 409
@@ -22,46 +23,6 @@ export interface RequestContext {
   readonly name: string
   readonly image?: string | undefined
   readonly conflict?: "NameConflict" | "VolumeInUse" | undefined
-}
-
-// Errno codes that mean "no engine answers here".
-const unreachableCodes = new Set([
-  "ECONNREFUSED",
-  "ENOENT",
-  "EACCES",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENOTSOCK"
-])
-
-const field = (cause: unknown, key: string): unknown =>
-  typeof cause === "object" && cause !== null && key in cause
-    ? (cause as Record<string, unknown>)[key]
-    : undefined
-
-/**
- * The engine's own message (`{"message": …}`), else the error's message.
- *
- * @internal
- */
-const messageOf = (cause: unknown): string => {
-  const json = field(cause, "json")
-  const fromJson = field(json, "message")
-  if (typeof fromJson === "string") return fromJson
-  if (json instanceof Uint8Array && json.length > 0) return Buffer.from(json).toString("utf8").trim()
-  const message = cause instanceof Error ? cause.message : String(cause)
-  // For streamed responses the SDK only has "(HTTP code 404) <its own guess> - <engine message>".
-  return message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim()
-}
-
-const statusOf = (cause: unknown): number | undefined => {
-  const status = field(cause, "statusCode")
-  return typeof status === "number" ? status : undefined
 }
 
 /**
@@ -192,11 +153,11 @@ const hint = (code: string): string => {
 export const toDockerError =
   (context: RequestContext) =>
   (cause: unknown): ContainerEngineError.ContainerEngineError => {
-    const code = field(cause, "code")
-    const status = statusOf(cause)
-    if (typeof code === "string" && unreachableCodes.has(code) && status === undefined) {
+    const code = unreachableCode(cause)
+    if (code !== undefined) {
       return new ContainerEngineError.EngineUnreachable({ address: context.address, detail: hint(code) })
     }
+    const status = statusOf(cause)
     const detail = messageOf(cause)
     switch (status) {
       case 404: {

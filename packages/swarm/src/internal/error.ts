@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { SdkFailure } from "@armada/docker"
 import { ContainerEngineError } from "@armada/engine"
 import { Duration } from "effect"
 
@@ -18,33 +19,6 @@ export interface RequestContext {
   readonly operation: string
   readonly kind: "engine" | "container" | "network" | "node"
   readonly name: string
-}
-
-// Errno codes that mean "no manager answers here".
-const unreachableCodes = new Set([
-  "ECONNREFUSED",
-  "ENOENT",
-  "EACCES",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENOTSOCK"
-])
-
-const field = (cause: unknown, key: string): unknown =>
-  typeof cause === "object" && cause !== null && key in cause
-    ? (cause as Record<string, unknown>)[key]
-    : undefined
-
-const messageOf = (cause: unknown): string => {
-  const fromJson = field(field(cause, "json"), "message")
-  if (typeof fromJson === "string") return fromJson
-  const message = cause instanceof Error ? cause.message : String(cause)
-  return message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim()
 }
 
 /**
@@ -86,12 +60,12 @@ export const timedOut = (
 export const toSwarmError =
   (context: RequestContext) =>
   (cause: unknown): ContainerEngineError.ContainerEngineError => {
-    const code = field(cause, "code")
-    const status = field(cause, "statusCode")
-    if (typeof code === "string" && unreachableCodes.has(code) && status === undefined) {
+    const code = SdkFailure.unreachableCode(cause)
+    if (code !== undefined) {
       return new ContainerEngineError.EngineUnreachable({ address: context.address, detail: code })
     }
-    const detail = messageOf(cause)
+    const status = SdkFailure.statusOf(cause)
+    const detail = SdkFailure.messageOf(cause)
     if (status === 503 || /not a swarm manager|not part of a swarm/i.test(detail)) {
       return notAManager(context, detail)
     }
