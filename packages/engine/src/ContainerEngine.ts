@@ -309,6 +309,23 @@ export declare namespace ContainerEngine {
       path: string
     ) => Stream.Stream<Uint8Array, ContainerEngineError.ContainerEngineError>
   }
+
+  /**
+   * The operations on containers, which an engine implements in a module of its own.
+   *
+   * @since 0.3.0
+   * @category models
+   */
+  export type ContainerOperations = Pick<
+    Service,
+    | "createContainer"
+    | "startContainer"
+    | "inspectContainer"
+    | "listContainers"
+    | "waitContainer"
+    | "logs"
+    | "removeContainer"
+  >
 }
 
 /**

@@ -116,18 +116,7 @@ const demux = (buffer: Buffer): string => {
 }
 
 /** @internal */
-export const make = (
-  client: Client
-): Pick<
-  ContainerEngine.Service,
-  | "createContainer"
-  | "startContainer"
-  | "inspectContainer"
-  | "listContainers"
-  | "waitContainer"
-  | "logs"
-  | "removeContainer"
-> => {
+export const make = (client: Client): ContainerEngine.ContainerOperations => {
   const { context, docker, request } = client
 
   const inspectContainer = (ref: string) =>

@@ -76,16 +76,7 @@ const environment = (container: Container, port: number): Record<string, string>
 export const make = (
   state: State,
   options: { readonly maxLogLines: number }
-): Pick<
-  ContainerEngine.Service,
-  | "createContainer"
-  | "startContainer"
-  | "inspectContainer"
-  | "listContainers"
-  | "waitContainer"
-  | "logs"
-  | "removeContainer"
-> => {
+): ContainerEngine.ContainerOperations => {
   const usedPorts = (): Set<number> =>
     new Set(
       [...state.containers.values()].flatMap((container) =>

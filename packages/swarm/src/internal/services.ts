@@ -56,17 +56,7 @@ export interface Located {
 }
 
 /** @internal */
-export interface Services
-  extends Pick<
-    ContainerEngine.Service,
-    | "createContainer"
-    | "startContainer"
-    | "inspectContainer"
-    | "listContainers"
-    | "waitContainer"
-    | "logs"
-    | "removeContainer"
-  > {
+export interface Services extends ContainerEngine.ContainerOperations {
   /** Whether a service (started or not) mounts `volume`: Docker refuses to remove it then. */
   readonly mounting: (volume: string) => Effect.Effect<boolean, ContainerEngineError.ContainerEngineError>
   /** The service `ref` names, its newest task and its node. */
