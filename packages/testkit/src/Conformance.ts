@@ -71,7 +71,9 @@ export interface Options<E> {
 export const run = <E>(options: Options<E>): void => {
   const timeout = options.timeout ?? 30_000
   describe(`ContainerEngine conformance: ${options.name}`, () => {
-    layer(options.layer, { timeout: "60 seconds", excludeTestServices: true })((it) => {
+    // Building the layer may start a daemon (Podman, a swarm) and load images into it: room for
+    // a loaded machine.
+    layer(options.layer, { timeout: "5 minutes", excludeTestServices: true })((it) => {
       const titles = new Set<string>()
       const test: Suite.Test = (title, needs, body) => {
         titles.add(title)
