@@ -17,6 +17,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Chunk, Duration, Effect, Exit, FastCheck as fc, Layer, Option, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import { type RawEntry, rawTar } from "../../apps/test-app/test/rawTar.js"
 import * as H from "./harness.js"
 import * as Report from "./report.js"
 
@@ -208,45 +209,16 @@ const pointsInto = (input: unknown, path: string): boolean => {
 // ---------------------------------------------------------------------------------------------
 // Hostile archives.
 
-interface Entry {
-  readonly name: string
-  readonly type?: "file" | "directory" | "symlink" | "link"
-  readonly linkname?: string
-  readonly content?: string
-}
+type Entry = Omit<RawEntry, "body"> & { readonly content?: string }
 
-const typeFlags = { file: "0", link: "1", symlink: "2", directory: "5" } as const
-
-/** One ustar header: written by hand, so names stay exactly as given (`../x`, `/abs`). */
-const header = (entry: Entry, size: number): Buffer => {
-  const block = Buffer.alloc(512)
-  const put = (text: string, offset: number, length: number) => block.write(text, offset, length, "utf8")
-  const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, "0")
-  const type = entry.type ?? "file"
-  put(entry.name, 0, 100)
-  put(octal(type === "directory" ? 0o755 : 0o644, 8), 100, 8)
-  put(octal(0, 8), 108, 8)
-  put(octal(0, 8), 116, 8)
-  put(octal(size, 12), 124, 12)
-  put(octal(0, 12), 136, 12)
-  put("        ", 148, 8)
-  put(typeFlags[type], 156, 1)
-  put(entry.linkname ?? "", 157, 100)
-  put("ustar\u000000", 257, 8)
-  const sum = block.reduce((total, byte) => total + byte, 0)
-  put(`${octal(sum, 7)}\u0000 `, 148, 8)
-  return block
-}
-
-/** A tar archive of `entries`, exactly as written. */
-const tarOf = (entries: ReadonlyArray<Entry>): Stream.Stream<Uint8Array> => {
-  const parts = entries.flatMap((entry) => {
-    const body = Buffer.from((entry.type ?? "file") === "file" ? (entry.content ?? "x") : "")
-    const padding = Buffer.alloc((512 - (body.length % 512)) % 512)
-    return [header(entry, body.length), body, padding]
-  })
-  return Stream.succeed(new Uint8Array(Buffer.concat([...parts, Buffer.alloc(1024)])))
-}
+/** A tar archive of `entries`, exactly as written; a file without content holds "x". */
+const tarOf = (entries: ReadonlyArray<Entry>): Stream.Stream<Uint8Array> =>
+  rawTar(
+    entries.map(({ content, ...entry }) => ({
+      ...entry,
+      body: (entry.type ?? "file") === "file" ? (content ?? "x") : ""
+    }))
+  )
 
 /** Every path below `dir`, relative to it, sorted. */
 const listTree = (dir: string): Array<string> =>
