@@ -11,12 +11,13 @@
  * come from --token-file (its first line).
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, TestImage } from "@armada/testkit"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { afterAll, assert, beforeAll, describe, it, onTestFinished } from "vitest"
 import {
   assertSameFiles,
   type CliResult,
@@ -32,7 +33,9 @@ const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = join(root, "apps", "cli", "dist", "bin.js")
 const fixtures = join(root, "tests", "fixtures", "pipeline")
 const golden = join(fixtures, "golden")
-const prefix = "armadaserve"
+// A prefix of this run's own: other checkouts run this file beside it on the same engine, and what
+// a test removes by label must be only what its own servers made.
+const prefix = `armadaserve${randomBytes(3).toString("hex")}`
 const label = `${prefix}.managed=true`
 
 const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> =>
@@ -45,7 +48,35 @@ interface Server {
   readonly exited: Promise<number | null>
 }
 
-/** Starts `armada serve --port 0 --json ...` and waits for the line that says where it listens. */
+/** How long a server left running by its test may take to stop on SIGTERM before it gets SIGKILL. */
+const stopMillis = 60_000
+
+/**
+ * Ends a server its test left running, by its PID: SIGTERM (it removes its sets), SIGKILL if it
+ * has not exited within `stopMillis`; returns once it has exited.
+ */
+const stop = async (child: ChildProcess, exited: Promise<unknown>): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill("SIGTERM")
+  let timer: NodeJS.Timeout | undefined
+  const stopped = await Promise.race([
+    exited.then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), stopMillis)
+    })
+  ])
+  clearTimeout(timer)
+  if (!stopped) {
+    child.kill("SIGKILL")
+    await exited
+  }
+}
+
+/**
+ * Starts `armada serve --port 0 --json ...` and waits for the line that says where it listens.
+ * The server ends with the test that started it, however the test ends (an assertion, a timeout):
+ * it is stopped if still running, then what carries this run's label is removed.
+ */
 const serve = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Server> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--json", ...args], {
@@ -54,6 +85,10 @@ const serve = (args: ReadonlyArray<string>, env: Record<string, string> = {}): P
       stdio: ["ignore", "pipe", "pipe"]
     })
     const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)))
+    onTestFinished(async () => {
+      await stop(child, exited)
+      sweep(label)
+    }, stopMillis + 120_000)
     let stdout = ""
     let stderr = ""
     child.stderr.on("data", (chunk) => {
