@@ -329,4 +329,36 @@ describe("ProcessorClient.waitReady's pacing", () => {
       yield* Fiber.interrupt(fibers[0]!)
     })
   )
+
+  // The same on the live clock, where a pause is a plain timer rather than a race of fibers: 16
+  // waits for ~10 s of real time, so that c0 is in a pause of over 3 s when the others end.
+  it.live(
+    "on the live clock too, a long pause is cut short when the others end",
+    () =>
+      Effect.gen(function* () {
+        const { probes, fibers } = yield* waitMany(16, { readyAt: () => false, deadline: "5 minutes" })
+        const remaining = Effect.map(Clock.currentTimeMillis, (now) => {
+          const probedAt = probes.get("c0")!.at(-1)!
+          return { now, probedAt, left: probedAt + nextProbeDelayMillis(probedAt - start, 16) - now }
+        })
+        const start = yield* Clock.currentTimeMillis
+        yield* Effect.sleep("9 seconds")
+        while ((yield* remaining).left <= 3_000) yield* Effect.sleep("100 millis")
+        const { now, probedAt, left } = yield* remaining
+        yield* Effect.forEach(fibers.slice(1), Fiber.interrupt)
+        // Well before the pause would have ended: a second, plus room for a loaded machine.
+        yield* Effect.repeat(
+          Effect.sync(() => probes.get("c0")!.some((time) => time > probedAt)),
+          { schedule: Schedule.spaced("20 millis"), until: (probed) => probed }
+        ).pipe(Effect.timeout(left))
+        const next = probes.get("c0")!.find((time) => time > probedAt)!
+        assert.isBelow(
+          next - now,
+          left - 1_000,
+          `probed ${next - now} ms later, the pause had ${left} ms to go`
+        )
+        yield* Fiber.interrupt(fibers[0]!)
+      }),
+    60_000
+  )
 })
