@@ -5,13 +5,14 @@
  * ```ts
  * const pool = yield* Pool.Pool
  * const first = yield* pool.run(spec, { output: "out-1" }) // starts a set (cold), gives it back
- * const again = yield* pool.run(spec, { output: "out-2" }) // the same set, checked first
+ * const again = yield* pool.run(spec, { output: "out-2" }) // the same set
  * ```
  *
  * A set belongs to one key (`Pool.Key`, docs/serve.md): what its containers are made of and the
  * template it holds. A run takes an idle set of its key that is still running and answering
- * (one that is not is replaced), or starts one exactly as `Orchestrator.pipeline` would; works in
- * fresh directories of the set's area; exports; and answers. Its directories are then turned into
+ * (one that is not is replaced; one given back less than `checkAfter` ago is not checked), or
+ * starts one exactly as `Orchestrator.pipeline` would; works in fresh directories of the set's
+ * area, whose files go through the merger's file endpoints when it has them; exports; and answers. Its directories are then turned into
  * empty files and the set given back, while the caller goes on (a run of the same key waits for a
  * set on its way back rather than start another). A set whose run failed or was interrupted is removed, never reused. One run holds
  * a set at a time: concurrent runs of one key get distinct sets. At most `maxSets` sets exist at
@@ -41,6 +42,12 @@ export interface Options {
   readonly idleTtl?: Duration.DurationInput | undefined
   /** How long each container of an idle set may take to answer its check before reuse; default 5 s. */
   readonly checkTimeout?: Duration.DurationInput | undefined
+  /**
+   * An idle set given back less than this long ago is reused without its check: the run that gave
+   * it back has just had an answer from every container it called, and a container that died since
+   * fails the next run's call to it (typed; the set is then removed). Default 5 s; 0 checks always.
+   */
+  readonly checkAfter?: Duration.DurationInput | undefined
 }
 
 /**

@@ -3,13 +3,14 @@
  * failed, distinct sets for concurrent runs under `maxSets`, eviction, the idle TTL, `remove`,
  * and closing the pool's scope; and what goes into the key.
  */
-import { readFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { MemoryEngine } from "@armada/engine"
-import { Protocol } from "@armada/http"
+import { Archive, ContainerEngine, MemoryEngine } from "@armada/engine"
+import { ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Pool } from "@armada/orchestrator"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, FiberId, Scope, TestClock } from "effect"
+import { Deferred, Effect, Exit, FiberId, Layer, Scope, Stream, TestClock } from "effect"
 import * as harness from "./harness.js"
 
 const template = harness.makeTemplate({ "README.md": "# the template\n" })
@@ -48,6 +49,44 @@ const settled = (pool: Pool.Pool.Service) =>
   Effect.gen(function* () {
     while ((yield* pool.sets).some((set) => set.status === "busy")) yield* Effect.yieldNow()
   })
+
+/** The engine's archive calls, `put <path>` and `get <path>`, in order. */
+const archiveCalls = (calls: Array<string>) =>
+  Layer.effect(
+    ContainerEngine,
+    Effect.map(
+      ContainerEngine,
+      (engine): ContainerEngine.Service => ({
+        ...engine,
+        putArchive: (target, path, tar) =>
+          Effect.zipRight(
+            Effect.sync(() => calls.push(`put ${path}`)),
+            engine.putArchive(target, path, tar)
+          ),
+        getArchive: (target, path) =>
+          Stream.unwrap(
+            Effect.as(
+              Effect.sync(() => calls.push(`get ${path}`)),
+              engine.getArchive(target, path)
+            )
+          )
+      })
+    )
+  )
+
+/** A merger without the file endpoints (a spec's own image): `/files` is not found. */
+const noFileEndpoints = Layer.effect(
+  ProcessorClient,
+  Effect.map(ProcessorClient, (client): ProcessorClient.Service => {
+    const notFound = (endpoint: ProcessorError.Endpoint) =>
+      new ProcessorError.BadStatus({ endpoint, status: 404, body: "404 page not found" })
+    return {
+      ...client,
+      putFiles: (endpoint) => Effect.fail(notFound(endpoint)),
+      getFiles: (endpoint) => Stream.fail(notFound(endpoint))
+    }
+  })
+)
 
 /** The area volume's entries of the set `id`. */
 const area = (id: string) =>
@@ -131,13 +170,15 @@ describe("Pool", () => {
     }).pipe(Effect.provide(harness.layer({ crash })))
   })
 
-  it.scoped("an idle set whose container exited is replaced, not used", () =>
+  it.scoped("an idle set whose container exited is replaced, not used, once it idled past checkAfter", () =>
     Effect.gen(function* () {
-      const pool = yield* Pool.make({ maxSets: 1 })
+      const pool = yield* Pool.make({ maxSets: 1, checkAfter: "5 seconds" })
       const spec = yield* input()
       const first = yield* pool.run(spec, { output: output() })
+      yield* settled(pool)
       const memory = yield* MemoryEngine.MemoryEngine
       yield* Effect.orDie(memory.exit(`${harness.prefix}-plugin-q-${first.pool!.set}`, 137, ["killed"]))
+      yield* TestClock.adjust("5 seconds")
       const next = yield* pool.run(spec, { output: output() })
       assert.isFalse(next.pool?.reused)
       assert.notStrictEqual(next.pool?.set, first.pool?.set)
@@ -149,6 +190,99 @@ describe("Pool", () => {
       )
     }).pipe(Effect.provide(harness.layer()))
   )
+
+  it.scoped(
+    "a set given back moments ago whose container then exited fails the next run, typed, and is removed",
+    () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ maxSets: 1, checkAfter: "5 seconds" })
+        const spec = yield* input()
+        const first = yield* pool.run(spec, { output: output() })
+        yield* settled(pool)
+        const memory = yield* MemoryEngine.MemoryEngine
+        yield* Effect.orDie(memory.exit(`${harness.prefix}-processor-p2-${first.pool!.set}`, 137, ["killed"]))
+        // Within checkAfter the set is not checked: the run's own call to the dead container fails.
+        yield* TestClock.adjust("4 seconds")
+        const error = yield* Effect.flip(pool.run(spec, { output: output() }))
+        assert.strictEqual(error._tag, "StageFailed")
+        assert.deepStrictEqual(
+          error.failures.map((f) => [f.stage, f.kind, f.id, f.cause._tag]),
+          [["process", "processor", "p2", "ExitedDuringCall"]]
+        )
+        assert.deepStrictEqual(yield* pool.sets, [])
+        assert.deepStrictEqual(yield* harness.leftovers, [])
+        const next = yield* pool.run(spec, { output: output() })
+        assert.isFalse(next.pool?.reused)
+        assert.notStrictEqual(next.pool?.set, first.pool?.set)
+        assert.deepStrictEqual(next.files, files)
+        assert.deepStrictEqual(yield* pool.stats, {
+          hits: 1,
+          misses: 2,
+          replaced: 0,
+          discarded: 1,
+          expired: 0,
+          live: 1
+        })
+      }).pipe(Effect.provide(harness.layer()))
+  )
+
+  it.scoped(
+    "a set moves its area's files through its merger's endpoints; the archive API only loads the template",
+    () => {
+      const behaviour = { puts: [] as Array<string>, gets: [] as Array<string> }
+      const calls: Array<string> = []
+      return Effect.gen(function* () {
+        const pool = yield* Pool.make({ maxSets: 1 })
+        const spec = yield* input()
+        const first = yield* pool.run(spec, { output: output() })
+        const second = yield* pool.run(spec, { output: output() })
+        yield* settled(pool)
+        assert.deepStrictEqual(second.files, files)
+        assert.isTrue(second.pool?.reused)
+        // The template went into its volume (at its root) when the set was made; nothing since.
+        assert.deepStrictEqual(calls, ["put /"])
+        // Asked once when the set was made, then each run's directories scrubbed; each merge dir read.
+        assert.deepStrictEqual(behaviour.puts, [Protocol.areaDir, Protocol.areaDir, Protocol.areaDir])
+        assert.strictEqual(behaviour.gets.length, 2)
+        for (const path of behaviour.gets) assert.match(path, /^\/workspace\/area\/[0-9a-f-]{36}$/)
+        for (const [, node] of yield* area(first.pool!.set))
+          assert.isTrue(node._tag === "File" && node.content.length === 0)
+      }).pipe(Effect.provide(archiveCalls(calls).pipe(Layer.provideMerge(harness.layer(behaviour)))))
+    }
+  )
+
+  it.scoped("a set whose merger has no file endpoints moves its area through the archive API", () => {
+    const behaviour = { puts: [] as Array<string> }
+    const calls: Array<string> = []
+    return Effect.gen(function* () {
+      const pool = yield* Pool.make({ maxSets: 1 })
+      const spec = yield* input()
+      const first = yield* pool.run(spec, { output: output() })
+      const second = yield* pool.run(spec, { output: output() })
+      yield* settled(pool)
+      assert.deepStrictEqual(second.files, files)
+      assert.isTrue(second.pool?.reused)
+      assert.deepStrictEqual(behaviour.puts, [])
+      assert.deepStrictEqual(
+        calls.map((call) => call.replace(/[0-9a-f-]{36}$/, "<dir>")),
+        [
+          "put /",
+          "get /workspace/area/<dir>",
+          `put ${Protocol.areaDir}`,
+          "get /workspace/area/<dir>",
+          `put ${Protocol.areaDir}`
+        ]
+      )
+      for (const [, node] of yield* area(first.pool!.set))
+        assert.isTrue(node._tag === "File" && node.content.length === 0)
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(archiveCalls(calls), noFileEndpoints).pipe(
+          Layer.provideMerge(harness.layer(behaviour))
+        )
+      )
+    )
+  })
 
   it.scoped("runs in flight at once hold distinct sets; 8 at once never make more than maxSets", () => {
     // p1 answers once three calls are in flight at once: three runs are in their process stage together.
@@ -268,6 +402,41 @@ describe("Pool.keyOf", () => {
         assert.notStrictEqual(yield* key(changed), base, JSON.stringify(changed))
       }
     })
+  )
+
+  it.effect(
+    "the template's digest: every entry's path, kind, mode and content or target, in path order",
+    () => {
+      const layered = harness.makeTemplate({ "a-b.txt": "dash\n", "run.sh": "#!/bin/sh\n" })
+      mkdirSync(join(layered.dir, "a"))
+      writeFileSync(join(layered.dir, "a", "b.txt"), "nested\n")
+      chmodSync(join(layered.dir, "run.sh"), 0o755)
+      symlinkSync("a/b.txt", join(layered.dir, "link"))
+      /** The digest as a tar of the folder reads it, the way the key was first defined. */
+      const throughTar = Effect.map(Archive.fromTar(Archive.packDirectory(layered.dir)), (tree) => {
+        const hash = createHash("sha256")
+        for (const path of [...tree.keys()].sort()) {
+          const node = tree.get(path)!
+          hash.update(`${JSON.stringify(path)} ${node._tag}`)
+          if (node._tag === "File")
+            hash.update(` ${node.mode & 0o7777} ${node.content.length}\n`).update(node.content)
+          else if (node._tag === "Directory") hash.update(` ${node.mode & 0o7777}\n`)
+          else hash.update(` ${JSON.stringify(node.target)}\n`)
+        }
+        return hash.digest("hex")
+      })
+      const digest = Effect.map(
+        Effect.flatMap(input({ template: layered.dir }), Pool.keyOf),
+        (key) => key.template
+      )
+      return Effect.gen(function* () {
+        const before = yield* digest
+        assert.strictEqual(before, yield* Effect.orDie(throughTar))
+        chmodSync(join(layered.dir, "run.sh"), 0o700)
+        assert.notStrictEqual(yield* digest, before)
+        assert.strictEqual(yield* digest, yield* Effect.orDie(throughTar))
+      }).pipe(Effect.ensuring(Effect.sync(layered.remove)))
+    }
   )
 
   it.effect("a template that cannot be read fails as warm would", () =>

@@ -114,22 +114,25 @@ export const client = (
         Effect.flatMap(locate(engine, name, path), ({ volume, rel }) =>
           Effect.orDie(memory.writeVolume(volume, `/${rel}`, tree))
         )
-      /** A crashing container exits, then its call fails at the connection; others do `work`. */
+      /** Refused at the connection, as the live client is by a container that is not running. */
+      const unreachable = (endpoint: ProcessorError.Endpoint, detail: string) =>
+        Effect.fail(new ProcessorError.Unreachable({ endpoint, detail }))
+      /**
+       * A crashing container exits, then its call fails at the connection; a call to a container
+       * that is not running fails at the connection; others do `work`.
+       */
       const orCrash = <A>(
         endpoint: ProcessorError.Endpoint,
         work: Effect.Effect<A, ProcessorError.CallError>
       ): Effect.Effect<A, ProcessorError.CallError> => {
         const crash = behaviour.crash?.[idOf(endpoint)]
         return crash === undefined
-          ? work
+          ? Effect.flatMap(Effect.orDie(engine.inspectContainer(endpoint.name)), (info) =>
+              info.state === "running" ? work : unreachable(endpoint, "connect ECONNREFUSED")
+            )
           : Effect.zipRight(
               Effect.orDie(memory.exit(endpoint.name, crash.exitCode, crash.logs)),
-              Effect.fail(
-                new ProcessorError.Unreachable({
-                  endpoint,
-                  detail: "connection closed by the other side (UND_ERR_SOCKET)"
-                })
-              )
+              unreachable(endpoint, "connection closed by the other side (UND_ERR_SOCKET)")
             )
       }
       return layerTest({

@@ -47,20 +47,25 @@ export const exportTo = (
       if (format === "directory") yield* ensureEmpty(output)
       // The merger mounts the session area; the archive of the merge dir it sees has entries under
       // the dir's name. The result is held in memory once, to re-root it and list its files.
-      const tree = yield* Archive.fromTar(transfer.get(started, result.mergeDir))
+      const tree = yield* Effect.withSpan(
+        Archive.fromTar(transfer.get(started, result.mergeDir)),
+        "armada.export.fetch"
+      )
       const merged = Archive.subtree(tree, posix.basename(result.mergeDir))
       const files = [...merged.entries()]
         .filter(([, node]) => node._tag !== "Directory")
         .map(([name]) => name)
         .sort()
-      if (format === "directory") yield* Archive.extractToDirectory(Archive.toTar(merged), output)
-      else {
-        yield* Effect.tryPromise({
-          try: () => fs.mkdir(path.dirname(output), { recursive: true }),
-          catch: (error) => hostIo(output, error)
-        })
-        yield* Archive.writeFile(Archive.gzip(Archive.toTar(merged)), output)
-      }
+      yield* Effect.withSpan(
+        format === "directory"
+          ? Archive.extractToDirectory(Archive.toTar(merged), output)
+          : Effect.tryPromise({
+              try: () => fs.mkdir(path.dirname(output), { recursive: true }),
+              catch: (error) => hostIo(output, error)
+            }).pipe(Effect.zipRight(Archive.writeFile(Archive.gzip(Archive.toTar(merged)), output))),
+        "armada.export.write",
+        { attributes: { format } }
+      )
       yield* Progress.emit(Progress.Exported.make({ output, format, files: files.length }))
       const exported: Orchestrator.Exported = { output, format, files }
       return exported

@@ -68,6 +68,7 @@ export const make = (options: Pool.Options = {}) =>
     }
     const idleTtl = Duration.decode(options.idleTtl ?? Duration.minutes(10))
     const checkTimeout = Duration.decode(options.checkTimeout ?? Duration.seconds(5))
+    const checkAfterMillis = Duration.toMillis(Duration.decode(options.checkAfter ?? Duration.seconds(5)))
     const context = yield* Effect.context<ContainerEngine | ProcessorClient>()
     const engine = Context.get(context, ContainerEngine)
     const client = Context.get(context, ProcessorClient)
@@ -138,22 +139,30 @@ export const make = (options: Pool.Options = {}) =>
         return { _tag: "Wait", changed: state.changed }
       })
 
-    /** Still running (one engine call for the set) and answering (one probe each). */
-    const healthy = (set: PooledSet) =>
-      Effect.gen(function* () {
-        const { started } = set
-        const all = containersOf(started)
-        const running = yield* engine.listContainers({
-          [`${started.session.spec.options.prefix}.run`]: started.session.runId
-        })
-        const up = new Set(running.filter((c) => c.state === "running").map((c) => c.id))
-        if (!all.every((c) => up.has(c.containerId))) return false
-        yield* Effect.forEach(all, (c) => client.waitReady(c.endpoint, { deadline: checkTimeout }), {
-          concurrency: "unbounded",
-          discard: true
-        })
-        return true
-      }).pipe(Effect.catchAll(() => Effect.succeed(false)))
+    /**
+     * Still running (one engine call for the set) and answering (one probe each), both asked at
+     * once: the first that says no ends the check.
+     */
+    const healthy = (set: PooledSet) => {
+      const { started } = set
+      const all = containersOf(started)
+      const running = Effect.flatMap(
+        engine.listContainers({ [`${started.session.spec.options.prefix}.run`]: started.session.runId }),
+        (listed) => {
+          const up = new Set(listed.filter((c) => c.state === "running").map((c) => c.id))
+          return all.every((c) => up.has(c.containerId)) ? Effect.void : Effect.fail("not running")
+        }
+      )
+      const answering = Effect.forEach(all, (c) => client.waitReady(c.endpoint, { deadline: checkTimeout }), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      return Effect.all([running, answering], { concurrency: "unbounded", discard: true }).pipe(
+        Effect.as(true),
+        Effect.catchAll(() => Effect.succeed(false)),
+        Effect.withSpan("armada.pool.check", { attributes: { set: set.id } })
+      )
+    }
 
     /**
      * A new set in a scope of its own below the pool's, under a session id of its own, held by
@@ -170,6 +179,13 @@ export const make = (options: Pool.Options = {}) =>
           scope
         ).pipe(
           Effect.flatMap(start),
+          // Its runs move their area's files the cheapest way its merger allows (transfer.areaRoute).
+          Effect.flatMap((started) =>
+            Effect.map(
+              transfer.areaRoute(started),
+              (files): Orchestrator.Started => ({ ...started, session: { ...started.session, files } })
+            )
+          ),
           Effect.onError(() => Scope.close(scope, Exit.void))
         )
         const set: PooledSet = {
@@ -207,7 +223,9 @@ export const make = (options: Pool.Options = {}) =>
             continue
           }
           if (taken._tag === "Idle") {
-            if (yield* restore(healthy(taken.set))) {
+            // Given back moments ago by a run that succeeded: not checked (docs/serve.md, "The check").
+            const recent = (yield* Clock.currentTimeMillis) - taken.set.lastUsed < checkAfterMillis
+            if (recent || (yield* restore(healthy(taken.set)))) {
               counters.hits++
               return { set: taken.set, reused: true }
             }
@@ -222,7 +240,7 @@ export const make = (options: Pool.Options = {}) =>
           counters.misses++
           return { set: yield* restore(create(spec, key, held)), reused: false }
         }
-      })
+      }).pipe(Effect.withSpan("armada.pool.take", { attributes: { key: key.key } }))
 
     /** The run's directories become empty files (tar semantics: a file replaces a directory and all below it). */
     const scrub = (set: PooledSet, result: Orchestrator.RunResult) =>
@@ -232,7 +250,10 @@ export const make = (options: Pool.Options = {}) =>
         const tree = Archive.make(Object.fromEntries(relative.map((rel) => [rel, Archive.file("")])))
         yield* transfer.put(set.started, Protocol.areaDir, Archive.toTar(tree))
         return true
-      }).pipe(Effect.catchAll(() => Effect.succeed(false)))
+      }).pipe(
+        Effect.catchAll(() => Effect.succeed(false)),
+        Effect.withSpan("armada.pool.scrub", { attributes: { set: set.id } })
+      )
 
     /** Back to the idle list, most recently used last; a retired set or a closed pool removes it. */
     const giveBack = (set: PooledSet) =>
@@ -249,7 +270,7 @@ export const make = (options: Pool.Options = {}) =>
       })
 
     const runPooled = (spec: Spec.Spec, output: Orchestrator.ExportOptions) =>
-      Effect.flatMap(keyOf(spec), (key) =>
+      Effect.flatMap(Effect.withSpan(keyOf(spec), "armada.pool.key"), (key) =>
         Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             const held: Held = { set: undefined, slot: false }
@@ -294,7 +315,7 @@ export const make = (options: Pool.Options = {}) =>
             return yield* Exit.map(exit, (value) => value.run)
           })
         )
-      )
+      ).pipe(Effect.withSpan("armada.pool.run", { attributes: { session: spec.session } }))
 
     /** Takes the idle sets `which` picks out of the pool and removes them, all at once. */
     const removeIdle = (which: (set: PooledSet) => boolean) =>

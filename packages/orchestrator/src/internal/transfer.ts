@@ -8,7 +8,7 @@
  * @internal
  */
 import { InputError } from "@armada/core"
-import { ContainerEngine, ContainerEngineError, capabilitiesOf } from "@armada/engine"
+import { Archive, ContainerEngine, ContainerEngineError, capabilitiesOf } from "@armada/engine"
 import { ProcessorClient, ProcessorError, Protocol } from "@armada/http"
 import { Config, Effect, Either, Option, Schema, Stream } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
@@ -150,3 +150,32 @@ export const get = (
 export const isMissing = (error: unknown): boolean =>
   (error instanceof ContainerEngineError.EngineError && error.status === 404) ||
   (error instanceof FileTransferFailed && error.reason === "NotFound")
+
+/**
+ * How a pooled set moves the files of its area (the export, the resolvers' files, the scrub):
+ * through the merger's own file endpoints whenever its merger answers them, whatever route the
+ * session took for the template, because every warm run pays for these transfers and Docker's
+ * archive API runs a tar in the daemon for each (docs/serve.md, "A warm run's cost"). The template
+ * stays loaded the session's way (through the archive API, the merger's template mount
+ * read-only). A merger without the endpoints (a spec's own image), or one that fails to answer,
+ * keeps the session's route. Asked once, when the set is made, the way a scrub asks: a `PUT
+ * /files` of an empty tar into its area (a `GET` would not do: a merger may read a directory it
+ * cannot write, as the local engine's merger reads but cannot write its area, a link).
+ *
+ * @internal
+ */
+export const areaRoute = (
+  started: Pick<Orchestrator.Started, "session" | "merger">
+): Effect.Effect<Route, never, ProcessorClient> =>
+  started.session.files === "merger"
+    ? Effect.succeed("merger")
+    : Effect.flatMap(ProcessorClient, (client) =>
+        client
+          .putFiles(started.merger.endpoint, Protocol.areaDir, Archive.toTar(Archive.make({})), {
+            timeout: started.session.spec.options.timeouts.call
+          })
+          .pipe(
+            Effect.as<Route>("merger"),
+            Effect.orElseSucceed((): Route => started.session.files)
+          )
+      )
