@@ -194,7 +194,7 @@ export const make = (
           Effect.provideService(FileSystem.FileSystem, files)
         )
         return { ...parsed, template }
-      })
+      }).pipe(Effect.withSpan("armada.serve.prepare"))
 
     /** The run's end, whatever it was: an interrupted run (DELETE, shutdown) ends here too. */
     const conclude = (
@@ -229,9 +229,12 @@ export const make = (
       return pool.run(spec, { output: record.output }).pipe(
         Effect.provide(Progress.layer(onEvent)),
         Effect.onExit((exit) =>
-          // An unpacked template is the run's own; a template path is not the server's to remove.
-          Effect.promise(() => fs.rm(join(record.dir, unpacked), { recursive: true, force: true })).pipe(
-            Effect.zipRight(Effect.sync(() => conclude(record, context, exit)))
+          // The run answers first. An unpacked template is the run's own, removed once it has
+          // answered; a template path is not the server's to remove.
+          Effect.sync(() => conclude(record, context, exit)).pipe(
+            Effect.zipRight(
+              Effect.promise(() => fs.rm(join(record.dir, unpacked), { recursive: true, force: true }))
+            )
           )
         ),
         // Its end is in the record: the fiber has nothing to report.
