@@ -47,42 +47,64 @@ export interface Client {
 }
 
 /**
- * `promise`, or a rejection once `deadline` aborts, whichever comes first: a plain listener, where
- * `Effect.timeoutFail` would fork a fiber and a timer per request (a few hundred requests a run).
+ * docker-modem renders each request's options with `util.inspect` before it sends the request,
+ * whether debug output is on or not (~0.3 ms of CPU per request here): the options it builds are
+ * marked cheap to inspect, as the agent and the abort signal are (`transport.ts`).
  */
-const within = <A>(promise: Promise<A>, deadline: AbortSignal): Promise<A> =>
-  new Promise<A>((resolve, reject) => {
-    const expire = () => reject(deadline.reason)
-    deadline.addEventListener("abort", expire, { once: true })
-    promise.then(
-      (value) => {
-        deadline.removeEventListener("abort", expire)
-        resolve(value)
-      },
-      (error: unknown) => {
-        deadline.removeEventListener("abort", expire)
-        reject(error)
-      }
-    )
-  })
+const quiet = (docker: Docker): Docker => {
+  const modem = docker.modem as unknown as {
+    buildRequest: (options: object, ...rest: Array<unknown>) => unknown
+  }
+  const build = modem.buildRequest
+  modem.buildRequest = function (this: unknown, options: object, ...rest: Array<unknown>) {
+    return build.call(this, cheapToInspect(options, "request options"), ...rest)
+  }
+  return docker
+}
 
 /** @internal */
-export const make = (docker: Docker, address: string, timeout: Duration.Duration): Client => {
+export const make = (sdk: Docker, address: string, timeout: Duration.Duration): Client => {
+  const docker = quiet(sdk)
+  const timeoutMillis = Duration.toMillis(timeout)
+  /**
+   * One abort controller per request, aborted by the deadline or by interruption, and one timer
+   * cleared when the request settles: `Effect.tryPromise`'s own signal joined to a deadline's
+   * with `AbortSignal.any` made three signals and their listeners per request, and
+   * `Effect.timeoutFail` a fiber and a timer (a few hundred requests a run). The request is
+   * rejected at the deadline even when the SDK call takes no signal (image inspect, ping,
+   * version): it is left to finish on its own.
+   */
   const request = <A>(ctx: RequestContext, run: (signal: AbortSignal) => Promise<A>) =>
-    Effect.suspend(() => {
-      // A timer cleared when the request settles, where `AbortSignal.timeout` would keep one per
-      // request pending for the whole `timeout`.
-      const deadline = new AbortController()
-      const timer = setTimeout(() => deadline.abort(), Duration.toMillis(timeout))
+    Effect.async<A, ContainerEngineError.ContainerEngineError>((resume) => {
+      const controller = new AbortController()
+      let settled = false
+      const settle = (result: Effect.Effect<A, ContainerEngineError.ContainerEngineError>) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resume(result)
+      }
+      const timer = setTimeout(() => {
+        controller.abort()
+        settle(Effect.fail(timedOut(ctx, timeout)))
+      }, timeoutMillis)
       timer.unref()
-      return Effect.tryPromise({
-        try: (interrupted) =>
-          within(
-            run(cheapToInspect(AbortSignal.any([interrupted, deadline.signal]), "AbortSignal")),
-            deadline.signal
-          ),
-        catch: (error) => (deadline.signal.aborted ? timedOut(ctx, timeout) : toDockerError(ctx)(error))
-      }).pipe(Effect.ensuring(Effect.sync(() => clearTimeout(timer))))
+      let promise: Promise<A>
+      try {
+        promise = run(cheapToInspect(controller.signal, "AbortSignal"))
+      } catch (error) {
+        settle(Effect.fail(toDockerError(ctx)(error)))
+        return
+      }
+      promise.then(
+        (value) => settle(Effect.succeed(value)),
+        (error: unknown) => settle(Effect.fail(toDockerError(ctx)(error)))
+      )
+      return Effect.sync(() => {
+        settled = true
+        clearTimeout(timer)
+        controller.abort()
+      })
     })
 
   /**
