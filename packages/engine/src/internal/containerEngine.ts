@@ -13,7 +13,12 @@ const filter = (labels: Labels | undefined): Attributes =>
 
 /** @internal */
 export const make = (impl: ContainerEngine.Service): ContainerEngine.Service => {
-  const attributes = (extra: Attributes) => ({ attributes: { engine: impl.address, ...extra } })
+  // No stack trace per span: it would name this module, where every span starts, and capturing
+  // one costs an Error per engine call.
+  const attributes = (extra: Attributes) => ({
+    attributes: { engine: impl.address, ...extra },
+    captureStackTrace: false
+  })
   const traced =
     (operation: string, extra: Attributes = {}) =>
     <A, E, R>(effect: Effect.Effect<A, E, R>) =>
