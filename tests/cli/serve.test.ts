@@ -38,8 +38,13 @@ const golden = join(fixtures, "golden")
 const prefix = `armadaserve${randomBytes(3).toString("hex")}`
 const label = `${prefix}.managed=true`
 
+// One CLI run may take its spec's whole ready timeout (300 s) to start a cold set on a machine under
+// load (at load ~55 a set's containers took ~50 s each to be started), then do its work: 10
+// minutes per run, and a test room for two runs one after another.
+const cliTimeout = 600_000
+
 const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> =>
-  runCli(bin, args, { cwd: root, env, timeout: 280_000 })
+  runCli(bin, args, { cwd: root, env, timeout: cliTimeout })
 
 interface Server {
   readonly process: ChildProcess
@@ -109,7 +114,8 @@ const serve = (args: ReadonlyArray<string>, env: Record<string, string> = {}): P
 let work = ""
 let spec = ""
 
-describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serve on Docker", () => {
+const on = describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))
+on("armada serve on Docker", { timeout: 2 * cliTimeout }, () => {
   beforeAll(() => {
     TestImage.ensureTestAppImage()
     work = mkdtempSync(join(tmpdir(), "armada-serve-"))
@@ -200,8 +206,7 @@ describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serv
     assert.deepStrictEqual(labelled(label), nothing)
   })
 
-  // A cold set, then 8 runs of which one may start the second set cold: more than the default
-  // 300 s at load ~50-90.
+  // A cold set, then 8 runs of which one may start the second set cold.
   it("8 concurrent re-runs through one server: all golden, no more sets than --max-sets after", async () => {
     const server = await serve(["--engine", "docker", "--max-sets", "2"])
     try {
@@ -228,7 +233,7 @@ describe.skipIf(Engine.skipWithoutEngine("armada serve on Docker"))("armada serv
       await server.exited
     }
     assert.deepStrictEqual(labelled(label), nothing)
-  }, 900_000)
+  }, 1_800_000)
 
   it("SIGTERM while a run is in flight: it is interrupted after --grace, and nothing is left", async () => {
     const server = await serve(["--engine", "docker", "--grace", "1s"])
