@@ -23,7 +23,8 @@
 // (default 3; 0 leaves them out), --concurrent N concurrent re-runs (default 8; 0 leaves them
 // out), --compare FILE a second server from another build's bin.js (a copy of its whole dist/
 // folder: `cp -r apps/cli/dist /tmp/before`), whose warm re-runs alternate with this build's,
-// each round in rotating order, so that both are measured at the same load.
+// each round in rotating order, so that both are measured at the same load; --cli FILE another
+// build's bin.js in place of this one's.
 import { execFile, execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
@@ -51,7 +52,9 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..")
-const bin = join(root, "apps", "cli", "dist", "bin.js")
+// --cli FILE: the bin.js of another build (a copy of its whole dist/ folder) instead of this one's.
+const cliAt = process.argv.indexOf("--cli")
+const bin = cliAt === -1 ? join(root, "apps", "cli", "dist", "bin.js") : resolve(process.argv[cliAt + 1])
 const fixtures = join(root, "tests", "fixtures", "pipeline")
 const golden = join(fixtures, "golden")
 const prefix = "armadawarmbench"
