@@ -241,10 +241,12 @@ describe("Pool", () => {
         assert.isTrue(second.pool?.reused)
         // The template went into its volume (at its root) when the set was made; nothing since.
         assert.deepStrictEqual(calls, ["put /"])
-        // Asked once when the set was made, then each run's directories scrubbed; each merge dir read.
+        // Asked once when the set was made (a PUT and a GET of the area), then each run's merge dir
+        // read and its directories scrubbed.
         assert.deepStrictEqual(behaviour.puts, [Protocol.areaDir, Protocol.areaDir, Protocol.areaDir])
-        assert.strictEqual(behaviour.gets.length, 2)
-        for (const path of behaviour.gets) assert.match(path, /^\/workspace\/area\/[0-9a-f-]{36}$/)
+        assert.strictEqual(behaviour.gets[0], Protocol.areaDir)
+        assert.strictEqual(behaviour.gets.length, 3)
+        for (const path of behaviour.gets.slice(1)) assert.match(path, /^\/workspace\/area\/[0-9a-f-]{36}$/)
         for (const [, node] of yield* area(first.pool!.set))
           assert.isTrue(node._tag === "File" && node.content.length === 0)
       }).pipe(Effect.provide(archiveCalls(calls).pipe(Layer.provideMerge(harness.layer(behaviour)))))

@@ -158,9 +158,10 @@ export const isMissing = (error: unknown): boolean =>
  * archive API runs a tar in the daemon for each (docs/serve.md, "A warm run's cost"). The template
  * stays loaded the session's way (through the archive API, the merger's template mount
  * read-only). A merger without the endpoints (a spec's own image), or one that fails to answer,
- * keeps the session's route. Asked once, when the set is made, the way a scrub asks: a `PUT
- * /files` of an empty tar into its area (a `GET` would not do: a merger may read a directory it
- * cannot write, as the local engine's merger reads but cannot write its area, a link).
+ * keeps the session's route. Asked once, when the set is made, the way its runs ask: a `PUT
+ * /files` of an empty tar into its area, then a `GET /files` of the area; both must answer (a
+ * merger may read a directory it cannot write, as the local engine's merger reads but does not
+ * write through its area's link, or take a tar and give nothing back, as a test double may).
  *
  * @internal
  */
@@ -169,13 +170,15 @@ export const areaRoute = (
 ): Effect.Effect<Route, never, ProcessorClient> =>
   started.session.files === "merger"
     ? Effect.succeed("merger")
-    : Effect.flatMap(ProcessorClient, (client) =>
-        client
-          .putFiles(started.merger.endpoint, Protocol.areaDir, Archive.toTar(Archive.make({})), {
-            timeout: started.session.spec.options.timeouts.call
-          })
+    : Effect.flatMap(ProcessorClient, (client) => {
+        const options = { timeout: started.session.spec.options.timeouts.call }
+        return client
+          .putFiles(started.merger.endpoint, Protocol.areaDir, Archive.toTar(Archive.make({})), options)
           .pipe(
+            Effect.zipRight(
+              Stream.runDrain(client.getFiles(started.merger.endpoint, Protocol.areaDir, options))
+            ),
             Effect.as<Route>("merger"),
             Effect.orElseSucceed((): Route => started.session.files)
           )
-      )
+      })
