@@ -3,6 +3,7 @@
  * through the code under test, and waiting for a condition.
  */
 import { execFile, execFileSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { Poll } from "@armada/testkit"
@@ -10,6 +11,13 @@ import { assert } from "vitest"
 
 /** Waits for a condition: `Poll.until`, the one helper every test of the project uses. */
 export const until = Poll.until
+
+/**
+ * `name` and 4 random hex digits, new for each file and run (vitest runs each file in a process of
+ * its own): other checkouts run the same file on the same engine, and what a test counts or removes
+ * by label must be only what it made.
+ */
+export const ownPrefix = (name: string): string => `${name}${randomBytes(2).toString("hex")}`
 
 /** What a CLI run printed, its exit code (-1 when it did not exit by itself) and how long it took. */
 export interface CliResult {

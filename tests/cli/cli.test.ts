@@ -10,6 +10,7 @@ import {
   docker,
   labelled,
   nothing,
+  ownPrefix,
   runCli,
   sweep,
   tree,
@@ -22,7 +23,7 @@ import { inTerminal, type Terminal } from "../terminal.js"
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = join(root, "apps", "cli", "dist", "bin.js")
 const example = join(root, "examples", "hello")
-const prefix = "armadacli"
+const prefix = ownPrefix("armadacli")
 
 const armada = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> =>
   runCli(bin, args, { cwd: root, env, timeout: 180_000 })

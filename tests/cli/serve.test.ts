@@ -11,7 +11,6 @@
  * come from --token-file (its first line).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -24,6 +23,7 @@ import {
   count,
   labelled,
   nothing,
+  ownPrefix,
   runCli,
   sweep,
   until
@@ -35,7 +35,7 @@ const fixtures = join(root, "tests", "fixtures", "pipeline")
 const golden = join(fixtures, "golden")
 // A prefix of this run's own: other checkouts run this file beside it on the same engine, and what
 // a test removes by label must be only what its own servers made.
-const prefix = `armadaserve${randomBytes(3).toString("hex")}`
+const prefix = ownPrefix("armadaserve")
 const label = `${prefix}.managed=true`
 
 // One CLI run may take its spec's whole ready timeout (300 s) to start a cold set on a machine under

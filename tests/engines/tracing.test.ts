@@ -5,12 +5,12 @@ import { Engine, OtlpReceiver, TestImage } from "@armada/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { beforeAll } from "vitest"
-import { sweep } from "../support.js"
+import { ownPrefix, sweep } from "../support.js"
 import { armada, example, requireBin } from "./example.js"
 
 const suite = "tests/engines tracing (armada run exporting its spans over OTLP/HTTP)"
 const skip = Engine.skipWithoutEngine(suite)
-const prefix = "armadaotel"
+const prefix = ownPrefix("armadaotel")
 
 /** The span of each stage the CLI shows (its clean stage is the orchestrator's cleanup). */
 const stageSpans = [

@@ -15,9 +15,9 @@ import { Leftovers, TestImage } from "@armada/testkit"
 import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope } from "effect"
-import { assertSameFiles } from "../support.js"
+import { assertSameFiles, ownPrefix } from "../support.js"
 
-const prefix = Names.Id.make("armadalocalpool")
+const prefix = Names.Id.make(ownPrefix("armadalocalpool"))
 const fixtures = fileURLToPath(new URL("../fixtures/pipeline/", import.meta.url))
 const golden = join(fixtures, "golden")
 const outputs = mkdtempSync(join(tmpdir(), "armada-local-pool-"))

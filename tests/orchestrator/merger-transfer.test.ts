@@ -19,10 +19,10 @@ import { Effect, Exit, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { type RawEntry, rawTar } from "../../apps/test-app/test/rawTar.js"
 import { armada, example, noEngineChosen, requireBin, tree } from "../engines/example.js"
-import { docker, labelled, nothing, sweep } from "../support.js"
+import { docker, labelled, nothing, ownPrefix, sweep } from "../support.js"
 
 const suite = "tests/orchestrator files through the merger on Docker"
-const prefix = "armadamft"
+const prefix = ownPrefix("armadamft")
 const label = `${prefix}.managed=true`
 const scratch = mkdtempSync(join(tmpdir(), "armada-merger-transfer-"))
 

@@ -19,9 +19,9 @@ import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
-import { assertSameFiles, sweep } from "../support.js"
+import { assertSameFiles, ownPrefix, sweep } from "../support.js"
 
-const prefix = Names.Id.make("armadapool")
+const prefix = Names.Id.make(ownPrefix("armadapool"))
 const fixtures = fileURLToPath(new URL("../fixtures/pipeline/", import.meta.url))
 const golden = join(fixtures, "golden")
 const scratch = mkdtempSync(join(tmpdir(), "armada-pool-"))

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import { Engine, Registry, TestImage } from "@armada/testkit"
 import { Effect, Exit, Scope } from "effect"
 import { assert } from "vitest"
-import { type CliResult, runCli } from "../support.js"
+import { type CliResult, ownPrefix, runCli } from "../support.js"
 import * as Terminal from "../terminal.js"
 
 export { type CliResult as Result, tree } from "../support.js"
@@ -38,7 +38,7 @@ export const armada = (
 ): Promise<CliResult> => runCli(bin, args, { cwd: root, env, timeout: 280_000 })
 
 /** The prefix of everything the registry tests' runs create. */
-export const prefix = "armadareg"
+export const prefix = ownPrefix("armadareg")
 
 /** True when these tests cannot run here (no engine, no registry binary); throws in CI instead. */
 export const skip = (suite: string): boolean =>

@@ -18,7 +18,7 @@ import { TestImage } from "@armada/testkit"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Duration, Effect, type Exit, Layer, Schema } from "effect"
 import * as Support from "../support.js"
-import { count, docker, type Labelled, labelled } from "../support.js"
+import { count, docker, type Labelled, labelled, ownPrefix } from "../support.js"
 
 export { cliMillis, count, docker, type Labelled, labelled, nothing, until } from "../support.js"
 
@@ -27,7 +27,7 @@ export { cliMillis, count, docker, type Labelled, labelled, nothing, until } fro
  * of its own): a run finds and removes only what it made, and something an engine can no longer
  * remove (see docs/reliability.md) fails the run that left it, not every run after it.
  */
-export const prefix = Names.Id.make(`armadaqa${randomBytes(3).toString("hex").slice(0, 4)}`)
+export const prefix = Names.Id.make(ownPrefix("armadaqa"))
 export const managedLabel = `${prefix}.managed=true`
 export const sessionLabel = (session: string) => `${prefix}.session=${session}`
 
