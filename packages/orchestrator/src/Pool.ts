@@ -10,7 +10,7 @@
  *
  * A set belongs to one key (`Pool.Key`, docs/serve.md): what its containers are made of and the
  * template it holds. A run takes an idle set of its key that is still running and answering
- * (one that is not is replaced; one given back less than `checkAfter` ago is not checked), or
+ * (one that is not is replaced; one given back less than `checkAfter` ago is not probed), or
  * starts one exactly as `Orchestrator.pipeline` would; works in fresh directories of the set's
  * area, whose files go through the merger's file endpoints when it has them; exports; and answers. Its directories are then turned into
  * empty files and the set given back, while the caller goes on (a run of the same key waits for a
@@ -43,9 +43,9 @@ export interface Options {
   /** How long each container of an idle set may take to answer its check before reuse; default 5 s. */
   readonly checkTimeout?: Duration.DurationInput | undefined
   /**
-   * An idle set given back less than this long ago is reused without its check: the run that gave
-   * it back has just had an answer from every container it called, and a container that died since
-   * fails the next run's call to it (typed; the set is then removed). Default 5 s; 0 checks always.
+   * An idle set given back less than this long ago is checked only for its containers still
+   * running, not probed: the run that gave it back has just had an answer from every container it
+   * called. Default 5 s; 0 probes always.
    */
   readonly checkAfter?: Duration.DurationInput | undefined
 }

@@ -140,10 +140,10 @@ export const make = (options: Pool.Options = {}) =>
       })
 
     /**
-     * Still running (one engine call for the set) and answering (one probe each), both asked at
-     * once: the first that says no ends the check.
+     * Still running (one engine call for the set) and, with `probe`, answering (one probe each),
+     * both asked at once: the first that says no ends the check.
      */
-    const healthy = (set: PooledSet) => {
+    const healthy = (set: PooledSet, probe: boolean) => {
       const { started } = set
       const all = containersOf(started)
       const running = Effect.flatMap(
@@ -157,7 +157,10 @@ export const make = (options: Pool.Options = {}) =>
         concurrency: "unbounded",
         discard: true
       })
-      return Effect.all([running, answering], { concurrency: "unbounded", discard: true }).pipe(
+      return Effect.all(probe ? [running, answering] : [running], {
+        concurrency: "unbounded",
+        discard: true
+      }).pipe(
         Effect.as(true),
         Effect.catchAll(() => Effect.succeed(false)),
         Effect.withSpan("armada.pool.check", { attributes: { set: set.id } })
@@ -223,9 +226,10 @@ export const make = (options: Pool.Options = {}) =>
             continue
           }
           if (taken._tag === "Idle") {
-            // Given back moments ago by a run that succeeded: not checked (docs/serve.md, "The check").
+            // Given back moments ago by a run that succeeded: the engine is asked whether it still
+            // runs, but it is not probed (docs/serve.md, "The check").
             const recent = (yield* Clock.currentTimeMillis) - taken.set.lastUsed < checkAfterMillis
-            if (recent || (yield* restore(healthy(taken.set)))) {
+            if (yield* restore(healthy(taken.set, !recent))) {
               counters.hits++
               return { set: taken.set, reused: true }
             }
