@@ -170,55 +170,39 @@ describe("Pool", () => {
     }).pipe(Effect.provide(harness.layer({ crash })))
   })
 
-  it.scoped("an idle set whose container exited is replaced, not used, once it idled past checkAfter", () =>
-    Effect.gen(function* () {
-      const pool = yield* Pool.make({ maxSets: 1, checkAfter: "5 seconds" })
-      const spec = yield* input()
-      const first = yield* pool.run(spec, { output: output() })
-      yield* settled(pool)
-      const memory = yield* MemoryEngine.MemoryEngine
-      yield* Effect.orDie(memory.exit(`${harness.prefix}-plugin-q-${first.pool!.set}`, 137, ["killed"]))
-      yield* TestClock.adjust("5 seconds")
-      const next = yield* pool.run(spec, { output: output() })
-      assert.isFalse(next.pool?.reused)
-      assert.notStrictEqual(next.pool?.set, first.pool?.set)
-      assert.deepStrictEqual(next.files, files)
-      assert.strictEqual((yield* pool.stats).replaced, 1)
-      assert.deepStrictEqual(
-        (yield* pool.sets).map((s) => s.id),
-        [next.pool!.set]
-      )
-    }).pipe(Effect.provide(harness.layer()))
-  )
-
-  it.scoped("a set given back moments ago whose container then exited is replaced, not used", () =>
-    Effect.gen(function* () {
-      const pool = yield* Pool.make({ maxSets: 1, checkAfter: "5 seconds" })
-      const spec = yield* input()
-      const first = yield* pool.run(spec, { output: output() })
-      yield* settled(pool)
-      const memory = yield* MemoryEngine.MemoryEngine
-      yield* Effect.orDie(memory.exit(`${harness.prefix}-processor-p2-${first.pool!.set}`, 137, ["killed"]))
-      // Within checkAfter the set is not probed, but the engine is still asked whether it runs.
-      yield* TestClock.adjust("4 seconds")
-      const next = yield* pool.run(spec, { output: output() })
-      assert.isFalse(next.pool?.reused)
-      assert.notStrictEqual(next.pool?.set, first.pool?.set)
-      assert.deepStrictEqual(next.files, files)
-      assert.deepStrictEqual(yield* pool.stats, {
-        hits: 0,
-        misses: 2,
-        replaced: 1,
-        discarded: 0,
-        expired: 0,
-        live: 1
-      })
-      assert.deepStrictEqual(
-        (yield* pool.sets).map((s) => s.id),
-        [next.pool!.set]
-      )
-    }).pipe(Effect.provide(harness.layer()))
-  )
+  // Idle past checkAfter the set is probed too; given back moments ago it is only asked after.
+  for (const { container, idle, when } of [
+    { container: "plugin-q", idle: "5 seconds", when: "once it idled past checkAfter" },
+    { container: "processor-p2", idle: "4 seconds", when: "moments after it was given back" }
+  ] as const) {
+    it.scoped(`an idle set whose container exited is replaced, not used, ${when}`, () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ maxSets: 1, checkAfter: "5 seconds" })
+        const spec = yield* input()
+        const first = yield* pool.run(spec, { output: output() })
+        yield* settled(pool)
+        const memory = yield* MemoryEngine.MemoryEngine
+        yield* Effect.orDie(memory.exit(`${harness.prefix}-${container}-${first.pool!.set}`, 137, ["killed"]))
+        yield* TestClock.adjust(idle)
+        const next = yield* pool.run(spec, { output: output() })
+        assert.isFalse(next.pool?.reused)
+        assert.notStrictEqual(next.pool?.set, first.pool?.set)
+        assert.deepStrictEqual(next.files, files)
+        assert.deepStrictEqual(yield* pool.stats, {
+          hits: 0,
+          misses: 2,
+          replaced: 1,
+          discarded: 0,
+          expired: 0,
+          live: 1
+        })
+        assert.deepStrictEqual(
+          (yield* pool.sets).map((s) => s.id),
+          [next.pool!.set]
+        )
+      }).pipe(Effect.provide(harness.layer()))
+    )
+  }
 
   it.scoped(
     "a set moves its area's files through its merger's endpoints; the archive API only loads the template",
