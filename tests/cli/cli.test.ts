@@ -244,7 +244,10 @@ describe.skipIf(Engine.skipWithoutEngine("tests/cli (armada on the real engine)"
       assert.include(run.stdout, `armada clean --session kept1 --prefix ${prefix}`)
       const ps = await armada(["ps", "--prefix", prefix])
       assert.strictEqual(ps.code, 0)
-      assert.match(ps.stdout, /kept1\s+container\s+armadacli-processor-docs-kept1\s+processor\s+running/)
+      assert.match(
+        ps.stdout,
+        new RegExp(`kept1\\s+container\\s+${prefix}-processor-docs-kept1\\s+processor\\s+running`)
+      )
       const clean = await armada(["clean", "--session", "kept1", "--prefix", prefix])
       assert.strictEqual(clean.code, 0, clean.stdout + clean.stderr)
       assert.include(clean.stdout, "removed")
