@@ -19,6 +19,7 @@
  *
  * @since 0.1.0
  */
+import type { FileHandle } from "node:fs/promises"
 import type { Effect, Option, Stream } from "effect"
 import type { ArchiveError } from "./ContainerEngineError.js"
 import * as compression from "./internal/archive/compression.js"
@@ -205,6 +206,35 @@ export const packDirectory: (
   dir: string,
   options?: { readonly prefix?: string }
 ) => Stream.Stream<Uint8Array, ArchiveError> = host.packDirectory
+
+/**
+ * One entry below a host directory, as `walkDirectory` visits it.
+ *
+ * @since 0.1.0
+ * @category host
+ */
+export type HostEntry = host.HostEntry
+
+/**
+ * Visits the host directory `dir` (`rel` empty) and every directory, regular file and symbolic
+ * link below it (links not followed), depth first in sorted order: the walk `packDirectory` makes.
+ *
+ * @since 0.1.0
+ * @category host
+ */
+export const walkDirectory: <E>(
+  dir: string,
+  visit: (entry: HostEntry) => Effect.Effect<void, E>
+) => Effect.Effect<void, ArchiveError | E> = host.walkDirectory
+
+/**
+ * Opens a file `walkDirectory` listed for reading, never through a symbolic link put in its place
+ * since.
+ *
+ * @since 0.1.0
+ * @category host
+ */
+export const openListedFile: (absolute: string) => Promise<FileHandle> = host.openListedFile
 
 /**
  * Extracts a tar stream into the host directory `dir` (created if missing), never writing outside

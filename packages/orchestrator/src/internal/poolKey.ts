@@ -6,11 +6,8 @@
  * @internal
  */
 import { createHash } from "node:crypto"
-import { constants as fsConstants } from "node:fs"
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import { ImageRef } from "@armada/core"
-import { ContainerEngineError } from "@armada/engine"
+import { Archive, ContainerEngineError } from "@armada/engine"
 import { Effect } from "effect"
 import type { StageFailed } from "../OrchestratorError.js"
 import type { Spec } from "../Spec.js"
@@ -26,73 +23,46 @@ export interface Key {
   readonly images: ReadonlyArray<string>
 }
 
-/** One entry of a template directory, as the digest reads it. */
-type Entry =
-  | { readonly kind: "File"; readonly path: string; readonly absolute: string; readonly mode: number }
-  | { readonly kind: "Directory"; readonly path: string; readonly mode: number }
-  | { readonly kind: "Symlink"; readonly path: string; readonly target: string }
-
-/** Every directory, file and symbolic link below `dir` (links not followed; sockets, fifos and devices left out). */
-const entriesOf = async (dir: string): Promise<Array<Entry>> => {
-  if (!(await fs.stat(dir)).isDirectory()) throw new Error("not a directory")
-  const entries: Array<Entry> = []
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of await fs.readdir(rel === "" ? dir : path.join(dir, rel))) {
-      const child = rel === "" ? name : `${rel}/${name}`
-      const absolute = path.join(dir, child)
-      const stat = await fs.lstat(absolute)
-      if (stat.isDirectory()) {
-        entries.push({ kind: "Directory", path: child, mode: stat.mode & 0o7777 })
-        await walk(child)
-      } else if (stat.isSymbolicLink()) {
-        entries.push({ kind: "Symlink", path: child, target: await fs.readlink(absolute) })
-      } else if (stat.isFile()) {
-        entries.push({ kind: "File", path: child, absolute, mode: stat.mode & 0o7777 })
-      }
-    }
-  }
-  await walk("")
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-}
-
-/** A file's content, never through a symbolic link put in its place since it was listed. */
-const contentOf = async (absolute: string): Promise<Buffer> => {
-  const handle = await fs.open(absolute, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW)
-  try {
-    return await handle.readFile()
-  } finally {
-    await handle.close()
-  }
-}
-
 /**
  * The digest of a template directory's content: every entry's path, kind, permission bits and
  * content (a link's target), in path order. Times are left out: two copies of a template are one.
- * Read straight from the file system, one file in memory at a time, not through a tar stream and
- * a tree: it is computed for every pooled run (docs/serve.md, "A warm run's cost").
+ * Read straight from the file system by `Archive.walkDirectory` (the walk `packDirectory` makes),
+ * one file in memory at a time, not through a tar stream and a tree: it is computed for every
+ * pooled run (docs/serve.md, "A warm run's cost").
  *
  * @internal
  */
 export const templateDigest = (dir: string): Effect.Effect<string, ContainerEngineError.ArchiveError> =>
-  Effect.tryPromise({
-    try: async () => {
-      const hash = createHash("sha256")
-      for (const entry of await entriesOf(dir)) {
-        hash.update(`${JSON.stringify(entry.path)} ${entry.kind}`)
-        if (entry.kind === "File") {
-          const content = await contentOf(entry.absolute)
-          hash.update(` ${entry.mode} ${content.length}\n`).update(content)
-        } else if (entry.kind === "Directory") hash.update(` ${entry.mode}\n`)
-        else hash.update(` ${JSON.stringify(entry.target)}\n`)
+  Effect.gen(function* () {
+    const entries: Array<Archive.HostEntry> = []
+    yield* Archive.walkDirectory(dir, (entry) => Effect.sync(() => entry.rel !== "" && entries.push(entry)))
+    entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
+    const hash = createHash("sha256")
+    for (const { rel, absolute, stat, target } of entries) {
+      const mode = stat.mode & 0o7777
+      if (stat.isDirectory()) hash.update(`${JSON.stringify(rel)} Directory ${mode}\n`)
+      else if (target !== undefined) hash.update(`${JSON.stringify(rel)} Symlink ${JSON.stringify(target)}\n`)
+      else {
+        const content = yield* Effect.tryPromise({
+          try: async () => {
+            const handle = await Archive.openListedFile(absolute)
+            try {
+              return await handle.readFile()
+            } finally {
+              await handle.close()
+            }
+          },
+          catch: (error) =>
+            new ContainerEngineError.ArchiveError({
+              reason: "Io",
+              path: absolute,
+              detail: error instanceof Error ? error.message : String(error)
+            })
+        })
+        hash.update(`${JSON.stringify(rel)} File ${mode} ${content.length}\n`).update(content)
       }
-      return hash.digest("hex")
-    },
-    catch: (error) =>
-      new ContainerEngineError.ArchiveError({
-        reason: "Io",
-        path: dir,
-        detail: error instanceof Error ? error.message : String(error)
-      })
+    }
+    return hash.digest("hex")
   })
 
 /** What a container is made of, beside the session's names. */

@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import { createWriteStream, constants as fsConstants } from "node:fs"
+import { createWriteStream, constants as fsConstants, type Stats } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as posix from "node:path/posix"
@@ -26,6 +26,64 @@ import { io, unsafe } from "./error.js"
 import { addEntry, entryName, forEachEntry, packStream } from "./tar.js"
 import { relativePath } from "./tree.js"
 
+/**
+ * One entry below a host directory: its path relative to the directory (`/`-separated), its
+ * absolute path, its `lstat` (links are not followed) and, for a symbolic link, its target.
+ *
+ * @internal
+ */
+export interface HostEntry {
+  readonly rel: string
+  readonly absolute: string
+  readonly stat: Stats
+  readonly target?: string | undefined
+}
+
+/**
+ * Visits `dir` itself (`rel` empty), then every directory, regular file and symbolic link below
+ * it, depth first, each directory's names in sorted order and a directory before what it holds;
+ * sockets, fifos and devices are left out. Fails when `dir` is not a directory.
+ *
+ * @internal
+ */
+export const walkDirectory = <E>(
+  dir: string,
+  visit: (entry: HostEntry) => Effect.Effect<void, E>
+): Effect.Effect<void, ArchiveError | E> => {
+  const walk = (rel: string): Effect.Effect<void, ArchiveError | E> =>
+    Effect.gen(function* () {
+      const absolute = path.join(dir, rel)
+      const names = yield* Effect.tryPromise({ try: () => fs.readdir(absolute), catch: io(absolute) })
+      for (const child of names.sort()) {
+        const childRel = rel === "" ? child : `${rel}/${child}`
+        const childPath = path.join(dir, childRel)
+        const stat = yield* Effect.tryPromise({ try: () => fs.lstat(childPath), catch: io(childPath) })
+        if (stat.isDirectory()) {
+          yield* visit({ rel: childRel, absolute: childPath, stat })
+          yield* walk(childRel)
+        } else if (stat.isSymbolicLink()) {
+          const target = yield* Effect.tryPromise({ try: () => fs.readlink(childPath), catch: io(childPath) })
+          yield* visit({ rel: childRel, absolute: childPath, stat, target })
+        } else if (stat.isFile()) yield* visit({ rel: childRel, absolute: childPath, stat })
+      }
+    })
+  return Effect.gen(function* () {
+    const root = yield* Effect.tryPromise({ try: () => fs.stat(dir), catch: io(dir) })
+    if (!root.isDirectory()) return yield* Effect.fail(io(dir)(new Error("not a directory")))
+    yield* visit({ rel: "", absolute: dir, stat: root })
+    yield* walk("")
+  })
+}
+
+/**
+ * A regular file opened for reading, never through a symbolic link put in its place since it was
+ * listed.
+ *
+ * @internal
+ */
+export const openListedFile = (absolute: string): Promise<fs.FileHandle> =>
+  fs.open(absolute, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW)
+
 /** @internal */
 export const packDirectory = (
   dir: string,
@@ -34,55 +92,28 @@ export const packDirectory = (
   packStream((pack) => {
     const prefix = Option.getOrElse(relativePath(options.prefix ?? ""), () => "")
     const nameOf = (rel: string) => (prefix === "" ? rel : rel === "" ? prefix : `${prefix}/${rel}`)
-    const walk = (rel: string): Effect.Effect<void, ArchiveError> =>
-      Effect.gen(function* () {
-        const absolute = path.join(dir, rel)
-        const names = yield* Effect.tryPromise({ try: () => fs.readdir(absolute), catch: io(absolute) })
-        for (const child of names.sort()) {
-          const childRel = rel === "" ? child : `${rel}/${child}`
-          const childPath = path.join(dir, childRel)
-          const stat = yield* Effect.tryPromise({ try: () => fs.lstat(childPath), catch: io(childPath) })
-          const common = { name: nameOf(childRel), mode: stat.mode & 0o7777, mtime: stat.mtime }
-          if (stat.isDirectory()) {
-            yield* addEntry(pack, { ...common, name: `${common.name}/`, type: "directory" })
-            yield* walk(childRel)
-          } else if (stat.isSymbolicLink()) {
-            const target = yield* Effect.tryPromise({
-              try: () => fs.readlink(childPath),
-              catch: io(childPath)
-            })
-            yield* addEntry(pack, { ...common, type: "symlink", linkname: target })
-          } else if (stat.isFile()) {
-            yield* Effect.tryPromise({
-              try: async () => {
-                const handle = await fs.open(childPath, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW)
-                let finish: (error?: Error | null) => void = () => {}
-                const added = new Promise<void>((resolve, reject) => {
-                  finish = (error) => (error ? reject(error) : resolve())
-                })
-                const sink = pack.entry({ ...common, type: "file", size: stat.size }, finish)
-                // Both at once: a pack destroyed mid-entry (the stream's consumer stopped) fails both,
-                // and a rejection nobody awaits would end the process.
-                await Promise.all([pipeline(handle.createReadStream(), sink), added])
-              },
-              catch: io(childPath)
-            })
-          }
-        }
+    const add = ({ rel, absolute, stat, target }: HostEntry): Effect.Effect<void, ArchiveError> => {
+      // The root is an entry of its own only under a prefix.
+      if (rel === "" && prefix === "") return Effect.void
+      const common = { name: nameOf(rel), mode: stat.mode & 0o7777, mtime: stat.mtime }
+      if (stat.isDirectory()) return addEntry(pack, { ...common, name: `${common.name}/`, type: "directory" })
+      if (target !== undefined) return addEntry(pack, { ...common, type: "symlink", linkname: target })
+      return Effect.tryPromise({
+        try: async () => {
+          const handle = await openListedFile(absolute)
+          let finish: (error?: Error | null) => void = () => {}
+          const added = new Promise<void>((resolve, reject) => {
+            finish = (error) => (error ? reject(error) : resolve())
+          })
+          const sink = pack.entry({ ...common, type: "file", size: stat.size }, finish)
+          // Both at once: a pack destroyed mid-entry (the stream's consumer stopped) fails both,
+          // and a rejection nobody awaits would end the process.
+          await Promise.all([pipeline(handle.createReadStream(), sink), added])
+        },
+        catch: io(absolute)
       })
-    return Effect.gen(function* () {
-      const root = yield* Effect.tryPromise({ try: () => fs.stat(dir), catch: io(dir) })
-      if (!root.isDirectory()) return yield* Effect.fail(io(dir)(new Error("not a directory")))
-      if (prefix !== "") {
-        yield* addEntry(pack, {
-          name: `${prefix}/`,
-          type: "directory",
-          mode: root.mode & 0o7777,
-          mtime: root.mtime
-        })
-      }
-      yield* walk("")
-    })
+    }
+    return walkDirectory(dir, add)
   })
 
 /** @internal */
