@@ -68,6 +68,15 @@ export const isUnreachable = (error: BuildError): boolean => {
 }
 
 /**
+ * What the local engine is built with: its catalog and, when that is not the spec's `local:`
+ * section, where its commands come from.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type LocalOptions = Pick<LocalEngine.Options, "catalog" | "catalogSource">
+
+/**
  * How to find the Docker engine and build each engine.
  *
  * @since 0.1.0
@@ -78,7 +87,7 @@ export interface Factories {
   readonly discover: (host: string | undefined) => Effect.Effect<EngineDiscovery.Report>
   /** The Docker engine discovery found. */
   readonly docker: (found: EngineDiscovery.Discovered) => Layer.Layer<ContainerEngine, BuildError>
-  readonly local: (catalog: LocalEngine.Catalog) => Layer.Layer<ContainerEngine, BuildError>
+  readonly local: (options: LocalOptions) => Layer.Layer<ContainerEngine, BuildError>
   /**
    * The Docker Swarm engine (`@armada/swarm`) whose manager is at `host` (`--host`; else
    * `DOCKER_HOST`, else the default socket). Absent: `--engine swarm` says it is not built in.
@@ -244,22 +253,25 @@ const buildSwarm = (engines: Factories, host: string | undefined) =>
  * Builds the chosen engine in the current scope. `docker` must be found and answer a ping (else
  * discovery's error or `EngineUnreachable`); `auto` takes Docker when it does within `pingTimeout`
  * and the local engine otherwise, unless the user named the Docker engine and discovery could not
- * reach it: then its error is the error; `local` runs images through `catalog` (plus the built-in
- * test app).
+ * reach it: then its error is the error; `local` runs images through `local.catalog` (plus the
+ * built-in test app).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const select = (
   selection: Selection,
-  catalog: LocalEngine.Catalog = {}
+  local: {
+    readonly catalog?: LocalEngine.Catalog | undefined
+    readonly catalogSource?: string | undefined
+  } = {}
 ): Effect.Effect<Selected, BuildError, Engines | Scope.Scope> =>
   Effect.gen(function* () {
     const { choice } = selection
     const engines = yield* Engines
     const buildLocal = (reason: string) =>
       Effect.map(
-        Layer.build(engines.local({ ...builtInCatalog, ...catalog })),
+        Layer.build(engines.local({ ...local, catalog: { ...builtInCatalog, ...local.catalog } })),
         (context): Selected => ({
           context,
           info: { kind: "local", address: Context.get(context, ContainerEngine).address, reason }

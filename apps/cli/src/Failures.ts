@@ -15,6 +15,11 @@ import { Bulk } from "@armada/engine"
 export interface Context {
   readonly session?: string | undefined
   readonly prefix?: string | undefined
+  /**
+   * The run runs on an `armada serve`: its containers are on the server's engine, and the flags of
+   * `armada run` do not reach it (the spec's options do).
+   */
+  readonly onServer?: boolean | undefined
 }
 
 /**
@@ -46,9 +51,12 @@ const containerOf = (cause: object): string => {
   return typeof endpoint === "object" && endpoint !== null ? text(field(endpoint, "name")) : ""
 }
 
-const keepHint = (cause: object) => {
+const keepHint = (cause: object, context: Context) => {
   const name = containerOf(cause)
-  return `run again with --keep to leave the container in place, then read its logs (docker logs ${name === "" ? "<container>" : name})`
+  const logs = `docker logs ${name === "" ? "<container>" : name}`
+  return context.onServer === true
+    ? `set options.keep: true in the spec and run again to leave the container in place on the server's engine, then read its logs there (${logs})`
+    : `run again with --keep to leave the container in place, then read its logs (${logs})`
 }
 
 const buildHint = (image: string) =>
@@ -117,13 +125,13 @@ export const hint = (cause: unknown, context: Context = {}): string | undefined 
     case "AmbiguousResolvers":
       return "narrow the resolvers' `files` globs in the spec so that at most one matches each path"
     case "NotReady":
-      return `it never answered GET / on its port; raise options.timeouts.ready in the spec, or ${keepHint(cause)}`
+      return `it never answered GET / on its port; raise options.timeouts.ready in the spec, or ${keepHint(cause, context)}`
     case "Timeout":
-      return `raise options.timeouts.call in the spec if the work is slow, or ${keepHint(cause)}`
+      return `raise options.timeouts.call in the spec if the work is slow, or ${keepHint(cause, context)}`
     case "Unreachable":
       return "the container runs but its port does not answer; it must listen on 0.0.0.0 at its role's port (docs/protocol.md)"
     case "BadStatus":
-      return keepHint(cause)
+      return keepHint(cause, context)
     case "BadResponse":
     case "OutputOutsideArea":
       return "the container's answer does not follow the container protocol (docs/protocol.md)"

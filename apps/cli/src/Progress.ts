@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { OrchestratorError, Progress } from "@armada/orchestrator"
+import type { Orchestrator, OrchestratorError, Progress } from "@armada/orchestrator"
 import type * as Event from "./Event.js"
 import * as Failures from "./Failures.js"
 import type * as RunState from "./RunState.js"
@@ -30,6 +30,8 @@ export interface Context {
   readonly output: string
   /** The image of each container, by `<role>/<id>`, named in its failures. */
   readonly images: Readonly<Record<string, string>>
+  /** The run runs on an `armada serve` (its failures' hints say so). */
+  readonly onServer?: boolean | undefined
 }
 
 /**
@@ -132,6 +134,23 @@ const failed = (
     ...Failures.describe(cause, context),
     cause: Failures.toJson(cause)
   }
+})
+
+/**
+ * The export stage's success: `files` written to the output in `format`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const exported = (
+  context: Context,
+  files: number,
+  format: Orchestrator.ExportFormat
+): Event.UnstampedOf<"ItemSucceeded"> => ({
+  _tag: "ItemSucceeded",
+  stage: "export",
+  item: context.output,
+  detail: `${plural(files, "file")} written (${format})`
 })
 
 const stageStarted = (context: Context, stage: Event.Stage): Array<Event.Unstamped> => {
@@ -262,14 +281,7 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
         { ...failed(context, "plug", "plugin", event.id, event.cause), durationMs: event.durationMillis }
       ]
     case "Exported":
-      return [
-        {
-          _tag: "ItemSucceeded",
-          stage: "export",
-          item: context.output,
-          detail: `${plural(event.files, "file")} written (${event.format})`
-        }
-      ]
+      return [exported(context, event.files, event.format)]
     case "CleanupStarted": {
       const what = `removing ${event.containers} containers, ${event.volumes} volumes`
       return [{ _tag: "ItemStarted", stage: "clean", item: event.session ?? context.session, detail: what }]

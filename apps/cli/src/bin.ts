@@ -59,7 +59,7 @@ const EnginesLive = Engine.layer({
         return yield* DockerEngineLive.makeAt(found.endpoint, { timeout, home, sshAuthSock })
       })
     ).pipe(Layer.provide(Layer.merge(CredentialsLive, RegistryClientLive))),
-  local: (catalog) => LocalEngine.layer({ catalog }),
+  local: LocalEngine.layer,
   // Loaded only for `--engine swarm`; its manager is --host, else DOCKER_HOST.
   swarm: (host) =>
     Layer.unwrapEffect(

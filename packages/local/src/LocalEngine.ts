@@ -54,6 +54,11 @@ export type Catalog = typeof Catalog.Type
 export interface Options {
   readonly catalog: Catalog
   /**
+   * Where a command for an image is added, as an image without one is told (`ImageNotFound`,
+   * `PullFailed`); default the pipeline spec's `local:` section.
+   */
+  readonly catalogSource?: string | undefined
+  /**
    * Where the engine makes its state folder `armada-local-<pid>-<random>` (volumes, container
    * roots); default the OS temp dir. Only that folder is removed when the scope closes.
    */
@@ -73,7 +78,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const catalogHint: (image: string) => string = images.catalogHint
+export const catalogHint: (image: string, source?: string) => string = images.catalogHint
 
 /**
  * The engine, alive for the scope: closing the scope (normally, on failure or on interruption)

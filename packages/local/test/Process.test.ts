@@ -237,6 +237,22 @@ describe("the catalog", () => {
     })
   )
 
+  it.scopedLive("an engine whose commands come from elsewhere names that source, not the spec", () =>
+    Effect.gen(function* () {
+      const engine = yield* makeEngine({ catalogSource: "the server's catalog" })
+      const unknown = ImageRef.ImageRef.make("acme/unknown:2")
+      const error = yield* Effect.flip(engine.createContainer(spec("unknown", [], { image: unknown })))
+      assert.strictEqual(error._tag, "ImageNotFound")
+      assert.include(
+        error.message,
+        "no local command for acme/unknown:2; the commands are the server's catalog"
+      )
+      assert.notInclude(error.message, "local:")
+      const pull = yield* Effect.flip(Stream.runCollect(engine.pull(unknown)))
+      assert.include(pull.message, "the server's catalog")
+    })
+  )
+
   it.scopedLive("a catalogued image is present, pulls at once with one event, and can be removed", () =>
     Effect.gen(function* () {
       const engine = yield* makeEngine()

@@ -163,13 +163,28 @@ export interface ExportOptions {
 }
 
 /**
+ * How an output is written: a file ending in `.tar.gz` or `.tgz` (any case) as a gzipped tar, any
+ * other path as a directory.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const exportFormat: (output: string) => ExportFormat = export_.formatOf
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type ExportFormat = "directory" | "tar.gz"
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface Exported {
   /** The absolute path written. */
   readonly output: string
-  readonly format: "directory" | "tar.gz"
+  readonly format: ExportFormat
   /** The files exported, relative to the output, sorted. */
   readonly files: ReadonlyArray<string>
 }

@@ -190,7 +190,7 @@ export const handler = (flags: Flags) =>
         }
     const local = { testAppBundle: Engine.testAppBundle, present: existsSync(Engine.testAppBundle) }
 
-    const selected = yield* Effect.either(Engine.select(flags.engine, spec?.local))
+    const selected = yield* Effect.either(Engine.select(flags.engine, { catalog: spec?.local }))
     const engine: Findings["engine"] =
       selected._tag === "Right" ? selected.right.info : { kind: "none", reason: selected.left.message }
 

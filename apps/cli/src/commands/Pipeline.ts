@@ -201,7 +201,7 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
       }
     }
 
-    const selected = yield* Effect.either(Engine.select(flags.engine, spec.local))
+    const selected = yield* Effect.either(Engine.select(flags.engine, { catalog: spec.local }))
     if (selected._tag === "Left") {
       const outcome = Engine.isUnreachable(selected.left) ? "engine-unreachable" : "failed"
       return yield* early(outcome, selected.left, context)

@@ -10,9 +10,21 @@
 import { readFileSync } from "node:fs"
 import { dirname, extname, resolve } from "node:path"
 import { Archive } from "@armada/engine"
-import { OrchestratorError, Spec } from "@armada/orchestrator"
+import { Orchestrator, OrchestratorError, Spec } from "@armada/orchestrator"
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Chunk, Clock, Config, Data, Effect, Option, Redacted, Schema, type Scope, Stream } from "effect"
+import {
+  Chunk,
+  Clock,
+  Config,
+  Data,
+  Duration,
+  Effect,
+  Option,
+  Redacted,
+  Schema,
+  type Scope,
+  Stream
+} from "effect"
 import * as Display from "../Display.js"
 import * as Event from "../Event.js"
 import { Reported } from "../ExitCode.js"
@@ -55,6 +67,26 @@ const parseOnly = (file: string) =>
       Spec.parse(text, { format: formatOf(file), baseDir: dirname(resolve(file)), source: resolve(file) })
     )
   )
+
+/**
+ * `event` with the export stage's item named `output`: the server names the file it exported to,
+ * this run the output it writes.
+ */
+const exportNamed = (event: Event.Unstamped, output: string): Event.Unstamped => {
+  switch (event._tag) {
+    case "ItemStarted":
+    case "ItemStatus":
+    case "ItemSucceeded":
+    case "ItemSkipped":
+      return event.stage === "export" ? { ...event, item: output } : event
+    case "ItemFailed":
+      return event.failure.stage === "export"
+        ? { ...event, failure: { ...event.failure, item: output } }
+        : event
+    default:
+      return event
+  }
+}
 
 /** What went wrong talking to the server, as a sentence. */
 const messageOf = (error: unknown): string =>
@@ -150,13 +182,22 @@ export const run = (
       shown(output)
     )
     let display: Display.Display | undefined
+    let exportDone: Event.UnstampedOf<"StageDone"> | undefined
     const onEvent = (event: Event.Event) =>
       Effect.gen(function* () {
         if (event._tag === "RunStarted") {
           display = yield* Display.make(flags, { ...event, spec: flags.spec }, CliProgress.declared(context))
           return
         }
-        if (display !== undefined) yield* display.emit(event as Event.Unstamped)
+        if (display === undefined) return
+        // The server exports to a file of its own; this run's export is the write to --output
+        // below, and its success (the item's, then the stage's) is shown once that is done.
+        if (event._tag === "ItemSucceeded" && event.stage === "export") return
+        if (event._tag === "StageDone" && event.stage === "export" && event.ok) {
+          exportDone = event
+          return
+        }
+        yield* display.emit(exportNamed(event as Event.Unstamped, context.output))
       })
     yield* client.execute(HttpClientRequest.get(`${base}/runs/${created.id}/events`)).pipe(
       Effect.flatMap(
@@ -191,12 +232,19 @@ export const run = (
       Effect.map((response) => response.stream),
       Stream.unwrap
     )
+    const format = Orchestrator.exportFormat(output)
     const written =
-      output.endsWith(".tar.gz") || output.endsWith(".tgz")
+      format === "tar.gz"
         ? Archive.writeFile(archive, output)
         : Archive.extractToDirectory(Archive.gunzip(archive), output)
-    yield* written.pipe(Effect.catchAll((error) => early("failed", messageOf(error))))
+    const [writing] = yield* Effect.timed(written).pipe(
+      Effect.catchAll((error) => early("failed", messageOf(error)))
+    )
     const result = finished.result?.output
+    yield* display.emit(CliProgress.exported(context, result?.files ?? 0, format))
+    if (exportDone !== undefined) {
+      yield* display.emit({ ...exportDone, durationMs: exportDone.durationMs + Duration.toMillis(writing) })
+    }
     yield* display.finish({
       outcome: "success",
       output: {

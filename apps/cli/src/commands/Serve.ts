@@ -122,6 +122,13 @@ export const isLoopback = (address: string): boolean =>
   (isIP(address) === 4 && address.startsWith("127.")) ||
   address === "::ffff:127.0.0.1"
 
+/**
+ * Where the server's local engine takes its commands from: its own built-in catalog, never a
+ * request's spec (a spec's `local:` section would run any command on the server's machine).
+ */
+const serverCatalog =
+  "armada serve's built-in catalog (the test app); a spec's `local:` section is not taken from a request"
+
 const duration = (flag: string, text: string) =>
   Schema.decodeUnknown(Spec.DurationInput)(text).pipe(
     Effect.mapError(
@@ -177,7 +184,7 @@ export const handler = (flags: Flags) =>
     if (!Number.isInteger(flags.maxSets) || flags.maxSets < 1) {
       return yield* early(`--max-sets: expected a positive integer, got ${flags.maxSets}`)
     }
-    const selected = yield* Effect.either(Engine.select(flags.engine))
+    const selected = yield* Effect.either(Engine.select(flags.engine, { catalogSource: serverCatalog }))
     if (selected._tag === "Left") {
       return yield* early(
         selected.left,

@@ -45,6 +45,15 @@ const defaultKeptRuns = 100
 /** Where, in a run's folder, an uploaded template is unpacked. */
 const unpacked = "template"
 
+/** The file, in a run's folder, its output is exported to (a client writes its own). */
+const exportFile = "output.tar.gz"
+
+/** A run's progress context on the server: its export is `exportFile`, its hints a server's. */
+const serverContextOf = (spec: Spec.Spec): CliProgress.Context => ({
+  ...progressContextOf(spec, exportFile),
+  onServer: true
+})
+
 interface Record {
   readonly id: string
   readonly session: string
@@ -221,7 +230,7 @@ export const make = (
     }
 
     const execute = (record: Record, spec: Spec.Spec) => {
-      const context = progressContextOf(spec, "output.tar.gz")
+      const context = serverContextOf(spec)
       const onEvent = (event: Progress.Event) =>
         Effect.sync(() => {
           for (const translated of CliProgress.translate(context, event)) emit(record, translated)
@@ -265,9 +274,9 @@ export const make = (
           id,
           session: spec.session,
           dir,
-          output: join(dir, "output.tar.gz"),
+          output: join(dir, exportFile),
           events: [header],
-          state: RunState.make(header, CliProgress.declared(progressContextOf(spec, "output.tar.gz"))),
+          state: RunState.make(header, CliProgress.declared(serverContextOf(spec))),
           changed: Deferred.unsafeMake(FiberId.none),
           status: "running",
           result: undefined,

@@ -71,7 +71,7 @@ export const make = (
     )
     yield* makeDir(join(dir, "volumes"))
     yield* makeDir(join(dir, "containers"))
-    const state = State.make(dir, catalog)
+    const state = State.make(dir, catalog, options.catalogSource)
 
     yield* guard(() => {
       for (const container of state.containers.values()) container.handle?.killNow()

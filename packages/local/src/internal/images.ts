@@ -16,9 +16,14 @@ import type { State } from "./state.js"
  *
  * @internal
  */
-export const catalogHint = (image: string): string =>
-  `no local command for ${image}; add one to the pipeline spec's \`local:\` section, e.g. ` +
-  `local: { ${JSON.stringify(image)}: { command: ["node", "/path/to/main.mjs"] } }`
+export const catalogHint = (image: string, source: string = specSection): string =>
+  source === specSection
+    ? `no local command for ${image}; add one to ${source}, e.g. ` +
+      `local: { ${JSON.stringify(image)}: { command: ["node", "/path/to/main.mjs"] } }`
+    : `no local command for ${image}; the commands are ${source}`
+
+/** Where a command for an image is added, unless the engine's options say otherwise. */
+const specSection = "the pipeline spec's `local:` section"
 
 const imageInfo = (tag: string, entry: CatalogEntry): ImageInfo => ({
   id: `sha256:${createHash("sha256").update(JSON.stringify(entry)).digest("hex")}`,
@@ -43,7 +48,9 @@ export const requireImage = (
     const tag = ImageRef.withDefaultTag(image)
     const entry = state.catalog.get(tag)
     if (entry === undefined)
-      return Effect.fail(new ContainerEngineError.ImageNotFound({ image, detail: catalogHint(image) }))
+      return Effect.fail(
+        new ContainerEngineError.ImageNotFound({ image, detail: catalogHint(image, state.catalogSource) })
+      )
     if (!state.present.has(tag)) {
       return Effect.fail(
         new ContainerEngineError.ImageNotFound({
@@ -75,7 +82,7 @@ export const make = (
           return yield* new ContainerEngineError.PullFailed({
             image,
             reason: "Failed",
-            detail: catalogHint(image)
+            detail: catalogHint(image, state.catalogSource)
           })
         state.present.add(tag)
         return {

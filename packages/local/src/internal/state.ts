@@ -58,6 +58,8 @@ export interface State {
   readonly dir: string
   /** The catalog, keyed by image reference with its tag (`repo:latest`). */
   readonly catalog: ReadonlyMap<string, CatalogEntry>
+  /** Where a command for an image is added, as an image without one is told; undefined: the spec's. */
+  readonly catalogSource: string | undefined
   /** Images present: every catalog entry at first; removeImage takes one out, pull puts it back. */
   readonly present: Set<string>
   readonly containers: Map<string, Container>
@@ -68,9 +70,14 @@ export interface State {
 }
 
 /** @internal */
-export const make = (dir: string, catalog: ReadonlyMap<string, CatalogEntry>): State => ({
+export const make = (
+  dir: string,
+  catalog: ReadonlyMap<string, CatalogEntry>,
+  catalogSource: string | undefined
+): State => ({
   dir,
   catalog,
+  catalogSource,
   present: new Set(catalog.keys()),
   containers: new Map(),
   volumes: new Map(),

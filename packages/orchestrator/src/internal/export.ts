@@ -9,7 +9,9 @@ import * as Progress from "../Progress.js"
 import * as stage from "./stage.js"
 import * as transfer from "./transfer.js"
 
-const isTarGz = (output: string) => /\.(tar\.gz|tgz)$/i.test(output)
+/** @internal */
+export const formatOf = (output: string): Orchestrator.ExportFormat =>
+  /\.(tar\.gz|tgz)$/i.test(output) ? "tar.gz" : "directory"
 
 const hostIo = (path: string, detail: unknown) =>
   new ContainerEngineError.ArchiveError({
@@ -41,7 +43,7 @@ export const exportTo = (
 ) =>
   Effect.gen(function* () {
     const output = path.resolve(options.output)
-    const format = isTarGz(output) ? ("tar.gz" as const) : ("directory" as const)
+    const format = formatOf(output)
     const { spec } = started.session
     const work = Effect.gen(function* () {
       if (format === "directory") yield* ensureEmpty(output)
