@@ -97,10 +97,21 @@ const sweep = () => {
 /** What carries `label` on the engine, by kind. */
 const leftovers = (label) => ["container", "volume", "network"].flatMap((kind) => labelled(kind, label))
 
+/** The processes the bench started and has not seen exit: a signal to the bench stops them. */
+const children = new Map()
+/** Set once a signal came: a process started after it is stopped at once. */
+let stopping = false
+const track = (child) => {
+  children.set(child, new Promise((done) => child.on("exit", done)))
+  child.on("exit", () => children.delete(child))
+  if (stopping) child.kill("SIGTERM")
+  return child
+}
+
 /** `armada ...` as a new process; rejects on a non-zero exit. */
 const armada = (args) =>
   new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [bin, ...args],
       { cwd: root, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
@@ -109,6 +120,7 @@ const armada = (args) =>
           ? resolve(stdout)
           : reject(new Error(`armada ${args.join(" ")}: ${error.message}\n${stdout}${stderr}`))
     )
+    track(child)
   })
 
 /** `armada serve --port 0 --json` (of `cli`) and the URL it prints once it listens. */
@@ -119,6 +131,7 @@ const serve = (cli = bin) =>
       [cli, "serve", "--port", "0", "--json", "--engine", "docker", "--max-sets", String(maxSets)],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
     )
+    track(child)
     const exited = new Promise((done) => child.on("exit", (code) => done(code)))
     let stdout = ""
     let stderr = ""
@@ -261,6 +274,25 @@ const noteLoad = () => loads.push(round(loadavg()[0]))
 
 /** The servers: this build's, and the --compare build's. */
 const servers = []
+
+// Ctrl-C or a kill of the bench: its servers and runs get SIGTERM (each removes what it holds, as
+// after a Ctrl-C of its own), then whatever carries the bench's labels is removed.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143]
+]) {
+  process.on(signal, async () => {
+    if (stopping) return
+    stopping = true
+    console.error(`${signal}: stopping ${children.size} armada processes, then removing what the bench made`)
+    for (const child of children.keys()) child.kill("SIGTERM")
+    // Until none is left: one may start while the others stop.
+    while (children.size > 0) await Promise.all(children.values())
+    sweep()
+    rmSync(work, { recursive: true, force: true })
+    process.exit(code)
+  })
+}
 const warmName = "warm re-run (fetch)"
 const compareName = `warm re-run (fetch, --compare ${compare})`
 try {
