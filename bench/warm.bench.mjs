@@ -101,11 +101,13 @@ const leftovers = (label) => ["container", "volume", "network"].flatMap((kind) =
 const children = new Map()
 /** Set once a signal came: a process started after it is stopped at once. */
 let stopping = false
+/** Tracks `child`; resolves with its exit code once it exits. */
 const track = (child) => {
-  children.set(child, new Promise((done) => child.on("exit", done)))
+  const exited = new Promise((done) => child.on("exit", (code) => done(code)))
+  children.set(child, exited)
   child.on("exit", () => children.delete(child))
   if (stopping) child.kill("SIGTERM")
-  return child
+  return exited
 }
 
 /** `armada ...` as a new process; rejects on a non-zero exit. */
@@ -131,8 +133,7 @@ const serve = (cli = bin) =>
       [cli, "serve", "--port", "0", "--json", "--engine", "docker", "--max-sets", String(maxSets)],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
     )
-    track(child)
-    const exited = new Promise((done) => child.on("exit", (code) => done(code)))
+    const exited = track(child)
     let stdout = ""
     let stderr = ""
     child.stderr.on("data", (chunk) => {
