@@ -1,44 +1,64 @@
 import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
-import { ProcessorClient, Protocol, layer as processorClientLayer } from "@armada/http"
+import type { AddressInfo, Socket } from "node:net"
+import { agentOptions, ProcessorClient, Protocol, layer as processorClientLayer } from "@armada/http"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
 
-/** A plain Node server answering every processor call, counting the TCP connections it accepts. */
-const countingServer = Effect.acquireRelease(
-  Effect.async<{ readonly url: string; readonly connections: () => number; readonly close: () => void }>(
-    (resume) => {
-      let connections = 0
-      const server = createServer((request, response) => {
-        request.resume()
-        request.on("end", () => {
-          response.setHeader("content-type", "application/json")
-          response.end(JSON.stringify({ outputDir: "/workspace/area/1" }))
-        })
-      })
-      // A slow machine must not see an idle connection closed between two calls.
-      server.keepAliveTimeout = 60_000
-      server.on("connection", () => {
-        connections++
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resume(
-          Effect.succeed({
-            url: `http://127.0.0.1:${port}`,
-            connections: () => connections,
-            close: () => {
-              server.closeAllConnections()
-              server.close()
-            }
+/**
+ * A plain Node server answering every processor call, counting the TCP connections it accepts.
+ * With `dropsIdleAfterMillis`, a request that comes on a connection idle for longer is cut off
+ * unanswered, as when a server closes an idle connection at the moment a call is sent on it.
+ */
+const countingServer = (options: { readonly dropsIdleAfterMillis?: number } = {}) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly connections: () => number; readonly close: () => void }>(
+      (resume) => {
+        let connections = 0
+        const answeredAt = new WeakMap<Socket, number>()
+        const server = createServer((request, response) => {
+          const idleSince = answeredAt.get(request.socket)
+          const drops = options.dropsIdleAfterMillis
+          if (drops !== undefined && idleSince !== undefined && Date.now() - idleSince > drops) {
+            request.socket.destroy()
+            return
+          }
+          request.resume()
+          request.on("end", () => {
+            response.setHeader("content-type", "application/json")
+            response.end(JSON.stringify({ outputDir: "/workspace/area/1" }))
           })
-        )
-      })
-    }
-  ),
-  (server) => Effect.sync(server.close)
-)
+          response.on("finish", () => answeredAt.set(request.socket, Date.now()))
+        })
+        // A slow machine must not see an idle connection closed between two calls.
+        server.keepAliveTimeout = 60_000
+        server.on("connection", () => {
+          connections++
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo
+          resume(
+            Effect.succeed({
+              url: `http://127.0.0.1:${port}`,
+              connections: () => connections,
+              close: () => {
+                server.closeAllConnections()
+                server.close()
+              }
+            })
+          )
+        })
+      }
+    ),
+    (server) => Effect.sync(server.close)
+  )
+
+const processRequest = Protocol.ProcessRequest.make({
+  readDir: "/r",
+  writeDir: "/workspace/area/1",
+  globs: [],
+  config: {}
+})
 
 /**
  * The connections `count` processor calls opened, after a wait for readiness (its probes, on a
@@ -46,22 +66,24 @@ const countingServer = Effect.acquireRelease(
  */
 const calls = (count: number) =>
   Effect.gen(function* () {
-    const server = yield* countingServer
+    const server = yield* countingServer()
     const client = yield* ProcessorClient
     const endpoint = { name: "ka", url: server.url }
     yield* client.waitReady(endpoint)
     const probes = server.connections()
     for (let i = 0; i < count; i++) {
-      yield* client.process(
-        endpoint,
-        Protocol.ProcessRequest.make({ readDir: "/r", writeDir: "/workspace/area/1", globs: [], config: {} })
-      )
+      yield* client.process(endpoint, processRequest)
     }
     return server.connections() - probes
   })
 
 // Which Node HttpClient an application provides decides whether connections are reused: these
 // tests pin down the advice in ProcessorClient's docs.
+const agentClient = processorClientLayer.pipe(
+  Layer.provide(NodeHttpClient.layerWithoutAgent),
+  Layer.provide(NodeHttpClient.makeAgentLayer(agentOptions))
+)
+
 describe("keep-alive with the Node HTTP clients", () => {
   it.scopedLive("NodeHttpClient.layerUndici reuses connections", () =>
     Effect.gen(function* () {
@@ -84,6 +106,53 @@ describe("keep-alive with the Node HTTP clients", () => {
         )
       )
     )
+  )
+
+  it.scopedLive("with agentOptions, calls back to back share a connection", () =>
+    Effect.gen(function* () {
+      const connections = yield* calls(20)
+      // Each call comes within milliseconds of the last; only a machine stalled for the agent's
+      // whole idle timeout between two of them would open another.
+      assert.isAtMost(connections, 2, "20 calls")
+    }).pipe(Effect.provide(agentClient))
+  )
+
+  /**
+   * Two calls 4 s apart to a server that drops a connection idle for over 3 s when a request comes
+   * on it. The wait is what is tested (a connection left idle), not a synchronisation.
+   */
+  const afterIdle = Effect.gen(function* () {
+    const server = yield* countingServer({ dropsIdleAfterMillis: 3_000 })
+    const client = yield* ProcessorClient
+    const endpoint = { name: "idle", url: server.url }
+    yield* client.process(endpoint, processRequest)
+    yield* Effect.sleep("4 seconds")
+    const second = yield* Effect.either(client.process(endpoint, processRequest))
+    return { second, connections: server.connections() }
+  })
+
+  it.scopedLive("a keep-alive agent without a timeout sends a call on a connection the server dropped", () =>
+    Effect.gen(function* () {
+      const { second, connections } = yield* afterIdle
+      assert.isTrue(Either.isLeft(second), "the call on the dropped connection failed")
+      if (Either.isLeft(second)) assert.strictEqual(second.left._tag, "Unreachable")
+      assert.strictEqual(connections, 1)
+    }).pipe(
+      Effect.provide(
+        processorClientLayer.pipe(
+          Layer.provide(NodeHttpClient.layerWithoutAgent),
+          Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true }))
+        )
+      )
+    )
+  )
+
+  it.scopedLive("with agentOptions, a connection idle for seconds is closed before a call could use it", () =>
+    Effect.gen(function* () {
+      const { second, connections } = yield* afterIdle
+      assert.isTrue(Either.isRight(second), Either.isLeft(second) ? second.left.message : "")
+      assert.strictEqual(connections, 2, "the second call came on a new connection")
+    }).pipe(Effect.provide(agentClient))
   )
 
   it.scopedLive("NodeHttpClient.layer's default agent opens a connection per request", () =>

@@ -181,10 +181,29 @@ export interface Options {
 }
 
 /**
+ * The options of a Node.js `http.Agent` for this client's calls: connections kept alive, and an
+ * idle one closed after 1 s, or not kept when the server's `Keep-Alive: timeout` hint is 1 s or
+ * less. Without a `timeout` the agent keeps an idle connection until the server closes it, and a
+ * call sent at the moment the server does (after 5 s idle, Node.js' default) fails with
+ * `ECONNRESET` before the server read it: a pooled set's containers are called again seconds
+ * later, and a CI run under load lost a plugin call that way. 1 s is below the idle limit of the
+ * common servers (Node.js 5 s, gunicorn 2 s), and the calls of one run, which come back to back,
+ * still share their connections.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const agentOptions: { readonly keepAlive: true; readonly timeout: number } = {
+  keepAlive: true,
+  timeout: 1_000
+}
+
+/**
  * The live client: `process`, `plug` and `merge` go through whatever `HttpClient` the application
  * provides, the readiness probes through the `ReadinessProbe`. Connections are reused when that
- * client keeps them alive: provide `NodeHttpClient.layerUndici` (keep-alive by default);
- * `NodeHttpClient.layer` opens a new connection per request unless given a keep-alive agent.
+ * client keeps them alive: provide `NodeHttpClient.layerUndici` (keep-alive by default), or
+ * `NodeHttpClient.layerWithoutAgent` with `NodeHttpClient.makeAgentLayer(agentOptions)`;
+ * `NodeHttpClient.layer` opens a new connection per request.
  *
  * @since 0.1.0
  * @category constructors
