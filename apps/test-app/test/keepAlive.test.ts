@@ -1,4 +1,4 @@
-import { createServer } from "node:http"
+import { type AgentOptions, createServer } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { agentOptions, ProcessorClient, Protocol, layer as processorClientLayer } from "@armada/http"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -79,10 +79,13 @@ const calls = (count: number) =>
 
 // Which Node HttpClient an application provides decides whether connections are reused: these
 // tests pin down the advice in ProcessorClient's docs.
-const agentClient = processorClientLayer.pipe(
-  Layer.provide(NodeHttpClient.layerWithoutAgent),
-  Layer.provide(NodeHttpClient.makeAgentLayer(agentOptions))
-)
+const overAgent = (options: AgentOptions) =>
+  processorClientLayer.pipe(
+    Layer.provide(NodeHttpClient.layerWithoutAgent),
+    Layer.provide(NodeHttpClient.makeAgentLayer(options))
+  )
+const agentClient = overAgent(agentOptions)
+const timeoutlessClient = overAgent({ keepAlive: true })
 
 describe("keep-alive with the Node HTTP clients", () => {
   it.scopedLive("NodeHttpClient.layerUndici reuses connections", () =>
@@ -98,14 +101,7 @@ describe("keep-alive with the Node HTTP clients", () => {
     Effect.gen(function* () {
       const connections = yield* calls(20)
       assert.strictEqual(connections, 1, "20 calls")
-    }).pipe(
-      Effect.provide(
-        processorClientLayer.pipe(
-          Layer.provide(NodeHttpClient.layerWithoutAgent),
-          Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true }))
-        )
-      )
-    )
+    }).pipe(Effect.provide(timeoutlessClient))
   )
 
   it.scopedLive("with agentOptions, calls back to back share a connection", () =>
@@ -137,14 +133,7 @@ describe("keep-alive with the Node HTTP clients", () => {
       assert.isTrue(Either.isLeft(second), "the call on the dropped connection failed")
       if (Either.isLeft(second)) assert.strictEqual(second.left._tag, "Unreachable")
       assert.strictEqual(connections, 1)
-    }).pipe(
-      Effect.provide(
-        processorClientLayer.pipe(
-          Layer.provide(NodeHttpClient.layerWithoutAgent),
-          Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true }))
-        )
-      )
-    )
+    }).pipe(Effect.provide(timeoutlessClient))
   )
 
   it.scopedLive("with agentOptions, a connection idle for seconds is closed before a call could use it", () =>
