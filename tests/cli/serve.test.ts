@@ -7,8 +7,8 @@
  * --template-on-server` sends the template's path and the run is golden, while a path outside the
  * allowed folder (or any path, without the flag) is refused, exit 2, with the path named; 8
  * concurrent re-runs through one server are all golden and leave no more sets than --max-sets;
- * SIGTERM while a run is in flight interrupts it after --grace and leaves nothing; the token may
- * come from --token-file (its first line).
+ * SIGTERM while a run that cannot end by itself is in flight interrupts it after --grace, stops the
+ * server within minutes and leaves nothing; the token may come from --token-file (its first line).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -236,10 +236,20 @@ on("armada serve on Docker", { timeout: 2 * cliTimeout }, () => {
   }, 1_800_000)
 
   it("SIGTERM while a run is in flight: it is interrupted after --grace, and nothing is left", async () => {
+    // A processor that never answers, and a call timeout longer than the test: the run cannot end
+    // by itself, only by the server's interruption, while its client streams its events.
+    const hanging = join(work, "hanging.yaml")
+    const yaml = readFileSync(spec, "utf8")
+      .replace("  - id: code\n    image: armada/test-app:dev\n", '$&    env: { ARMADA_FAULT_HANG: "1" }\n')
+      .replace("call: 60s", "call: 60m")
+    assert.include(yaml, "ARMADA_FAULT_HANG", "the fixture's processors changed; update this test's edit")
+    assert.include(yaml, "call: 60m", "the fixture's options changed; update this test's edit")
+    writeFileSync(hanging, yaml)
     const server = await serve(["--engine", "docker", "--grace", "1s"])
-    const client = armada(["run", spec, "--server", server.url, "--json", "-o", join(work, "out-term")])
+    const client = armada(["run", hanging, "--server", server.url, "--json", "-o", join(work, "out-term")])
+    let stopping = 0
     try {
-      // The run holds its set (busy) while its containers start: stop the server then.
+      // The set is listed once its containers are ready; the run then hangs in its process stage.
       await until(
         async () => {
           const pools = (await (await fetch(`${server.url}/pools`)).json()) as { sets: Array<unknown> }
@@ -249,11 +259,15 @@ on("armada serve on Docker", { timeout: 2 * cliTimeout }, () => {
         240_000
       )
     } finally {
+      stopping = Date.now()
       server.process.kill("SIGTERM")
       await server.exited
     }
+    // The grace, the interruption and the removal of 11 containers; not the call's hour.
+    assert.isBelow(Date.now() - stopping, 300_000, "the server stopped within 5 minutes of SIGTERM")
     const run = await client
-    assert.notStrictEqual(run.code, 0, run.stdout + run.stderr)
+    assert.strictEqual(run.code, 130, run.stdout + run.stderr)
+    assert.include(run.stdout, '"outcome":"interrupted"')
     assert.deepStrictEqual(labelled(label), nothing)
   })
 

@@ -13,7 +13,7 @@ import { Archive, ContainerEngine } from "@armada/engine"
 import { Pool } from "@armada/orchestrator"
 import { HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, FiberId, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Deferred, Effect, Fiber, FiberId, Layer, Option, Redacted, Ref, Schema, TestClock } from "effect"
 import * as Remote from "../src/commands/Remote.js"
 import * as Event from "../src/Event.js"
 import * as Output from "../src/Output.js"
@@ -248,12 +248,12 @@ describe("armada serve", () => {
     }).pipe(Effect.provide(serverWith(Option.none(), gate)))
   })
 
-  it.scoped("drain: no new run (503 ShuttingDown), and a running run finishes", () => {
+  it.scoped("stop: no new run (503 ShuttingDown), and a running run finishes within the grace", () => {
     const gate = Deferred.unsafeMake<void>(FiberId.none)
     return Effect.gen(function* () {
       const runs = yield* Server.ServerRuns
       const first = (yield* json(yield* post(spec, yield* templateArchive))) as { id: string }
-      const draining = yield* Effect.fork(runs.drain(60_000))
+      const draining = yield* Effect.fork(runs.stop(60_000))
       yield* Effect.yieldNow()
       const refused = yield* post(spec, yield* templateArchive)
       assert.strictEqual(refused.status, 503)
@@ -264,6 +264,25 @@ describe("armada serve", () => {
         ((yield* json(yield* get(`/runs/${first.id}`))) as { status: string }).status,
         "success"
       )
+    }).pipe(Effect.provide(serverWith(Option.none(), gate)))
+  })
+
+  it.scoped("stop: a run still running after the grace is interrupted, its set removed", () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    return Effect.gen(function* () {
+      const runs = yield* Server.ServerRuns
+      const pool = yield* Pool.Pool
+      const first = (yield* json(yield* post(spec, yield* templateArchive))) as { id: string }
+      // The gate stays shut: the run cannot finish by itself. Uninterruptible, as a scope's
+      // finalizer runs it when the server stops.
+      const stopping = yield* Effect.fork(Effect.uninterruptible(runs.stop(60_000)))
+      yield* TestClock.adjust("60 seconds")
+      yield* Fiber.join(stopping)
+      assert.strictEqual(
+        ((yield* json(yield* get(`/runs/${first.id}`))) as { status: string }).status,
+        "interrupted"
+      )
+      assert.deepStrictEqual(yield* pool.sets, [])
     }).pipe(Effect.provide(serverWith(Option.none(), gate)))
   })
 

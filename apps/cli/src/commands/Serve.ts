@@ -206,8 +206,9 @@ export const handler = (flags: Flags) =>
         Layer.provideMerge(NodeHttpServer.layer(createServer, { host: flags.listen, port: flags.port }))
       )
     )
-    // Registered last, so it runs first: the server still answers while the running runs finish.
-    yield* Interruption.addFinalizer(() => runs.drain(Duration.toMillis(settings.grace)))
+    // Registered last, so it runs first: the server still answers while the running runs finish,
+    // and the runs left are interrupted before the listener closes (closing waits for their streams).
+    yield* Interruption.addFinalizer(() => runs.stop(Duration.toMillis(settings.grace)))
     const address = Context.get(server, HttpServer.HttpServer).address
     const url =
       address._tag === "TcpAddress"

@@ -90,8 +90,12 @@ export interface Runs {
   readonly remove: (id: string) => Effect.Effect<RunInfo, RunNotFound>
   /** Runs by status, for the metrics. */
   readonly counts: Effect.Effect<ReadonlyMap<RunInfo["status"], number>>
-  /** Takes no new run and waits up to `grace` for the running ones. */
-  readonly drain: (grace: number) => Effect.Effect<void>
+  /**
+   * Takes no new run, waits up to `grace` for the running ones, then interrupts the rest and waits
+   * for their finalizers (their sets are removed). Their event streams end with them: an HTTP
+   * server closing waits for those, so the runs must end first.
+   */
+  readonly stop: (grace: number) => Effect.Effect<void>
 }
 
 const info = (record: Record): RunInfo => ({
@@ -335,10 +339,16 @@ export const make = (
       return byStatus as ReadonlyMap<RunInfo["status"], number>
     })
 
-    const drain = (grace: number) =>
+    const stop = (grace: number) =>
       Effect.suspend(() => {
         closing = true
-        return FiberSet.awaitEmpty(fibers).pipe(Effect.timeout(grace), Effect.ignore)
+        // Interruptible, or the timeout could not end the wait when a finalizer (uninterruptible)
+        // runs this: it would wait for the runs however long they took.
+        return Effect.interruptible(FiberSet.awaitEmpty(fibers)).pipe(
+          Effect.timeout(grace),
+          Effect.ignore,
+          Effect.zipRight(FiberSet.clear(fibers))
+        )
       })
 
     return {
@@ -348,6 +358,6 @@ export const make = (
       output,
       remove,
       counts,
-      drain
+      stop
     } satisfies Runs
   })
