@@ -28,7 +28,9 @@ const pollEvery = Schedule.union(
 const notYet = Symbol("notYet")
 
 /**
- * Repeats `look` until it gives a value, within `within`; `onTimeout` names what never came.
+ * Repeats `look` until it gives a value, within `within`; `onTimeout` names what never came. The
+ * repeats are interruptible even where the caller is not (a removal in a scope's finalizer), or
+ * the timeout could not end them: a container that never went away would be waited for forever.
  *
  * @internal
  */
@@ -41,6 +43,7 @@ export const poll = <A, E>(
     Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notYet)
   ).pipe(
     Effect.retry({ schedule: pollEvery, while: (error) => error === notYet }),
+    Effect.interruptible,
     Effect.timeoutFail({ duration: within, onTimeout }),
     Effect.catchIf(
       (error): error is typeof notYet => error === notYet,
