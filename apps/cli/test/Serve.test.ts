@@ -253,13 +253,13 @@ describe("armada serve", () => {
     return Effect.gen(function* () {
       const runs = yield* Server.ServerRuns
       const first = (yield* json(yield* post(spec, yield* templateArchive))) as { id: string }
-      const draining = yield* Effect.fork(runs.stop(60_000))
+      const stopping = yield* Effect.fork(runs.stop(60_000))
       yield* Effect.yieldNow()
       const refused = yield* post(spec, yield* templateArchive)
       assert.strictEqual(refused.status, 503)
       assert.strictEqual(((yield* json(refused)) as { _tag: string })._tag, "ShuttingDown")
       yield* Deferred.succeed(gate, undefined)
-      yield* Fiber.join(draining)
+      yield* Fiber.join(stopping)
       assert.strictEqual(
         ((yield* json(yield* get(`/runs/${first.id}`))) as { status: string }).status,
         "success"

@@ -77,8 +77,7 @@ const calls = (count: number) =>
     return server.connections() - probes
   })
 
-// Which Node HttpClient an application provides decides whether connections are reused: these
-// tests pin down the advice in ProcessorClient's docs.
+/** The client over node:http with an agent of `options`. */
 const overAgent = (options: AgentOptions) =>
   processorClientLayer.pipe(
     Layer.provide(NodeHttpClient.layerWithoutAgent),
@@ -87,6 +86,8 @@ const overAgent = (options: AgentOptions) =>
 const agentClient = overAgent(agentOptions)
 const timeoutlessClient = overAgent({ keepAlive: true })
 
+// Which Node HttpClient an application provides decides whether connections are reused: these
+// tests pin down the advice in ProcessorClient's docs.
 describe("keep-alive with the Node HTTP clients", () => {
   it.scopedLive("NodeHttpClient.layerUndici reuses connections", () =>
     Effect.gen(function* () {
