@@ -178,7 +178,7 @@ const remoteRun = async (url, output, spec = specText) => {
     await ok(await fetch(`${url}/runs`, { method: "POST", body: form }), "POST /runs")
   ).json()
   at.posted = Date.now()
-  // The events end when the run has ended.
+  // The events end with the run, their last line its Result; the pool it used is in GET /runs/:id.
   const events = (await (await ok(await fetch(`${url}/runs/${created.id}/events`), "GET events")).text())
     .split("\n")
     .filter(Boolean)

@@ -17,6 +17,7 @@ import { Deferred, Effect, Fiber, FiberId, Layer, Option, Redacted, Ref, Schema,
 import * as Remote from "../src/commands/Remote.js"
 import * as Event from "../src/Event.js"
 import * as Output from "../src/Output.js"
+import * as Report from "../src/Report.js"
 import * as Api from "../src/serve/Api.js"
 import * as Server from "../src/serve/Server.js"
 import {
@@ -49,9 +50,13 @@ describe("armada serve", () => {
           const events = yield* get(`/runs/${id}/events`)
           assert.strictEqual(events.headers["content-type"], "application/x-ndjson")
           const lines = (yield* events.text).trimEnd().split("\n")
-          const decoded = lines.map((line) => Schema.decodeUnknownSync(Schema.parseJson(Event.Event))(line))
+          const decoded = lines
+            .slice(0, -1)
+            .map((line) => Schema.decodeUnknownSync(Schema.parseJson(Event.Event))(line))
           assert.strictEqual(decoded[0]?._tag, "RunStarted")
           assert.isTrue(decoded.some((event) => event._tag === "StageDone" && event.stage === "export"))
+          // The last line is the run's Result, as `armada run --json` ends.
+          const last = Schema.decodeUnknownSync(Schema.parseJson(Report.Document))(lines.at(-1))
           const info = (yield* json(yield* get(`/runs/${id}`))) as {
             status: string
             pool: { reused: boolean; set: string }
@@ -60,6 +65,7 @@ describe("armada serve", () => {
           assert.strictEqual(info.status, "success", JSON.stringify(info.result))
           assert.strictEqual(info.result._tag, "Result")
           assert.strictEqual(info.result.exitCode, 0)
+          assert.deepStrictEqual(Schema.encodeSync(Report.Document)(last), info.result)
           const output = yield* get(`/runs/${id}/output`)
           assert.strictEqual(output.status, 200)
           const tree = yield* Archive.fromTar(Archive.gunzip(output.stream))

@@ -4,9 +4,12 @@
  * the run runs; DELETE forgets a finished run; the server keeps the last N finished runs; a spec
  * over 1 MiB is 413; an uploaded template over the unpacked limit, or one whose links lead out, is
  * refused and writes nothing outside; /metrics names every metric; the client writes a `.tar.gz`
- * as it came, refuses the local-only flags, and interrupting it interrupts the run on the server.
+ * as it came, refuses the local-only flags, ends as the events' final `Result` says (the server
+ * may be gone by then), and interrupting it interrupts the run on the server.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
@@ -192,6 +195,54 @@ describe("armada serve: a run's life, the limits, the client", () => {
         assert.strictEqual(refused.code, 2)
         assert.strictEqual((yield* (yield* Pool.Pool).stats).misses, 0)
       }).pipe(Effect.provide(Layer.merge(serverWith(Option.none()), Output.layerTest())))
+  )
+
+  it.scopedLive(
+    "armada run --server ends as the events' Result says: a run interrupted on the server exits 130, though the server is gone after them",
+    () => {
+      const gate = Deferred.unsafeMake<void>(FiberId.none)
+      return Effect.gen(function* () {
+        // A run interrupted on the server (DELETE; its stop does the same): its events as served.
+        const created = yield* post(spec, yield* templateArchive)
+        const { id, session } = (yield* json(created)) as { id: string; session: string }
+        const pool = yield* Pool.Pool
+        while ((yield* pool.sets).length === 0) yield* Effect.sleep("10 millis")
+        yield* del(`/runs/${id}`)
+        const events = yield* (yield* get(`/runs/${id}/events`)).text
+        // A server that answers the run and its events, then is gone: any other request fails.
+        const asked: Array<string> = []
+        const gone = yield* Effect.acquireRelease(
+          Effect.async<Server, Error>((resume) => {
+            const server = createServer((request, response) => {
+              asked.push(`${request.method} ${request.url}`)
+              if (request.method === "POST" && request.url === "/runs") {
+                request.resume()
+                request.on("end", () => {
+                  response.writeHead(201, { "content-type": "application/json" })
+                  response.end(JSON.stringify({ id, session, status: "running" }))
+                })
+              } else if (request.url === `/runs/${id}/events`) {
+                response.writeHead(200, { "content-type": "application/x-ndjson" })
+                response.end(events)
+              } else request.socket.destroy()
+            })
+            server.once("error", (error) => resume(Effect.fail(error)))
+            server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+          }),
+          (server) =>
+            Effect.async<void>((resume) => {
+              server.close(() => resume(Effect.void))
+            })
+        )
+        const { port: gonePort } = gone.address() as AddressInfo
+        const dir = clientDir()
+        const ended = yield* Effect.flip(
+          Remote.run(runFlags(join(dir, "pipeline.yaml")), `http://127.0.0.1:${gonePort}`)
+        )
+        assert.strictEqual(ended.code, 130)
+        assert.deepStrictEqual(asked, ["POST /runs", `GET /runs/${id}/events`])
+      }).pipe(Effect.provide(Layer.merge(serverWith(Option.none(), gate), Output.layerTest())))
+    }
   )
 
   it.scopedLive("interrupting armada run --server interrupts the run on the server (Ctrl-C)", () => {

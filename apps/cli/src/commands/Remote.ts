@@ -30,12 +30,13 @@ import * as Event from "../Event.js"
 import { Reported } from "../ExitCode.js"
 import type { Output } from "../Output.js"
 import * as CliProgress from "../Progress.js"
-import type * as Report from "../Report.js"
+import * as Report from "../Report.js"
 import { BadRequest, BadSpec, BadTemplate, RunInfo, TemplateNotAllowed, TooLarge } from "../serve/Api.js"
 import { failEarly, outputProblem, progressContextOf, type RunFlags, shown } from "./Pipeline.js"
 
 const decodeInfo = Schema.decodeUnknown(RunInfo)
-const decodeEvent = Schema.decodeUnknown(Schema.parseJson(Event.Event))
+/** A line of a run's events: an event, or the `Result` document the stream ends with. */
+const decodeLine = Schema.decodeUnknown(Schema.parseJson(Schema.Union(Event.Event, Report.Document)))
 /** What the server refuses a run with, as the CLI refuses bad input (exit 2). */
 const decodeRefusal = Schema.decodeUnknown(
   Schema.Union(BadSpec, BadTemplate, TemplateNotAllowed, TooLarge, BadRequest)
@@ -199,6 +200,8 @@ export const run = (
         }
         yield* display.emit(exportNamed(event as Event.Unstamped, context.output))
       })
+    // The run's end is the stream's last line: the server may stop right after it.
+    let finished: Report.Document | undefined
     yield* client.execute(HttpClientRequest.get(`${base}/runs/${created.id}/events`)).pipe(
       Effect.flatMap(
         (response): Effect.Effect<void, unknown, Output | Scope.Scope> =>
@@ -207,8 +210,14 @@ export const run = (
                 Stream.decodeText(),
                 Stream.splitLines,
                 Stream.filter((line) => line !== ""),
-                Stream.mapEffect(decodeEvent),
-                Stream.runForEach(onEvent)
+                Stream.mapEffect(decodeLine),
+                Stream.runForEach((line) =>
+                  line._tag === "Result"
+                    ? Effect.sync(() => {
+                        finished = line
+                      })
+                    : onEvent(line)
+                )
               )
             : unexpected(`GET /runs/${created.id}/events`, response)
       ),
@@ -217,15 +226,14 @@ export const run = (
       ),
       Effect.catchAll((error) => early("failed", messageOf(error)))
     )
-    const finished = yield* client.execute(HttpClientRequest.get(`${base}/runs/${created.id}`)).pipe(
-      Effect.flatMap((response) => Effect.flatMap(response.json, decodeInfo)),
-      Effect.catchAll((error) => early("failed", error))
-    )
     if (display === undefined) return yield* early("failed", "the server sent no event of the run")
-    if (finished.status !== "success") {
-      const document = yield* display.finish({
-        outcome: finished.status === "running" ? "failed" : finished.status
-      })
+    if (finished === undefined)
+      return yield* early(
+        "failed",
+        "the server ended the run's events before its result: it may have stopped"
+      )
+    if (finished.outcome !== "success") {
+      const document = yield* display.finish({ outcome: finished.outcome })
       return yield* new Reported({ code: document.exitCode })
     }
     const archive = client.execute(HttpClientRequest.get(`${base}/runs/${created.id}/output`)).pipe(
@@ -240,7 +248,7 @@ export const run = (
     const [writing] = yield* Effect.timed(written).pipe(
       Effect.catchAll((error) => early("failed", messageOf(error)))
     )
-    const result = finished.result?.output
+    const result = finished.output
     yield* display.emit(CliProgress.exported(context, result?.files ?? 0, format))
     if (exportDone !== undefined) {
       yield* display.emit({ ...exportDone, durationMs: exportDone.durationMs + Duration.toMillis(writing) })

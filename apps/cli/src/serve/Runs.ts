@@ -82,8 +82,12 @@ export interface Runs {
       | { readonly _tag: "Path"; readonly path: string }
   }) => Effect.Effect<RunInfo, BadSpec | BadTemplate | TemplateNotAllowed | ShuttingDown>
   readonly get: (id: string) => Effect.Effect<RunInfo, RunNotFound>
-  /** Every event so far, then each as it comes, until the run's end. */
-  readonly events: (id: string) => Effect.Effect<Stream.Stream<Event.Event>, RunNotFound>
+  /**
+   * Every event so far, then each as it comes, until the run's end; then its `Result` document, as
+   * `armada run --json` ends. A client needs nothing else to know how the run ended: the server
+   * may be gone by then (its stop interrupts the runs, then closes the listener).
+   */
+  readonly events: (id: string) => Effect.Effect<Stream.Stream<Event.Event | Report.Document>, RunNotFound>
   /** The `.tar.gz` of a run that succeeded. */
   readonly output: (id: string) => Effect.Effect<string, RunNotFound | NoOutput>
   /** Interrupts a running run (its set is removed, as for Ctrl-C); forgets a finished one. */
@@ -233,8 +237,7 @@ export const make = (
       finish(record, outcomeOf(failure.value))
     }
 
-    const execute = (record: Record, spec: Spec.Spec) => {
-      const context = serverContextOf(spec)
+    const execute = (record: Record, spec: Spec.Spec, context: CliProgress.Context) => {
       const onEvent = (event: Progress.Event) =>
         Effect.sync(() => {
           for (const translated of CliProgress.translate(context, event)) emit(record, translated)
@@ -265,6 +268,7 @@ export const make = (
         const spec = yield* Effect.tapError(prepare(input, dir), () =>
           Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
         )
+        const context = serverContextOf(spec)
         const header: Event.Event & { readonly _tag: "RunStarted" } = {
           _tag: "RunStarted",
           at: Date.now(),
@@ -280,7 +284,7 @@ export const make = (
           dir,
           output: join(dir, exportFile),
           events: [header],
-          state: RunState.make(header, CliProgress.declared(serverContextOf(spec))),
+          state: RunState.make(header, CliProgress.declared(context)),
           changed: Deferred.unsafeMake(FiberId.none),
           status: "running",
           result: undefined,
@@ -288,7 +292,7 @@ export const make = (
           interrupt: Effect.void
         }
         records.set(id, record)
-        const fiber = yield* FiberSet.run(fibers, execute(record, spec))
+        const fiber = yield* FiberSet.run(fibers, execute(record, spec, context))
         // Returns once the run's finalizers ran: its set is removed then.
         record.interrupt = Effect.asVoid(Fiber.interrupt(fiber))
         return info(record)
@@ -306,6 +310,11 @@ export const make = (
             const more = record.status === "running" || next < record.events.length
             return [chunk, more ? Option.some(next) : Option.none()] as const
           })
+        ).pipe(
+          // A finished run has its document (`finish` sets it before the status).
+          Stream.concat(
+            Stream.suspend(() => (record.result === undefined ? Stream.empty : Stream.make(record.result)))
+          )
         )
       )
 

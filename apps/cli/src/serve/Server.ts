@@ -47,9 +47,16 @@ const RunsLive = HttpApiBuilder.group(Api, "runs", (handlers) =>
       .handle("get", ({ path }) => runs.get(path.id))
       .handle("events", ({ path }) =>
         Effect.map(runs.events(path.id), (events) =>
-          HttpServerResponse.stream(Stream.encodeText(Stream.map(events, Display.jsonLine)), {
-            contentType: "application/x-ndjson"
-          })
+          HttpServerResponse.stream(
+            Stream.encodeText(
+              Stream.map(events, (line) =>
+                line._tag === "Result" ? Display.jsonDocument(line) : Display.jsonLine(line)
+              )
+            ),
+            {
+              contentType: "application/x-ndjson"
+            }
+          )
         )
       )
       .handle("output", ({ path }) =>
