@@ -6,9 +6,10 @@
  *
  * Rootful Podman with CNI leaves things on the host that no flag moves into the temp folder:
  * bridges (`cni-podman*`), iptables chains and rules (`CNI-*`), IPAM state under
- * `/var/lib/cni` and a cache under `/var/lib/containers`. The fixture notes what existed before it
- * started and removes what appeared since, once the service is stopped (by its PID) and every
- * container of its store is removed; then the temp folder goes.
+ * `/var/lib/cni`, a cache under `/var/lib/containers`, and `/run/netns` (mounted on itself) when it
+ * was not there. The fixture notes what existed before it started and removes what appeared since,
+ * once the service is stopped (by its PID) and every container of its store is removed; then the
+ * temp folder goes.
  *
  * One workaround is needed on machines whose hard limits are below Podman's defaults (a
  * sandbox): rootful Podman gives containers `nofile` and `nproc` limits above what the service
@@ -21,6 +22,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Effect, Option, type Scope } from "effect"
 import { daemon, FixtureError, pings, run, skipWithoutTools, tempDir, writeFile } from "./internal/daemon.js"
+import * as HostFiles from "./internal/hostFiles.js"
 
 export { FixtureError }
 
@@ -171,7 +173,7 @@ const restoreHost = (before: HostState) =>
     }
     const added = hostFolders.flatMap(listTree).filter((file) => !before.files.has(file) && isPodmans(file))
     for (const file of added.sort((a, b) => b.length - a.length)) {
-      fs.rmSync(file, { recursive: true, force: true })
+      yield* HostFiles.remove(fixture, file)
     }
   })
 

@@ -1,0 +1,46 @@
+/**
+ * Removing what a fixture's daemon left on the host, when what it left may be a mount point.
+ *
+ * @internal
+ */
+import * as fs from "node:fs"
+import { Effect } from "effect"
+import { run } from "./daemon.js"
+
+/** Where something is mounted, from `/proc/self/mountinfo` (its fifth field). */
+const mountPoints = (): ReadonlySet<string> =>
+  new Set(
+    fs
+      .readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[4])
+      .filter((point): point is string => point !== undefined)
+  )
+
+/**
+ * Removes `file` (a folder with all it holds). A mount point is unmounted first: CNI, like `ip
+ * netns`, makes `/run/netns` a mount of itself when it creates it, and removing it then fails
+ * (EBUSY). What cannot go (still busy: another program's namespace in it) is left, with a warning.
+ *
+ * @internal
+ */
+export const remove = (fixture: string, file: string): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    if (mountPoints().has(file)) {
+      yield* run(fixture, `unmount ${file}`, "umount", [file]).pipe(
+        Effect.catchAll((error) => Effect.logWarning(error.message))
+      )
+    }
+    yield* Effect.try(() => fs.rmSync(file, { recursive: true, force: true })).pipe(
+      Effect.catchAll((error) =>
+        Effect.logWarning(`${fixture}: ${file} left in place: ${String(error.error)}`)
+      )
+    )
+  })
+
+/**
+ * Whether `file` is a mount point.
+ *
+ * @internal
+ */
+export const isMountPoint = (file: string): boolean => mountPoints().has(file)

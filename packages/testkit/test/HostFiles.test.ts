@@ -1,0 +1,46 @@
+/**
+ * A fixture's host clean-up removes a folder that is a mount point (CNI and `ip netns` mount
+ * `/run/netns` on itself when they create it): here a temp folder bind-mounted on itself, as root.
+ */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as HostFiles from "../src/internal/hostFiles.js"
+
+const isRoot = process.getuid?.() === 0
+if (!isRoot) console.warn("SKIPPED HostFiles: mounting needs root")
+
+describe.skipIf(!isRoot)("HostFiles.remove", () => {
+  it.effect("a folder mounted on itself is unmounted, then removed with what it holds", () =>
+    Effect.gen(function* () {
+      const folder = fs.mkdtempSync(join(tmpdir(), "armada-hostfiles-"))
+      execFileSync("mount", ["--bind", folder, folder])
+      fs.writeFileSync(join(folder, "inside"), "x")
+      assert.isTrue(HostFiles.isMountPoint(folder))
+      yield* HostFiles.remove("test", folder)
+      assert.isFalse(HostFiles.isMountPoint(folder))
+      assert.isFalse(fs.existsSync(folder))
+    })
+  )
+
+  it.effect("a folder that stays busy is left in place, and the clean-up goes on", () =>
+    Effect.gen(function* () {
+      const folder = fs.mkdtempSync(join(tmpdir(), "armada-hostfiles-"))
+      const inner = join(folder, "inner")
+      fs.mkdirSync(inner)
+      execFileSync("mount", ["--bind", folder, folder])
+      execFileSync("mount", ["--bind", inner, inner])
+      try {
+        yield* HostFiles.remove("test", folder)
+        assert.isTrue(fs.existsSync(inner), "a mount inside keeps the folder")
+      } finally {
+        execFileSync("umount", [inner])
+        if (HostFiles.isMountPoint(folder)) execFileSync("umount", [folder])
+        fs.rmSync(folder, { recursive: true, force: true })
+      }
+    })
+  )
+})
