@@ -7,16 +7,6 @@ import * as fs from "node:fs"
 import { Effect } from "effect"
 import { run } from "./daemon.js"
 
-/** Where something is mounted, from `/proc/self/mountinfo` (its fifth field). */
-const mountPoints = (): ReadonlySet<string> =>
-  new Set(
-    fs
-      .readFileSync("/proc/self/mountinfo", "utf8")
-      .split("\n")
-      .map((line) => line.split(" ")[4])
-      .filter((point): point is string => point !== undefined)
-  )
-
 /**
  * Removes `file` (a folder with all it holds). A mount point is unmounted first: CNI, like `ip
  * netns`, makes `/run/netns` a mount of itself when it creates it, and removing it then fails
@@ -26,7 +16,7 @@ const mountPoints = (): ReadonlySet<string> =>
  */
 export const remove = (fixture: string, file: string): Effect.Effect<void> =>
   Effect.gen(function* () {
-    if (mountPoints().has(file)) {
+    if (isMountPoint(file)) {
       yield* run(fixture, `unmount ${file}`, "umount", [file]).pipe(
         Effect.catchAll((error) => Effect.logWarning(error.message))
       )
@@ -39,8 +29,12 @@ export const remove = (fixture: string, file: string): Effect.Effect<void> =>
   })
 
 /**
- * Whether `file` is a mount point.
+ * Whether something is mounted at `file` (the fifth field of a line of `/proc/self/mountinfo`).
  *
  * @internal
  */
-export const isMountPoint = (file: string): boolean => mountPoints().has(file)
+export const isMountPoint = (file: string): boolean =>
+  fs
+    .readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .some((line) => line.split(" ")[4] === file)
