@@ -261,8 +261,9 @@ on("armada serve on Docker", { timeout: 2 * cliTimeout }, () => {
     } finally {
       stopping = Date.now()
       server.process.kill("SIGTERM")
-      await server.exited
     }
+    // As every armada command that SIGINT or SIGTERM ends (docs/serve.md, Stopping).
+    assert.strictEqual(await server.exited, 130)
     // The grace, the interruption and the removal of 11 containers; not the call's hour.
     assert.isBelow(Date.now() - stopping, 300_000, "the server stopped within 5 minutes of SIGTERM")
     // The client ends with the run `interrupted` (130): the events it follows end with the Result,
