@@ -13,7 +13,8 @@
  *
  * When the scope closes, for each node: every service and container of the daemon is removed, it
  * leaves its swarm (`--force`, on its own socket), is stopped by its PID, what it left mounted under the
- * temp folder is unmounted, the folder removed and the namespace deleted (with its veth pair).
+ * temp folder is unmounted, the folder removed and the namespace deleted (with its veth pair); then
+ * `/run/netns`, when the fixture's `ip netns add` made it and nothing else is in it.
  *
  * @since 0.3.0
  */
@@ -22,6 +23,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Effect, Option, type Scope } from "effect"
 import { daemon, FixtureError, pings, run, skipWithoutTools, tempDir, writeFile } from "./internal/daemon.js"
+import * as HostFiles from "./internal/hostFiles.js"
 
 export { FixtureError }
 
@@ -248,6 +250,8 @@ export const start = (
     const id = randomBytes(2).toString("hex")
     const count = 1 + (options.workers ?? 0)
     const subnets = yield* freeSubnets(count + (count > 1 ? 1 : 0))
+    // Released after every namespace is deleted: `ip netns` leaves the folder it made.
+    yield* HostFiles.removeWhenLeftEmpty(fixture, "/run/netns")
     const started = yield* Effect.forEach(subnets.slice(0, count), (subnet, index) =>
       startNode(`${id}${index}`, subnet)
     )
