@@ -3,31 +3,18 @@
  * (docs/architecture.md): stock Effect with no patch, Effect as a peer so a program and armada
  * share one copy, and an engine package that the engines build on without pulling in Docker's.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { type Manifest, workspacePackages } from "../scripts/workspace-aliases.mjs"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 
-type Manifest = {
-  readonly name: string
-  readonly private?: boolean
-  readonly dependencies?: Record<string, string>
-  readonly devDependencies?: Record<string, string>
-  readonly peerDependencies?: Record<string, string>
-  readonly pnpm?: Record<string, unknown>
-}
-
 const read = (dir: string): Manifest => JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"))
 
-const inFolder = (folder: string) =>
-  readdirSync(join(root, folder), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(root, folder, entry.name, "package.json")))
-    .map((entry) => read(join(folder, entry.name)))
-
-const libraries = inFolder("packages")
-const workspace = [...libraries, ...inFolder("apps"), read("tests")]
+const libraries = workspacePackages.filter((p) => p.group === "packages").map((p) => p.manifest)
+const workspace = [...workspacePackages.map((p) => p.manifest), read("tests")]
 
 /** Every package a manifest names, in any of its dependency fields. */
 const named = (manifest: Manifest) =>
@@ -66,7 +53,7 @@ describe("the workspace's manifests", () => {
     for (const name of ["@armada/local", "@armada/engine"]) {
       const manifest = workspace.find((m) => m.name === name)
       assert.isDefined(manifest, name)
-      assert.isFalse(named(manifest!).has("@armada/docker"), `${name} names @armada/docker`)
+      assert.isFalse(named(manifest).has("@armada/docker"), `${name} names @armada/docker`)
     }
   })
 
