@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { ImageRef } from "@armada/core"
 import { LocalEngine, ProcessGroup } from "@armada/local"
 import { Poll } from "@armada/testkit"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, vi } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import {
   catalog,
@@ -121,6 +121,24 @@ describe("local containers are process groups", () => {
       assert.isFalse(ProcessGroup.isAlive(grandchild))
       assert.strictEqual((yield* engine.inspectContainer(id)).state, "exited")
     })
+  )
+
+  it.scopedLive(
+    "a group whose main process has exited gets no signal: its number may be another's by then",
+    () =>
+      Effect.gen(function* () {
+        const engine = yield* makeEngine()
+        const id = yield* run(engine, spec("exits", ["exit", "3"]))
+        assert.strictEqual(yield* engine.waitContainer(id), 3)
+        const kill = yield* Effect.acquireRelease(
+          Effect.sync(() => vi.spyOn(process, "kill")),
+          (kill) => Effect.sync(() => kill.mockRestore())
+        )
+        yield* engine.removeContainer(id)
+        // Signal 0 only asks whether a group is there; any other signal would be sent.
+        const sent = kill.mock.calls.filter(([target, signal]) => target < 0 && signal !== 0)
+        assert.deepStrictEqual(sent, [])
+      })
   )
 
   it.scopedLive("a command that cannot start fails the start and leaves the container exited (127)", () =>

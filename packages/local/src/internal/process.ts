@@ -57,7 +57,10 @@ export interface Handle {
   readonly exited: Effect.Effect<number>
   /** SIGTERM to the group, SIGKILL after `grace`, then `exited` (as `docker stop`). */
   readonly stop: (grace: Duration.DurationInput) => Effect.Effect<number>
-  /** SIGKILL to the group, then `exited` (as `docker rm -f`). */
+  /**
+   * SIGKILL to the group, then `exited` (as `docker rm -f`). A group whose main process has exited
+   * was killed then, and gets no signal.
+   */
   readonly kill: Effect.Effect<number>
   /** SIGKILL to the group, synchronously (for a process `exit` hook, where nothing can wait). */
   readonly killNow: () => void
@@ -106,10 +109,18 @@ export const spawnGroup = (options: SpawnOptions): Effect.Effect<Handle, Contain
     child.on("error", (cause) => {
       if (!started) resume(Effect.fail(hostError("start", options.name)(cause)))
     })
+    // The group is signalled only while its leader has not been reaped (no "exit" yet): until
+    // then its number is the leader's. Once the leader is reaped and the group's last member has
+    // died, the kernel may give the number to another process (pid_max is 32768 on many Linux
+    // machines), and a signal to it would reach a stranger's group.
+    const signalOwnGroup = (signal: NodeJS.Signals) => {
+      if (exitCode === undefined && child.pid !== undefined) ProcessGroup.signalGroup(child.pid, signal)
+    }
     child.once("exit", (code, signal) => {
-      exitCode = exitCodeOf(code, signal)
-      // As in a container, the end of the main process ends every process it started.
+      // As in a container, the end of the main process ends every process it started: the last
+      // signal this group gets from here.
       ProcessGroup.signalGroup(child.pid!, "SIGKILL")
+      exitCode = exitCodeOf(code, signal)
       pipeTimer = setTimeout(() => {
         child.stdout.destroy()
         child.stderr.destroy()
@@ -127,9 +138,7 @@ export const spawnGroup = (options: SpawnOptions): Effect.Effect<Handle, Contain
         Effect.repeat({ while: (alive) => alive, schedule: groupPolls })
       )
       const exited = Effect.zipLeft(Deferred.await(closed), groupGone).pipe(Effect.withClock(realClock))
-      const killNow = () => {
-        ProcessGroup.signalGroup(pid, "SIGKILL")
-      }
+      const killNow = () => signalOwnGroup("SIGKILL")
       resume(
         Effect.succeed({
           pid,
@@ -141,7 +150,7 @@ export const spawnGroup = (options: SpawnOptions): Effect.Effect<Handle, Contain
           stop: (grace) =>
             Effect.suspend(() => {
               if (exitCode === undefined) {
-                ProcessGroup.signalGroup(pid, "SIGTERM")
+                signalOwnGroup("SIGTERM")
                 killTimer ??= setTimeout(killNow, Duration.toMillis(grace))
               }
               return exited
@@ -149,7 +158,5 @@ export const spawnGroup = (options: SpawnOptions): Effect.Effect<Handle, Contain
         })
       )
     })
-    return Effect.sync(() => {
-      if (child.pid !== undefined) ProcessGroup.signalGroup(child.pid, "SIGKILL")
-    })
+    return Effect.sync(() => signalOwnGroup("SIGKILL"))
   }).pipe(Effect.withSpan("LocalEngine.spawn", { attributes: { container: options.name } }))
