@@ -169,7 +169,8 @@ const exitWithin = Duration.seconds(10)
  * Starts `command args` and waits until `ready` holds (asked every 50 ms), failing if the process
  * exits first or `ready` does not hold within a minute. It leads a process group of its own, so
  * the children it forks per connection (socat, sshd) go with it: when the scope closes the group
- * is sent SIGTERM by the daemon's PID, then SIGKILL if the daemon has not exited within 10 s.
+ * is sent SIGTERM by the daemon's PID, then SIGKILL if the daemon has not exited within 10 s. A
+ * daemon that ended by itself gets no signal, and its end is written to stderr.
  *
  * @internal
  */
@@ -215,11 +216,22 @@ export const daemon = (
       }),
       (started) =>
         Effect.gen(function* () {
+          // A daemon that ended by itself is reaped: its group's number may be another process's
+          // by now (pid_max is 32768 here), so it gets no signal. Its end is said out loud, since
+          // the test that used it most likely failed of it.
+          const ended = started.exited()
+          if (ended !== undefined) {
+            process.stderr.write(
+              `\n!!! ${fixture}: ${command} (pid ${started.pid}) ${ended} before the test was done with it: ${started.output().trim()}\n\n`
+            )
+            return
+          }
           signalGroup(started.pid, "SIGTERM")
           const exited = yield* Effect.promise(() => started.waitExit).pipe(
             Effect.timeout(exitWithin),
             Effect.option
           )
+          // Its pipes still open: a process of its group holds them, and with it the group's number.
           if (exited._tag === "None") signalGroup(started.pid, "SIGKILL")
         })
     )
