@@ -3,7 +3,7 @@
  * files on the engine the environment points at, leaves nothing there, and `armada doctor` names
  * that engine and why it was picked.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert } from "@effect/vitest"
@@ -41,20 +41,21 @@ export const runsTheExample = (env: Env, prefix: string, dockerHost?: string) =>
   Effect.gen(function* () {
     const work = mkdtempSync(join(tmpdir(), "armada-engines-"))
     const output = join(work, "hello")
-    try {
-      const result = yield* armada(
-        ["run", "examples/hello/pipeline.yaml", "--output", output, "--prefix", prefix],
-        env
-      )
-      assert.strictEqual(result.code, 0, result.stdout + result.stderr)
-      assert.deepStrictEqual(Registry.tree(output), Registry.tree(join(Registry.example, "expected")))
-      return result
-    } finally {
-      rmSync(work, { recursive: true, force: true })
-      const left = labelled(`${prefix}.managed=true`, dockerHost)
-      sweep(`${prefix}.managed=true`, dockerHost)
-      assert.deepStrictEqual(left, nothing, `left on the engine with ${prefix}.managed=true`)
-    }
+    const run = yield* armada(
+      ["run", "examples/hello/pipeline.yaml", "--output", output, "--prefix", prefix],
+      env
+    ).pipe(
+      Effect.map((result) => ({ result, files: existsSync(output) ? Registry.tree(output) : {} })),
+      Effect.ensuring(Effect.sync(() => rmSync(work, { recursive: true, force: true })))
+    )
+    const left = labelled(`${prefix}.managed=true`, dockerHost)
+    sweep(`${prefix}.managed=true`, dockerHost)
+    // The run's own words go with every failure: a leftover is most often a run that failed.
+    const said = run.result.stdout + run.result.stderr
+    assert.strictEqual(run.result.code, 0, said)
+    assert.deepStrictEqual(run.files, Registry.tree(join(Registry.example, "expected")), said)
+    assert.deepStrictEqual(left, nothing, `left on the engine with ${prefix}.managed=true\n${said}`)
+    return run.result
   })
 
 /** What `armada doctor --json` says of the Docker engine. */
