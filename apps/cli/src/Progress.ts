@@ -293,6 +293,20 @@ export const translate = (context: Context, event: Progress.Event): Array<Event.
           { _tag: "ItemSucceeded", stage: "clean", item, detail: "kept (--keep): armada clean removes it" }
         ]
       }
+      if (event.unlisted !== undefined) {
+        return [
+          {
+            _tag: "ItemFailed",
+            failure: {
+              stage: "clean",
+              item,
+              reason: `could not list what the run created, so nothing was removed: ${Failures.describe(event.unlisted, context).reason}`,
+              hint: `remove what is left with \`${Failures.cleanCommand(context)}\` once the engine answers`,
+              cause: Failures.toJson(event.unlisted)
+            }
+          }
+        ]
+      }
       const [first] = event.failures
       if (first === undefined) {
         return [{ _tag: "ItemSucceeded", stage: "clean", item, detail: `removed ${event.removed}` }]

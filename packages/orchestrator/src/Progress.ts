@@ -232,7 +232,9 @@ export type CleanupFailure = typeof CleanupFailure.Type
 /**
  * The cleanup ended: how many resources were removed, how many could not be (`failures` says
  * which and why, in the order they were removed: containers, volumes, networks), and whether the
- * user asked to keep everything instead.
+ * user asked to keep everything instead. `unlisted` is set when the cleanup could not even list
+ * what the run created (the engine stopped answering): then nothing was removed, and
+ * `armada clean` has to.
  *
  * @since 0.1.0
  * @category events
@@ -242,6 +244,7 @@ export const CleanupDone = Schema.TaggedStruct("CleanupDone", {
   removed: Schema.Number,
   failed: Schema.Number,
   failures: Schema.Array(CleanupFailure),
+  unlisted: Schema.optionalWith(Cause, { exact: true }),
   kept: Schema.Boolean
 })
 

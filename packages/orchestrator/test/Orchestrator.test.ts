@@ -683,6 +683,33 @@ describe("containers, volumes and network", () => {
     }).pipe(Effect.provide(Layer.merge(harness.layer(), recorded.layer)))
   })
 
+  it.effect("a cleanup that cannot list what the run created says so in its event, not only in a log", () => {
+    const recorded = recording()
+    return Effect.gen(function* () {
+      const memory = yield* MemoryEngine.MemoryEngine
+      const refused = new ContainerEngineError.EngineUnreachable({
+        address: "tcp://127.0.0.1:2376",
+        detail: "connection refused"
+      })
+      yield* memory.fail({ operation: "listContainers", error: refused })
+      const spec = yield* harness.spec({ template: template.dir, processors: processors("p") })
+      const summary = yield* Orchestrator.pipeline(spec, { output: freshOutput() })
+      assert.deepStrictEqual(summary.files, ["p.txt", "shared.txt"])
+      const done = recorded.events.at(-1)
+      assert.strictEqual(done?._tag, "CleanupDone")
+      if (done?._tag === "CleanupDone") {
+        assert.deepStrictEqual([done.removed, done.failed, done.kept], [0, 0, false])
+        assert.strictEqual(done.unlisted?._tag, "EngineUnreachable")
+        assert.strictEqual(done.unlisted?.message, refused.message)
+      }
+      // Nothing was removed: `armada clean` does it once the engine answers.
+      yield* memory.reset
+      assert.isAbove((yield* harness.leftovers).length, 0)
+      yield* Orchestrator.clean({ session: spec.session }, { prefix: harness.prefix })
+      assert.deepStrictEqual(yield* harness.leftovers, [])
+    }).pipe(Effect.provide(Layer.merge(harness.layer(), recorded.layer)))
+  })
+
   it.effect("a volume name already taken is a warm failure, and nothing of the run stays", () =>
     Effect.gen(function* () {
       const engine = yield* ContainerEngine

@@ -100,9 +100,22 @@ export const acquireRun = (options: {
                 label: { session: options.session }
               })
             ),
+            // Nothing could be removed: the run's outcome says so, not only a log line.
             Effect.catchAll((error) =>
-              Effect.logWarning(
-                `could not list what the run created; \`armada clean\` removes it: ${error.message}`
+              Effect.zipRight(
+                Progress.emit(
+                  Progress.CleanupDone.make({
+                    session: options.session,
+                    removed: 0,
+                    failed: 0,
+                    failures: [],
+                    unlisted: error,
+                    kept: false
+                  })
+                ),
+                Effect.logWarning(
+                  `could not list what the run created; \`armada clean\` removes it: ${error.message}`
+                )
               )
             )
           )
