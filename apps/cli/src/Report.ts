@@ -151,6 +151,10 @@ export const fromState = (state: RunState.RunState, ending: Ending): Document =>
   const { header } = state
   // In pipeline order; within a stage, in the order the items appeared.
   const ordered = Event.stages.flatMap((stage) => state.items.filter((item) => item.stage === stage))
+  const failures = RunState.failuresInOrder(state)
+  // Every item went through but something failed after them (the cleanup): the run failed, and
+  // its exit code says so, whatever the work's own ending was.
+  const outcome = ending.outcome === "success" && failures.length > 0 ? "failed" : ending.outcome
   const items = ordered.map((item) => ({
     stage: item.stage,
     item: item.item,
@@ -161,8 +165,8 @@ export const fromState = (state: RunState.RunState, ending: Ending): Document =>
     _tag: "Result",
     version: 1,
     command: header.command,
-    outcome: ending.outcome,
-    exitCode: exitCodes[ending.outcome],
+    outcome,
+    exitCode: exitCodes[outcome],
     spec: header.spec,
     session: header.session,
     prefix: header.prefix,
@@ -172,7 +176,7 @@ export const fromState = (state: RunState.RunState, ending: Ending): Document =>
     durationMs: ending.finishedAt - header.at,
     stages: stageResults(state, ending.finishedAt),
     items,
-    failures: RunState.failuresInOrder(state),
+    failures,
     skipped: state.skipped,
     ...(ending.error === undefined ? {} : { error: ending.error }),
     ...(ending.output === undefined ? {} : { output: ending.output }),

@@ -14,6 +14,7 @@ import { Effect, Schedule, Schema } from "effect"
 import * as Event from "../src/Event.js"
 import { ExitCode } from "../src/ExitCode.js"
 import * as Report from "../src/Report.js"
+import * as RunState from "../src/RunState.js"
 import { type Routes, removeSpecFiles, run, scriptedEngine, specFile } from "./harness.js"
 
 const outputs = mkdtempSync(join(tmpdir(), "armada-cli-result-"))
@@ -102,6 +103,67 @@ describe("the cleanup's failure", () => {
     expect(clean?.reason).toMatch(/^\d+ resources could not be removed \(\d+ were\)/)
     expect(clean?.reason).toContain("device or resource busy")
     expect(clean?.hint).toContain("armada clean --session result1")
+  })
+})
+
+describe("a cleanup that cannot list what the run created", () => {
+  it("fails the run's clean item with the engine's typed error and the command that removes it", async () => {
+    const engine = scriptedEngine(
+      (memory) =>
+        memory.fail({
+          operation: "listContainers",
+          error: new ContainerEngineError.EngineUnreachable({
+            address: "tcp://127.0.0.1:2376",
+            detail: "connection refused"
+          })
+        }),
+      { images: [{ ref: image }] }
+    )
+    const result = await run(["run", spec(["docs"]), "--output", freshOutput(), "--json"], { docker: engine })
+    const { document } = parsed(result.stdout)
+    const [clean] = document.failures.filter((failure) => failure.stage === "clean")
+    expect(clean?.item).toBe("result1")
+    expect(clean?.cause).toMatchObject({ _tag: "EngineUnreachable", address: "tcp://127.0.0.1:2376" })
+    expect(clean?.reason).toMatch(/^could not list what the run created, so nothing was removed: /)
+    expect(clean?.hint).toContain("armada clean --session result1")
+  })
+})
+
+describe("a run whose items all went through", () => {
+  const header: Event.Event & { readonly _tag: "RunStarted" } = {
+    _tag: "RunStarted",
+    at: 0,
+    command: "run",
+    spec: "pipeline.yaml",
+    session: "result1",
+    prefix: "armada",
+    engine: { kind: "docker", address: "unix:///var/run/docker.sock", reason: "--engine docker" }
+  }
+  const succeeded: ReadonlyArray<Event.Event> = [
+    header,
+    { _tag: "ItemStarted", at: 1, stage: "process", item: "docs" },
+    { _tag: "ItemSucceeded", at: 2, stage: "process", item: "docs" }
+  ]
+  const cleanFailed: Event.Event = {
+    _tag: "ItemFailed",
+    at: 3,
+    failure: { stage: "clean", item: "result1", reason: "1 resource could not be removed", cause: {} }
+  }
+  const documentOf = (events: ReadonlyArray<Event.Event>) =>
+    Report.fromState(events.reduce(RunState.reduce, RunState.make(header)), {
+      outcome: "success",
+      finishedAt: 4
+    })
+
+  it("succeeded when nothing failed", () => {
+    const document = documentOf(succeeded)
+    expect([document.outcome, document.exitCode]).toEqual(["success", ExitCode.success])
+  })
+
+  it("failed when its cleanup failed: what it left is reported, and the exit code says so", () => {
+    const document = documentOf([...succeeded, cleanFailed])
+    expect([document.outcome, document.exitCode]).toEqual(["failed", ExitCode.itemsFailed])
+    expect(document.failures.map((failure) => failure.stage)).toEqual(["clean"])
   })
 })
 

@@ -250,7 +250,8 @@ const execute = <A>(flags: Flags, work: Work<A>) =>
     )
     const kept = spec.options.keep ? { cleanupCommand: Failures.cleanCommand(context) } : {}
     if (result._tag === "Right") {
-      yield* display.finish({ outcome: "success", ...work.ending(result.right), ...kept })
+      const document = yield* display.finish({ outcome: "success", ...work.ending(result.right), ...kept })
+      if (document.exitCode !== 0) return yield* new Reported({ code: document.exitCode })
       return
     }
     const closing = failureEvents(progressContext, (yield* display.state).failures, result.left)

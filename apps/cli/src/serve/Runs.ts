@@ -169,7 +169,7 @@ export const make = (
         finishedAt: Date.now(),
         ...(output === undefined ? {} : { output })
       })
-      record.status = outcome
+      record.status = record.result.outcome
       Deferred.unsafeDone(record.changed, Exit.void)
       forgetOldest()
     }
