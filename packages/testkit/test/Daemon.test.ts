@@ -2,6 +2,7 @@ import { Poll } from "@armada/testkit"
 import { assert, describe, it, vi } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import { daemon } from "../src/internal/daemon.js"
+import { isRunning } from "./process.js"
 
 /** The signals other than 0 (which only asks whether a target is there) sent to process groups. */
 const groupSignals = (kill: { mock: { calls: Array<Array<unknown>> } }) =>
@@ -11,15 +12,6 @@ const spyOnKill = Effect.acquireRelease(
   Effect.sync(() => vi.spyOn(process, "kill")),
   (kill) => Effect.sync(() => kill.mockRestore())
 )
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe("testkit daemon", () => {
   it.scopedLive("a daemon still running when its scope closes: SIGTERM to its group, and it is gone", () =>

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { skipWithoutEngine } from "../src/Engine.js"
 import * as Podman from "../src/Podman.js"
 import { ensureTestAppImage } from "../src/TestImage.js"
+import { isRunning } from "./process.js"
 
 const skip = skipWithoutEngine("testkit Podman") || Podman.skipWithoutPodman("testkit Podman")
 
@@ -15,15 +16,6 @@ const docker = (host: string, args: ReadonlyArray<string>) =>
       stdout.trim()
     )
   )
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** What the fixture promises to leave as it found it. */
 const hostState = () => ({

@@ -5,20 +5,12 @@ import { Effect, Exit, Fiber, Option, Scope } from "effect"
 import { skipWithoutEngine } from "../src/Engine.js"
 import * as Registry from "../src/Registry.js"
 import * as RegistryProxy from "../src/RegistryProxy.js"
+import { isRunning } from "./process.js"
 
 const skip = skipWithoutEngine("testkit Registry") || Registry.skipWithoutRegistry("testkit Registry")
 
 const status = (url: string, headers: Record<string, string> = {}) =>
   Effect.promise(() => fetch(url, { headers }).then((response) => response.status))
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 const imageExists = (ref: string): boolean => {
   try {

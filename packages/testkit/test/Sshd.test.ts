@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { skipWithoutEngine } from "../src/Engine.js"
 import * as Sshd from "../src/Sshd.js"
+import { isRunning } from "./process.js"
 
 const skip = skipWithoutEngine("testkit Sshd") || Sshd.skipWithoutSshd("testkit Sshd")
 
@@ -40,15 +41,6 @@ const remoteDockerVersion = (sshd: Sshd.Sshd) =>
       (error: { stderr?: string }) => ({ ok: false as const, text: String(error.stderr) })
     )
   )
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe.skipIf(skip)("Sshd", () => {
   it.live("the engine answers over ssh with the test's key and host key; the scope stops sshd", () =>

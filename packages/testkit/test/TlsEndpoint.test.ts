@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { skipWithoutEngine } from "../src/Engine.js"
 import * as TlsEndpoint from "../src/TlsEndpoint.js"
+import { isRunning } from "./process.js"
 
 const skip = skipWithoutEngine("testkit TlsEndpoint") || TlsEndpoint.skipWithoutTools("testkit TlsEndpoint")
 
@@ -30,15 +31,6 @@ const dockerVersion = (host: string, certs: TlsEndpoint.CertPath) =>
       (error: { stderr?: string }) => ({ ok: false as const, text: String(error.stderr) })
     )
   )
-
-const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe.skipIf(skip)("TlsEndpoint", () => {
   it.live(
