@@ -69,14 +69,12 @@ const startApp = async (env) => {
     spawnedAt,
     listenedAt,
     exitedAt: () => exitedAt,
-    liveness: () =>
-      child.exitCode === null
-        ? { _tag: "Alive" }
-        : {
-            _tag: "Exited",
-            exitCode: child.exitCode,
-            logTail: output.trim().split("\n").slice(-5).join("\n")
-          },
+    exited: Effect.promise(() => exited).pipe(
+      Effect.map(() => ({
+        exitCode: child.exitCode ?? -1,
+        logTail: output.trim().split("\n").slice(-5).join("\n")
+      }))
+    ),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill()
       await exited
@@ -88,14 +86,11 @@ const runtime = ManagedRuntime.make(processorClientLayer.pipe(Layer.provide(laye
 const client = await runtime.runPromise(ProcessorClient)
 
 const contenders = {
-  /** ProcessorClient.waitReady, asking the child process whether it still runs. */
+  /** ProcessorClient.waitReady, told when the child process exits. */
   ours: async (app) => {
     const result = await runtime.runPromise(
       Effect.either(
-        client.waitReady(
-          { name: "bench", url: app.url },
-          { isAlive: Effect.sync(app.liveness), deadline: "60 seconds" }
-        )
+        client.waitReady({ name: "bench", url: app.url }, { exited: app.exited, deadline: "60 seconds" })
       )
     )
     return Either.isRight(result) ? "ready" : `${result.left._tag}: ${result.left.message}`

@@ -46,11 +46,7 @@ const start = (engine: ContainerEngine.Service, containerSpec: ContainerSpec) =>
     const endpoint = { name: containerSpec.name, url: `http://127.0.0.1:${binding.hostPort}` }
     yield* client.waitReady(endpoint, {
       deadline: "120 seconds",
-      isAlive: Effect.map(Effect.orDie(engine.inspectContainer(id)), (info) =>
-        info.state === "running"
-          ? { _tag: "Alive" as const }
-          : { _tag: "Exited" as const, exitCode: info.exitCode ?? -1, logTail: "" }
-      )
+      exited: Effect.map(Effect.orDie(engine.waitContainer(id)), (exitCode) => ({ exitCode, logTail: "" }))
     })
     return endpoint
   })

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import { join } from "node:path"
-import { type Liveness, ProcessorClient, Protocol } from "@armada/http"
+import { type ContainerExit, ProcessorClient, Protocol } from "@armada/http"
 import { TestImage } from "@armada/testkit"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -163,16 +163,20 @@ const child = (bundle: string, port: number, env: Record<string, string>) =>
       proc.stderr.on("data", (data) => {
         output += String(data)
       })
-      const isAlive: Effect.Effect<Liveness> = Effect.sync(() =>
-        proc.exitCode === null
-          ? { _tag: "Alive" }
-          : {
-              _tag: "Exited",
-              exitCode: proc.exitCode,
+      // Once it has exited and its output is all read.
+      const exited: Effect.Effect<ContainerExit> = Effect.async((resume) => {
+        const done = () =>
+          resume(
+            Effect.succeed({
+              exitCode: proc.exitCode ?? -1,
               logTail: output.trim().split("\n").slice(-5).join("\n")
-            }
-      )
-      return { proc, isAlive, output: () => output }
+            })
+          )
+        if (proc.exitCode !== null && proc.stdout.closed && proc.stderr.closed) done()
+        else proc.once("close", done)
+        return Effect.sync(() => proc.off("close", done))
+      })
+      return { proc, exited, output: () => output }
     }),
     ({ proc }) => Effect.sync(() => proc.exitCode === null && proc.kill())
   )
@@ -191,7 +195,7 @@ describe("fault knobs at start, on the bundled app", () => {
         const app = yield* child(bundle, port, { ARMADA_FAULT_EXIT: "3" })
         const client = yield* ProcessorClient
         const error = yield* Effect.flip(
-          client.waitReady({ name: "dies", url: `http://127.0.0.1:${port}` }, { isAlive: app.isAlive })
+          client.waitReady({ name: "dies", url: `http://127.0.0.1:${port}` }, { exited: app.exited })
         )
         assert.strictEqual(error._tag, "Exited")
         if (error._tag !== "Exited") return
@@ -212,7 +216,7 @@ describe("fault knobs at start, on the bundled app", () => {
         })
         const client = yield* ProcessorClient
         const endpoint = { name: "crashes", url: `http://127.0.0.1:${port}` }
-        yield* client.waitReady(endpoint, { isAlive: app.isAlive })
+        yield* client.waitReady(endpoint, { exited: app.exited })
         const error = yield* Effect.flip(client.process(endpoint, request))
         assert.strictEqual(error._tag, "Unreachable")
         assert.strictEqual(yield* exited, 4)
@@ -230,7 +234,7 @@ describe("fault knobs at start, on the bundled app", () => {
       const client = yield* ProcessorClient
       const ready = yield* client.waitReady(
         { name: "slow", url: `http://127.0.0.1:${port}` },
-        { isAlive: app.isAlive }
+        { exited: app.exited }
       )
       assert.isAtLeast(ready.elapsedMillis, 600)
       assert.isAbove(ready.attempts, 5)

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { promisify } from "node:util"
-import { type Liveness, ProcessorClient, Protocol } from "@armada/http"
+import { type ContainerExit, ProcessorClient, Protocol } from "@armada/http"
 import { Engine, TestImage } from "@armada/testkit"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -33,23 +33,18 @@ const container = (args: ReadonlyArray<string>, port: number) =>
     const published = (yield* docker("port", id, `${port}/tcp`))
       .split("\n")
       .find((line) => line.startsWith("127.0.0.1:"))
-    const isAlive: Effect.Effect<Liveness> = Effect.gen(function* () {
-      const [status, exitCode] = (yield* docker(
-        "inspect",
-        "-f",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        id
-      )).split(" ")
-      if (status === "running" || status === "created") return { _tag: "Alive" }
+    // `docker wait` returns once the container has exited, with its exit code.
+    const exited: Effect.Effect<ContainerExit> = Effect.gen(function* () {
+      const exitCode = Number(yield* docker("wait", id))
       const logs = yield* Effect.promise(() =>
         exec("docker", ["logs", "--tail", "20", id]).then(({ stdout, stderr }) => `${stdout}${stderr}`.trim())
       )
-      return { _tag: "Exited", exitCode: Number(exitCode), logTail: logs }
-    })
+      return { exitCode, logTail: logs }
+    }).pipe(Effect.orDie)
     return {
       id,
       endpoint: { name: `image-${id.slice(0, 12)}`, url: `http://${published ?? "127.0.0.1:0"}` },
-      isAlive
+      exited
     }
   })
 
@@ -114,7 +109,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
             ],
             5551
           )
-          yield* client.waitReady(processor.endpoint, { isAlive: processor.isAlive, deadline: "2 minutes" })
+          yield* client.waitReady(processor.endpoint, { exited: processor.exited, deadline: "2 minutes" })
           const processed = yield* client.process(
             processor.endpoint,
             Protocol.ProcessRequest.make({
@@ -143,7 +138,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
             ],
             9000
           )
-          yield* client.waitReady(merger.endpoint, { isAlive: merger.isAlive, deadline: "2 minutes" })
+          yield* client.waitReady(merger.endpoint, { exited: merger.exited, deadline: "2 minutes" })
           const merged = yield* client.merge(
             merger.endpoint,
             run,
@@ -159,7 +154,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
             ["--env", "ARMADA_ROLE=plugin", "-v", `${session}:/workspace/area`],
             5552
           )
-          yield* client.waitReady(plugin.endpoint, { isAlive: plugin.isAlive, deadline: "2 minutes" })
+          yield* client.waitReady(plugin.endpoint, { exited: plugin.exited, deadline: "2 minutes" })
           yield* client.plug(
             plugin.endpoint,
             Protocol.PlugRequest.make({
@@ -182,7 +177,7 @@ describe.skipIf(Engine.skipWithoutEngine("test-app image"))(
         Effect.gen(function* () {
           const dying = yield* container(["-e", "ARMADA_FAULT_EXIT=4"], 5551)
           const client = yield* ProcessorClient
-          const error = yield* Effect.flip(client.waitReady(dying.endpoint, { isAlive: dying.isAlive }))
+          const error = yield* Effect.flip(client.waitReady(dying.endpoint, { exited: dying.exited }))
           assert.strictEqual(error._tag, "Exited")
           if (error._tag !== "Exited") return
           assert.strictEqual(error.exitCode, 4)

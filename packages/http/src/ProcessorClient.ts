@@ -13,15 +13,16 @@ import type * as ProcessorError from "./ProcessorError.js"
 import type * as Protocol from "./Protocol.js"
 
 /**
- * What `isAlive` reports while `waitReady` polls: still running, or gone with its exit code and
- * the tail of its logs.
+ * How a container ended, for `WaitOptions.exited`.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
-export type Liveness =
-  | { readonly _tag: "Alive" }
-  | { readonly _tag: "Exited"; readonly exitCode: number; readonly logTail: string }
+export interface ContainerExit {
+  readonly exitCode: number
+  /** The tail of its logs. */
+  readonly logTail: string
+}
 
 /**
  * @since 0.1.0
@@ -31,11 +32,11 @@ export interface WaitOptions {
   /** Give up with `NotReady` after this long; default 60 seconds. */
   readonly deadline?: Duration.DurationInput | undefined
   /**
-   * Asked after a failed probe, at most every 100 ms, since it may cost an engine call; `Exited`
-   * ends the wait at once. Crowded waits probe, and so ask, seconds apart: a caller told of the
-   * exit otherwise (an engine `wait`) ends the wait itself rather than wait for the next probe.
+   * Completes when the container has exited (an engine `wait`, for example): the wait then fails
+   * with `Exited` at once, without waiting for a probe. It runs beside the probes and is
+   * interrupted when they end first.
    */
-  readonly isAlive?: Effect.Effect<Liveness> | undefined
+  readonly exited?: Effect.Effect<ContainerExit> | undefined
 }
 
 /**
@@ -226,9 +227,9 @@ export const layer: Layer.Layer<ProcessorClient, never, HttpClient.HttpClient> =
 
 /**
  * In-memory behaviour of one endpoint for `layerTest`. A missing handler behaves like a healthy
- * container: `waitReady` is ready at once (or fails with `Exited` when `isAlive` says so),
- * `process` answers `{ outputDir: writeDir }`, `plug` an empty body, `merge` zero files, `resolve`
- * the last version, `putFiles` reads the tar and extracts nothing, `getFiles` answers 404.
+ * container: `waitReady` is ready after one yield (or fails with `Exited` when `exited` completes
+ * before that), `process` answers `{ outputDir: writeDir }`, `plug` an empty body, `merge` zero
+ * files, `resolve` the last version, `putFiles` reads the tar and extracts nothing, `getFiles` answers 404.
  *
  * @since 0.1.0
  * @category models

@@ -1,8 +1,14 @@
 import type { Socket } from "node:net"
-import { ProcessorClient, type ProcessorError, Protocol, layer as processorClientLayer } from "@armada/http"
+import {
+  type ContainerExit,
+  ProcessorClient,
+  type ProcessorError,
+  Protocol,
+  layer as processorClientLayer
+} from "@armada/http"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Either, Fiber, Layer, Schedule, TestClock } from "effect"
+import { Deferred, Duration, Effect, Either, Fiber, Layer, Schedule, TestClock } from "effect"
 import { closedPort, type FakeAnswer, fakeClient, json, realServer } from "./fakes.js"
 
 const endpoint: ProcessorError.Endpoint = { name: "proc-a", url: "http://127.0.0.1:5551" }
@@ -64,60 +70,58 @@ describe("ProcessorClient.waitReady", () => {
     })
   )
 
-  it.effect("stops with Exited as soon as isAlive says the container is gone", () =>
+  it.effect("stops with Exited as soon as `exited` completes, without another probe", () =>
     Effect.gen(function* () {
-      let asked = 0
-      const { result, requests } = yield* withFake(
-        () => ({ errno: "ECONNREFUSED" }),
+      let probes = 0
+      const { result } = yield* withFake(
+        () => {
+          probes++
+          return { errno: "ECONNREFUSED" }
+        },
         (client) =>
-          errorOf(
-            client.waitReady(endpoint, {
-              isAlive: Effect.sync(() =>
-                ++asked < 3
-                  ? { _tag: "Alive" as const }
-                  : { _tag: "Exited" as const, exitCode: 3, logTail: "boom" }
-              )
-            })
-          ).pipe(
-            Effect.fork,
-            Effect.tap(() => TestClock.adjust("1 second")),
-            Effect.flatMap(Fiber.join)
-          )
+          Effect.gen(function* () {
+            const exit = yield* Deferred.make<ContainerExit>()
+            const fiber = yield* Effect.fork(
+              errorOf(client.waitReady(endpoint, { exited: Deferred.await(exit) }))
+            )
+            yield* TestClock.adjust("1 second")
+            assert.isUndefined(fiber.unsafePoll() ?? undefined, "still waiting while the container runs")
+            const before = probes
+            yield* Deferred.succeed(exit, { exitCode: 3, logTail: "boom" })
+            const error = yield* Fiber.join(fiber)
+            yield* TestClock.adjust("1 second")
+            return { error, before }
+          })
       )
-      assert.strictEqual(result._tag, "Exited")
-      if (result._tag !== "Exited") return
-      assert.strictEqual(result.exitCode, 3)
-      assert.strictEqual(result.logTail, "boom")
-      assert.deepStrictEqual(result.endpoint, endpoint)
-      assert.strictEqual(asked, 3)
-      assert.isAbove(requests.length, 3, "probes between the liveness checks")
+      const { error, before } = result
+      assert.strictEqual(error._tag, "Exited")
+      if (error._tag !== "Exited") return
+      assert.strictEqual(error.exitCode, 3)
+      assert.strictEqual(error.logTail, "boom")
+      assert.deepStrictEqual(error.endpoint, endpoint)
+      assert.isAbove(before, 3, "it probed while the container ran")
+      assert.strictEqual(probes, before, "no probe after the exit")
     })
   )
 
-  it.effect("asks isAlive after the first failed probe, then at most every 100 ms", () =>
+  it.effect("a probe that answers first wins, and `exited` is interrupted", () =>
     Effect.gen(function* () {
-      const asked: Array<number> = []
-      const { requests } = yield* withFake(
-        () => ({ errno: "ECONNREFUSED" }),
+      let interrupted = false
+      const { result } = yield* withFake(
+        (_, index) => (index < 2 ? { errno: "ECONNREFUSED" } : new Response("ok")),
         (client) =>
-          Effect.gen(function* () {
-            const fiber = yield* Effect.fork(
-              client.waitReady(endpoint, {
-                deadline: "1 second",
-                isAlive: Effect.map(Clock.currentTimeMillis, (time) => {
-                  asked.push(time)
-                  return { _tag: "Alive" as const }
+          Effect.fork(
+            client.waitReady(endpoint, {
+              exited: Effect.onInterrupt(Effect.never, () =>
+                Effect.sync(() => {
+                  interrupted = true
                 })
-              })
-            )
-            yield* TestClock.adjust("2 seconds")
-            yield* Effect.either(Fiber.join(fiber))
-          })
+              )
+            })
+          ).pipe(Effect.tap(() => TestClock.adjust("1 second")))
       )
-      assert.strictEqual(asked[0], 0, "right after the first probe")
-      for (let i = 1; i < asked.length; i++) assert.isAtLeast(asked[i]! - asked[i - 1]!, 100)
-      assert.isAbove(asked.length, 5)
-      assert.isAbove(requests.length, 2 * asked.length, "probes stay faster than liveness checks")
+      assert.strictEqual((yield* Fiber.join(result)).attempts, 3)
+      assert.isTrue(interrupted)
     })
   )
 

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net"
 import { createServer, type Server, type Socket } from "node:net"
 import {
-  type Liveness,
+  type ContainerExit,
   make as makeProcessorClient,
   ProcessorClient,
   type ProcessorError,
@@ -10,7 +10,7 @@ import {
 } from "@armada/http"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Fiber, Layer, Schedule, TestClock } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Layer, Schedule, TestClock } from "effect"
 import { nextProbeDelayMillis } from "../src/internal/readiness.js"
 import { closedPort, realServer } from "./fakes.js"
 
@@ -224,7 +224,7 @@ const waitMany = (
   count: number,
   options: {
     readonly readyAt: (endpoint: ProcessorError.Endpoint, now: number) => boolean
-    readonly isAlive?: (endpoint: ProcessorError.Endpoint) => Effect.Effect<Liveness>
+    readonly exited?: (endpoint: ProcessorError.Endpoint) => Effect.Effect<ContainerExit>
     readonly deadline: Duration.DurationInput
   }
 ) => {
@@ -236,7 +236,7 @@ const waitMany = (
     for (let i = 0; i < count; i++) {
       const endpoint: ProcessorError.Endpoint = { name: `c${i}`, url: `http://127.0.0.1:${1000 + i}` }
       const fiber = yield* client
-        .waitReady(endpoint, { deadline: options.deadline, isAlive: options.isAlive?.(endpoint) })
+        .waitReady(endpoint, { deadline: options.deadline, exited: options.exited?.(endpoint) })
         .pipe(
           Effect.match({ onSuccess: () => "ready", onFailure: (error) => error._tag }),
           Effect.flatMap((outcome) =>
@@ -251,6 +251,24 @@ const waitMany = (
 }
 
 describe("ProcessorClient.waitReady's pacing", () => {
+  it.effect("a probe given as an effect that dies ends the wait with its defect, not with NotReady", () =>
+    Effect.gen(function* () {
+      let probes = 0
+      const dying = Layer.succeed(ReadinessProbe, {
+        probe: () =>
+          ++probes < 3 ? Effect.fail("connection refused (ECONNREFUSED)") : Effect.die("probe bug")
+      })
+      const client = yield* makeProcessorClient().pipe(
+        Effect.provide(Layer.merge(dying, FetchHttpClient.layer))
+      )
+      const fiber = yield* Effect.fork(client.waitReady({ name: "c0", url: "http://127.0.0.1:1000" }))
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(fiber)
+      assert.strictEqual(probes, 3)
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause), String(exit))
+    })
+  )
+
   it.effect("alone, it probes ~65 times in the first second and ~140 times in 10 s", () =>
     Effect.gen(function* () {
       const { probes, ended } = yield* waitMany(1, { readyAt: () => false, deadline: "10 seconds" })
@@ -268,23 +286,18 @@ describe("ProcessorClient.waitReady's pacing", () => {
   // Several hundred TestClock sleeps, each of which costs the TestClock a few zero-delay timers: a
   // loaded machine stretches those to tens of milliseconds, hence the limit.
   it.effect(
-    "12 waits at once: far fewer probes each, still every third of the time waited, isAlive at each probe",
+    "12 waits at once: far fewer probes each, still every third of the time waited; an exit ends a wait at once",
     () =>
       Effect.gen(function* () {
-        let exited = false
+        // c1 exits at 20 s.
+        const c1Exit = yield* Deferred.make<ContainerExit>()
         const { probes, ended } = yield* waitMany(12, {
           deadline: "30 seconds",
           readyAt: () => false,
-          // c1 exits at 20 s.
-          isAlive: (endpoint) =>
-            Effect.sync(() =>
-              endpoint.name === "c1" && exited
-                ? { _tag: "Exited" as const, exitCode: 3, logTail: "boom" }
-                : { _tag: "Alive" as const }
-            )
+          exited: (endpoint) => (endpoint.name === "c1" ? Deferred.await(c1Exit) : Effect.never)
         })
         yield* TestClock.adjust("20 seconds")
-        exited = true
+        yield* Deferred.succeed(c1Exit, { exitCode: 3, logTail: "boom" })
         yield* TestClock.adjust("11 seconds")
 
         // Each probes far less often than a lone wait (~175 probes in 30 s), but never more than a
@@ -298,11 +311,9 @@ describe("ProcessorClient.waitReady's pacing", () => {
             assert.isAtMost(gap, bound, `${name}: ${gap} ms after ${times[i - 1]}`)
           }
         }
-        // c1's exit ends its wait at its first probe after it.
-        assert.deepStrictEqual(ended.get("c1"), {
-          at: probes.get("c1")!.find((time) => time >= 20_000)!,
-          outcome: "Exited"
-        })
+        // c1's exit ends its wait then, not at its next probe.
+        assert.deepStrictEqual(ended.get("c1"), { at: 20_000, outcome: "Exited" })
+        assert.isUndefined(probes.get("c1")!.find((time) => time > 20_000))
         for (const [name, end] of ended) if (name !== "c1") assert.strictEqual(end.outcome, "NotReady")
       }),
     240_000

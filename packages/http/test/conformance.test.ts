@@ -86,7 +86,7 @@ const run = (layer: Layer.Layer<ProcessorClient>) =>
       client
         .waitReady(
           { name: "dead", url: "http://dead.test:5551" },
-          { isAlive: Effect.succeed({ _tag: "Exited", exitCode: 137, logTail: "killed" }) }
+          { exited: Effect.succeed({ exitCode: 137, logTail: "killed" }) }
         )
         .pipe(Effect.map(() => "ready"))
     )

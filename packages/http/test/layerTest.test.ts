@@ -54,11 +54,11 @@ describe("ProcessorClient.layerTest", () => {
     }).pipe(Effect.provide(layerTest()))
   )
 
-  it.effect("reports an exited container from isAlive, as the live client does", () =>
+  it.effect("reports a container that has exited already, as the live client does", () =>
     Effect.gen(function* () {
       const client = yield* ProcessorClient
       const result = yield* Effect.either(
-        client.waitReady(a, { isAlive: Effect.succeed({ _tag: "Exited", exitCode: 7, logTail: "bye" }) })
+        client.waitReady(a, { exited: Effect.succeed({ exitCode: 7, logTail: "bye" }) })
       )
       assert.isTrue(Either.isLeft(result))
       if (Either.isLeft(result)) {

@@ -137,23 +137,18 @@ export const client = (
       }
       return layerTest({
         "*": {
-          // A container takes a moment to listen: a few polls, asking the engine between them.
-          waitReady: (endpoint, options) =>
-            Effect.gen(function* () {
-              const attempts = behaviour.neverReady?.includes(idOf(endpoint)) ? Number.POSITIVE_INFINITY : 10
-              for (let attempt = 1; attempt <= attempts; attempt++) {
-                yield* Effect.yieldNow()
-                const liveness = options?.isAlive === undefined ? undefined : yield* options.isAlive
-                if (liveness?._tag === "Exited") {
-                  return yield* new ProcessorError.Exited({
-                    endpoint,
-                    exitCode: liveness.exitCode,
-                    logTail: liveness.logTail
-                  })
-                }
-              }
-              return { attempts: 10, elapsedMillis: 0 }
-            }),
+          // A container takes a moment to listen (a few yields), unless it exits first.
+          waitReady: (endpoint, options) => {
+            const listening = behaviour.neverReady?.includes(idOf(endpoint))
+              ? Effect.never
+              : Effect.as(Effect.repeatN(Effect.yieldNow(), 9), { attempts: 10, elapsedMillis: 0 })
+            return options?.exited === undefined
+              ? listening
+              : Effect.raceFirst(
+                  listening,
+                  Effect.flatMap(options.exited, (exit) => new ProcessorError.Exited({ endpoint, ...exit }))
+                )
+          },
           process: (request, endpoint) => {
             const custom = behaviour.process?.[idOf(endpoint)]
             if (custom !== undefined) return orCrash(endpoint, custom(request))

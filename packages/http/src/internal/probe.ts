@@ -7,7 +7,7 @@
  * @internal
  */
 import * as Net from "node:net"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Exit } from "effect"
 import type { Endpoint } from "../ProcessorError.js"
 import { describeCause } from "./error.js"
 
@@ -57,54 +57,68 @@ export const noAnswer = (timeout: Duration.Duration): string =>
   `no answer within ${Duration.toMillis(timeout)} ms`
 
 /**
- * One probe of `endpoint`: succeeds on `200`, fails with why not (a refused, reset or closed
- * connection, another status, something that is not HTTP, no status line within `timeout`).
- * Interrupting it closes the connection. The timeout is a plain timer rather than
- * `Effect.timeout`, which would fork a fiber per probe: under load that doubled a probe's CPU.
+ * One probe of `endpoint`, told to `done` once: success on `200`, else a failure with why not (a
+ * refused, reset or closed connection, another status, something that is not HTTP, no status line
+ * within `timeout`). Plain callbacks, for the readiness loop; the returned function abandons the
+ * probe and closes its connection, and `done` is not called after it. The timeout is a plain timer.
+ *
+ * @internal
+ */
+export const sendProbe = (
+  endpoint: Endpoint,
+  timeout: Duration.Duration,
+  done: (outcome: Exit.Exit<void, string>) => void
+): (() => void) => {
+  const to = target(endpoint)
+  if (typeof to === "string") {
+    done(Exit.fail(to))
+    return () => {}
+  }
+  let head = ""
+  let settled = false
+  const socket = Net.connect({ host: to.host, port: to.port, noDelay: true })
+  const timer = setTimeout(() => settle(Exit.fail(noAnswer(timeout))), Duration.toMillis(timeout))
+  const settle = (outcome: Exit.Exit<void, string>) => {
+    if (settled) return
+    settled = true
+    clearTimeout(timer)
+    socket.destroy()
+    done(outcome)
+  }
+  socket.setEncoding("latin1")
+  socket.on("connect", () => {
+    socket.write(to.request)
+  })
+  socket.on("data", (chunk: string) => {
+    head += chunk
+    const end = head.indexOf("\n")
+    if (end === -1) {
+      if (head.length > statusLineBytes) settle(Exit.fail("the answer is not HTTP"))
+      return
+    }
+    const line = head.slice(0, end).replace(/\r$/, "")
+    const match = statusLine.exec(line)
+    if (match === null) settle(Exit.fail(`the answer is not HTTP: ${JSON.stringify(line.slice(0, 80))}`))
+    else if (match[1] === "200") settle(Exit.void)
+    else settle(Exit.fail(`HTTP ${match[1]}`))
+  })
+  socket.on("error", (error) => settle(Exit.fail(describeCause(error))))
+  // docker-proxy accepts the connection for a container whose app does not listen yet, then closes it.
+  socket.on("close", () => settle(Exit.fail("connection closed before an answer")))
+  return () => {
+    settled = true
+    clearTimeout(timer)
+    socket.destroy()
+  }
+}
+
+/**
+ * `sendProbe` as an effect: the default `ReadinessProbe`. Interrupting it closes the connection.
  *
  * @internal
  */
 export const probeSocket = (endpoint: Endpoint, timeout: Duration.Duration): Effect.Effect<void, string> =>
   Effect.async<void, string>((resume) => {
-    const to = target(endpoint)
-    if (typeof to === "string") {
-      resume(Effect.fail(to))
-      return
-    }
-    let head = ""
-    let settled = false
-    const socket = Net.connect({ host: to.host, port: to.port, noDelay: true })
-    const timer = setTimeout(() => settle(Effect.fail(noAnswer(timeout))), Duration.toMillis(timeout))
-    const settle = (result: Effect.Effect<void, string>) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.destroy()
-      resume(result)
-    }
-    socket.setEncoding("latin1")
-    socket.on("connect", () => {
-      socket.write(to.request)
-    })
-    socket.on("data", (chunk: string) => {
-      head += chunk
-      const end = head.indexOf("\n")
-      if (end === -1) {
-        if (head.length > statusLineBytes) settle(Effect.fail("the answer is not HTTP"))
-        return
-      }
-      const line = head.slice(0, end).replace(/\r$/, "")
-      const match = statusLine.exec(line)
-      if (match === null) settle(Effect.fail(`the answer is not HTTP: ${JSON.stringify(line.slice(0, 80))}`))
-      else if (match[1] === "200") settle(Effect.void)
-      else settle(Effect.fail(`HTTP ${match[1]}`))
-    })
-    socket.on("error", (error) => settle(Effect.fail(describeCause(error))))
-    // docker-proxy accepts the connection for a container whose app does not listen yet, then closes it.
-    socket.on("close", () => settle(Effect.fail("connection closed before an answer")))
-    return Effect.sync(() => {
-      settled = true
-      clearTimeout(timer)
-      socket.destroy()
-    })
+    const abandon = sendProbe(endpoint, timeout, resume)
+    return Effect.sync(abandon)
   })

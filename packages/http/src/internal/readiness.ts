@@ -2,12 +2,28 @@
  * `ProcessorClient.waitReady`: probe until the endpoint answers, paced by the time already waited
  * and by how many waits share the client.
  *
+ * A wait is one `Effect.async` around plain callbacks and timers, not an effect per probe: a cold
+ * run of 65 containers sends ~1,000 probes while the machine is busiest, and resuming a fiber twice
+ * per probe (after the probe, after the pause) cost about as much CPU as the probe itself.
+ *
  * @internal
  */
-import { Clock, Context, DefaultServices, Duration, Effect, Either } from "effect"
-import type { Liveness, Probe, Ready, WaitOptions } from "../ProcessorClient.js"
+import {
+  Cause,
+  Clock,
+  Context,
+  DefaultServices,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Option,
+  Runtime
+} from "effect"
+import type { Probe, Ready, WaitOptions } from "../ProcessorClient.js"
 import { type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
 import { defaults } from "./checks.js"
+import { probeSocket, sendProbe } from "./probe.js"
 
 const firstDelayMillis = 5
 /** A lone wait probes again after 5 ms + 3% of the time waited so far. */
@@ -60,52 +76,60 @@ const wakeAboveMillis = 1_000
  */
 const gridMillis = 250
 
-/** `isAlive` is asked at most this often: it may be an engine call. */
-const livenessEveryMillis = 100
-
-const alive: Effect.Effect<Liveness> = Effect.succeed({ _tag: "Alive" })
+/** Calls `f` after `millis`; the returned function cancels that. */
+type SetTimer = (millis: number, f: () => void) => () => void
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
-/**
- * Pauses `millis` on `clock`, or until the wake-up that `register` adds is called, whichever
- * comes first (`register` returns the wake-up's removal). On the live clock that is one timer:
- * racing `Effect.sleep` against a wake-up forks two fibers per pause, which under load cost more
- * CPU than the probe after it. Another clock (a `TestClock`) is raced as before.
- */
-const pauseFor = (
-  clock: Clock.Clock,
-  millis: number,
-  register: ((wake: () => void) => () => void) | undefined
-): Effect.Effect<void> => {
-  if (clock !== liveClock) {
-    const sleep = clock.sleep(Duration.millis(millis))
-    return register === undefined
-      ? sleep
-      : Effect.raceFirst(
-          sleep,
-          Effect.async<void>((resume) => Effect.sync(register(() => resume(Effect.void))))
-        )
-  }
-  return Effect.async<void>((resume) => {
-    let unregister = () => {}
-    const timer = setTimeout(() => {
-      unregister()
-      resume(Effect.void)
-    }, millis)
-    if (register !== undefined) {
-      unregister = register(() => {
-        clearTimeout(timer)
-        unregister()
-        resume(Effect.void)
-      })
-    }
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      unregister()
-    })
-  })
+const liveTimer: SetTimer = (millis, f) => {
+  const timer = setTimeout(f, millis)
+  return () => clearTimeout(timer)
 }
+
+/** Timers on another clock (a `TestClock`): a fiber per timer, which only tests pay for. */
+const clockTimer =
+  (clock: Clock.Clock): SetTimer =>
+  (millis, f) => {
+    let cancelled = false
+    const fiber = Effect.runFork(
+      Effect.andThen(
+        clock.sleep(Duration.millis(millis)),
+        Effect.sync(() => {
+          if (!cancelled) f()
+        })
+      )
+    )
+    return () => {
+      cancelled = true
+      Effect.runFork(Fiber.interrupt(fiber))
+    }
+  }
+
+/** Sends one probe and tells `done` how it went, once; the returned function abandons it. */
+type SendProbe = (
+  endpoint: Endpoint,
+  timeout: Duration.Duration,
+  done: (outcome: Exit.Exit<void, string>) => void
+) => () => void
+
+/** A probe given as an effect, run as a fiber of `runtime` per probe. */
+const sendVia =
+  (runtime: Runtime.Runtime<never>, probe: Probe): SendProbe =>
+  (endpoint, timeout, done) => {
+    let abandoned = false
+    const cancel = Runtime.runCallback(runtime)(probe.probe(endpoint, timeout), {
+      onExit: (exit) => {
+        if (!abandoned) done(exit)
+      }
+    })
+    return () => {
+      abandoned = true
+      cancel()
+    }
+  }
+
+/** `setTimeout` holds at most 2^31 - 1 ms; a deadline beyond that is no deadline. */
+const maxTimerMillis = 2 ** 31 - 1
 
 /**
  * The `waitReady` of one client: `probe` sends one probe, which gives up after `probeTimeout`.
@@ -126,73 +150,132 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
       own.delete(wake)
     }
   }
-  const enter = Effect.sync(() => {
-    waiting++
-  })
-  const leave = Effect.sync(() => {
+  const leave = () => {
     waiting--
     if (waiting === 0 || (waiting & (waiting - 1)) !== 0) return
     const woken = sleepers
     sleepers = new Set()
     for (const wake of woken) wake()
-  })
+  }
+
+  /** Probes until ready or `deadlineMillis` has passed. */
+  const probeUntilReady = (
+    endpoint: Endpoint,
+    deadlineMillis: number,
+    clock: Clock.Clock,
+    setTimer: SetTimer,
+    send: SendProbe
+  ) =>
+    Effect.async<Ready, NotReady>((resume) => {
+      const started = clock.unsafeCurrentTimeMillis()
+      let attempts = 0
+      let lastError = "no probe finished"
+      let ended = false
+      // Whatever is pending: the probe in flight, or the pause and its wake-up.
+      let cancelPending = () => {}
+      waiting++
+
+      const stop = () => {
+        ended = true
+        cancelPending()
+        cancelDeadline()
+        leave()
+      }
+      const end = (result: Effect.Effect<Ready, NotReady>) => {
+        if (ended) return
+        stop()
+        resume(result)
+      }
+
+      const sendOne = () => {
+        if (ended) return
+        attempts++
+        let inFlight = true
+        const abandon = send(endpoint, probeTimeout, (outcome) => {
+          inFlight = false
+          cancelPending = () => {}
+          probed(outcome)
+        })
+        // A probe may answer before `send` returns.
+        if (inFlight) cancelPending = abandon
+      }
+
+      const probed = (outcome: Exit.Exit<void, string>) => {
+        if (ended) return
+        if (Exit.isSuccess(outcome)) {
+          end(Effect.succeed({ attempts, elapsedMillis: clock.unsafeCurrentTimeMillis() - started }))
+          return
+        }
+        const why = Cause.failureOption(outcome.cause)
+        // A defect or an interruption of the probe is the wait's, not "not ready yet".
+        if (Option.isNone(why)) {
+          end(
+            Effect.failCause(
+              Cause.map(outcome.cause, (error) => new NotReady({ ...notReady(), lastError: error }))
+            )
+          )
+          return
+        }
+        lastError = why.value
+        pauseAfter(clock.unsafeCurrentTimeMillis())
+      }
+
+      // Sleeps until the next probe is due, recomputing that when the number of waits halves.
+      const pauseAfter = (probedAt: number) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const delay = nextProbeDelayMillis(probedAt - started, waiting)
+        const due =
+          delay > wakeAboveMillis ? Math.ceil((probedAt + delay) / gridMillis) * gridMillis : probedAt + delay
+        if (now >= due) {
+          sendOne()
+          return
+        }
+        // A short pause is not worth waking for; a long one ends when the waits halve.
+        if (due - now <= wakeAboveMillis) {
+          cancelPending = setTimer(due - now, sendOne)
+          return
+        }
+        const cancelTimer = setTimer(due - now, () => {
+          unregister()
+          sendOne()
+        })
+        const unregister = register(() => {
+          cancelTimer()
+          pauseAfter(probedAt)
+        })
+        cancelPending = () => {
+          cancelTimer()
+          unregister()
+        }
+      }
+
+      const notReady = () => ({ endpoint, attempts, afterMillis: deadlineMillis, lastError })
+      const cancelDeadline =
+        deadlineMillis > maxTimerMillis
+          ? () => {}
+          : setTimer(deadlineMillis, () => end(Effect.fail(new NotReady(notReady()))))
+
+      sendOne()
+      return Effect.sync(() => {
+        if (!ended) stop()
+      })
+    })
+
   return Effect.fn("ProcessorClient.waitReady")(function* (
     endpoint: Endpoint,
     waitOptions?: WaitOptions
   ): Effect.fn.Return<Ready, ReadyError> {
-    const deadline = Duration.decode(waitOptions?.deadline ?? defaults.readyDeadline)
-    const isAlive = waitOptions?.isAlive ?? alive
-    // Read directly, not through `Clock.currentTimeMillis`: a few effects less per probe.
+    const deadlineMillis = Duration.toMillis(Duration.decode(waitOptions?.deadline ?? defaults.readyDeadline))
     const clock = yield* Effect.clock
-    const started = clock.unsafeCurrentTimeMillis()
-    let attempts = 0
-    let lastError = "no probe finished"
-    let lastAsked = Number.NEGATIVE_INFINITY
-
-    const probes: Effect.Effect<void, Exited> = Effect.gen(function* () {
-      for (;;) {
-        attempts++
-        const outcome = yield* Effect.either(probe.probe(endpoint, probeTimeout))
-        if (Either.isRight(outcome)) return
-        lastError = outcome.left
-        const probedAt = clock.unsafeCurrentTimeMillis()
-        if (probedAt - lastAsked >= livenessEveryMillis) {
-          lastAsked = probedAt
-          const liveness = yield* isAlive
-          if (liveness._tag === "Exited") {
-            return yield* new Exited({ endpoint, exitCode: liveness.exitCode, logTail: liveness.logTail })
-          }
-        }
-        // Sleeps until the next probe is due, recomputing that when the number of waits halves.
-        for (;;) {
-          const now = clock.unsafeCurrentTimeMillis()
-          const delay = nextProbeDelayMillis(probedAt - started, waiting)
-          const due =
-            delay > wakeAboveMillis
-              ? Math.ceil((probedAt + delay) / gridMillis) * gridMillis
-              : probedAt + delay
-          if (now >= due) break
-          // A short pause is not worth waking for; a long one ends when the waits halve.
-          if (due - now <= wakeAboveMillis) {
-            yield* pauseFor(clock, due - now, undefined)
-            break
-          }
-          yield* pauseFor(clock, due - now, register)
-        }
-      }
-    })
-
-    yield* Effect.acquireUseRelease(
-      enter,
-      () => probes,
-      () => leave
-    ).pipe(
-      Effect.timeoutFail({
-        duration: deadline,
-        onTimeout: () =>
-          new NotReady({ endpoint, attempts, afterMillis: Duration.toMillis(deadline), lastError })
-      })
+    const setTimer = clock === liveClock ? liveTimer : clockTimer(clock)
+    // The default probe runs as plain callbacks; another one as an effect per probe.
+    const send = probe.probe === probeSocket ? sendProbe : sendVia(yield* Effect.runtime<never>(), probe)
+    const wait = probeUntilReady(endpoint, deadlineMillis, clock, setTimer, send)
+    const exited = waitOptions?.exited
+    if (exited === undefined) return yield* wait
+    return yield* Effect.raceFirst(
+      wait,
+      Effect.flatMap(exited, (exit) => new Exited({ endpoint, ...exit }))
     )
-    return { attempts, elapsedMillis: clock.unsafeCurrentTimeMillis() - started }
   })
 }

@@ -17,14 +17,13 @@ import {
 
 const ready: Ready = { attempts: 1, elapsedMillis: 0 }
 
-/** Like the live client: a container that has exited fails at once, any other is ready. */
+/** Like the live client: a container that has exited already fails with `Exited`, any other is ready. */
 const defaultWaitReady = (endpoint: Endpoint, options?: WaitOptions): Effect.Effect<Ready, ReadyError> =>
-  options?.isAlive === undefined
+  options?.exited === undefined
     ? Effect.succeed(ready)
-    : Effect.flatMap(options.isAlive, (liveness) =>
-        liveness._tag === "Exited"
-          ? Effect.fail(new Exited({ endpoint, exitCode: liveness.exitCode, logTail: liveness.logTail }))
-          : Effect.succeed(ready)
+    : Effect.raceFirst(
+        Effect.flatMap(options.exited, (exit) => new Exited({ endpoint, ...exit })),
+        Effect.as(Effect.yieldNow(), ready)
       )
 
 /** @internal */

@@ -7,8 +7,8 @@ import {
   type ContainerSpec,
   type Mount
 } from "@armada/engine"
-import { type Liveness, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
-import { Deferred, Effect, Option } from "effect"
+import { type ContainerExit, ProcessorClient, ProcessorError, Protocol } from "@armada/http"
+import { Effect, Option } from "effect"
 import type * as Orchestrator from "../Orchestrator.js"
 import type { Cause } from "../OrchestratorError.js"
 import * as Progress from "../Progress.js"
@@ -139,70 +139,54 @@ export const start = (session: Orchestrator.Session) =>
       )
 
     /**
-     * Whether a container that is not answering yet has exited, without asking the engine again
-     * and again: one long `wait` call per container runs beside the readiness probes and, when the
-     * container exits, records its exit code and log tail. Engine trouble on that call leaves the
-     * answer at "alive": the deadline still applies.
+     * Completes when the container exits, with its exit code and log tail: one long `wait` call per
+     * container, beside the readiness probes. Engine trouble on that call never completes it: the
+     * deadline still applies.
      */
-    const watchExit = (containerId: string) =>
-      Effect.gen(function* () {
-        const gone = yield* Deferred.make<Liveness>()
-        yield* engine.waitContainer(containerId).pipe(
-          Effect.flatMap((exitCode) =>
-            Effect.map(
-              diagnosis.logTail(containerId),
-              (tail): Liveness => ({ _tag: "Exited", exitCode, logTail: tail })
-            )
-          ),
-          Effect.catchTag("ContainerNotFound", () =>
-            Effect.succeed<Liveness>({
-              _tag: "Exited",
-              exitCode: -1,
-              logTail: "the container no longer exists"
-            })
-          ),
-          Effect.flatMap((liveness) => Deferred.succeed(gone, liveness)),
-          Effect.ignore,
-          Effect.forkScoped
-        )
-        const isAlive: Effect.Effect<Liveness> = Effect.flatMap(Deferred.isDone(gone), (done) =>
-          done ? Deferred.await(gone) : Effect.succeed<Liveness>({ _tag: "Alive" })
-        )
-        return isAlive
-      })
+    const exitOf = (containerId: string): Effect.Effect<ContainerExit> =>
+      engine.waitContainer(containerId).pipe(
+        Effect.flatMap((exitCode) =>
+          Effect.map(diagnosis.logTail(containerId), (logTail) => ({ exitCode, logTail }))
+        ),
+        Effect.catchTag("ContainerNotFound", () =>
+          Effect.succeed({ exitCode: -1, logTail: "the container no longer exists" })
+        ),
+        Effect.catchAll(() => Effect.never),
+        Effect.provideService(ContainerEngine, engine)
+      )
 
     // Then wait for it, outside the limit: waits only poll, so every container is waited for at once.
     const ready = (launched: Launched) =>
-      watchExit(launched.containerId).pipe(
-        Effect.flatMap((isAlive) =>
-          client.waitReady(launched.endpoint, { deadline: spec.options.timeouts.ready, isAlive })
-        ),
-        // The exit watch ends with the wait.
-        Effect.scoped,
-        Effect.tap((r) =>
-          Progress.emit(
-            Progress.ContainerReady.make({
-              ...described(launched.plan),
-              url: launched.endpoint.url,
-              attempts: r.attempts,
-              elapsedMillis: r.elapsedMillis
+      client
+        .waitReady(launched.endpoint, {
+          deadline: spec.options.timeouts.ready,
+          exited: exitOf(launched.containerId)
+        })
+        .pipe(
+          Effect.tap((r) =>
+            Progress.emit(
+              Progress.ContainerReady.make({
+                ...described(launched.plan),
+                url: launched.endpoint.url,
+                attempts: r.attempts,
+                elapsedMillis: r.elapsedMillis
+              })
+            )
+          ),
+          Effect.map(
+            (r): Orchestrator.Container => ({
+              role: launched.plan.role,
+              id: launched.plan.id,
+              image: launched.plan.image,
+              name: launched.plan.container.name,
+              containerId: launched.containerId,
+              endpoint: launched.endpoint,
+              readyMillis: r.elapsedMillis
             })
-          )
-        ),
-        Effect.map(
-          (r): Orchestrator.Container => ({
-            role: launched.plan.role,
-            id: launched.plan.id,
-            image: launched.plan.image,
-            name: launched.plan.container.name,
-            containerId: launched.containerId,
-            endpoint: launched.endpoint,
-            readyMillis: r.elapsedMillis
-          })
-        ),
-        Effect.tapError(reportFailure(launched.plan)),
-        Effect.withSpan("armada.ready", { attributes: described(launched.plan) })
-      )
+          ),
+          Effect.tapError(reportFailure(launched.plan)),
+          Effect.withSpan("armada.ready", { attributes: described(launched.plan) })
+        )
 
     const { value } = yield* stage.run(
       spec.session,
