@@ -70,8 +70,8 @@ export declare namespace ProcessorClient {
     /**
      * Probes the endpoint until it answers `GET /` with 200. A lone wait probes 5 ms + 3% of the
      * time waited apart; the waits in progress at once on one client share its probes, each
-     * probing less often the more there are (no closer than their number x 20 ms), but at least
-     * every third of the time it has waited and every 30 s.
+     * probing less often the more there are (no closer than their number x 50 ms), but at least
+     * every half of the time it has waited and every 30 s.
      */
     readonly waitReady: (
       endpoint: ProcessorError.Endpoint,

@@ -173,16 +173,16 @@ describe("nextProbeDelayMillis", () => {
     )
   })
 
-  it("crowded: as many times as far apart as there are waits (no closer than their number x 20 ms), but at least every third of the time waited and every 30 s", () => {
-    // 10 waits: 10 x (5 ms + 3%) or a third of the time waited, whichever is less.
+  it("crowded: as many times as far apart as there are waits (no closer than their number x 50 ms), but at least every half of the time waited and every 30 s", () => {
+    // 10 waits: 10 x (5 ms + 3%) or half of the time waited (at least 10 x 50 ms), whichever is less.
     assert.deepStrictEqual(
       [0, 100, 1_000, 10_000, 30_000].map((waited) => nextProbeDelayMillis(waited, 10)),
-      [50, 80, 333, 3050, 9050]
+      [50, 80, 350, 3050, 9050]
     )
-    // 65 waits: 325 ms apart at first, then no closer than 65 x 20 ms.
+    // 65 waits: 325 ms apart at first, then no closer than 65 x 50 ms, then half of the time waited.
     assert.strictEqual(nextProbeDelayMillis(0, 65), 325)
-    assert.strictEqual(nextProbeDelayMillis(3_000, 65), 1300)
-    assert.strictEqual(nextProbeDelayMillis(6_000, 65), 2000)
+    assert.strictEqual(nextProbeDelayMillis(3_000, 65), 3250)
+    assert.strictEqual(nextProbeDelayMillis(10_000, 65), 5000)
     assert.strictEqual(nextProbeDelayMillis(600_000, 65), 30_000)
   })
 
@@ -286,7 +286,7 @@ describe("ProcessorClient.waitReady's pacing", () => {
   // Several hundred TestClock sleeps, each of which costs the TestClock a few zero-delay timers: a
   // loaded machine stretches those to tens of milliseconds, hence the limit.
   it.effect(
-    "12 waits at once: far fewer probes each, still every third of the time waited; an exit ends a wait at once",
+    "12 waits at once: far fewer probes each, still every half of the time waited; an exit ends a wait at once",
     () =>
       Effect.gen(function* () {
         // c1 exits at 20 s.
@@ -300,14 +300,14 @@ describe("ProcessorClient.waitReady's pacing", () => {
         yield* Deferred.succeed(c1Exit, { exitCode: 3, logTail: "boom" })
         yield* TestClock.adjust("11 seconds")
 
-        // Each probes far less often than a lone wait (~175 probes in 30 s), but never more than a
-        // third of the time it has waited (or 12 x 20 ms) apart.
+        // Each probes far less often than a lone wait (~175 probes in 30 s), but never more than
+        // half of the time it has waited (or 12 x 50 ms) apart.
         for (const [name, times] of probes) {
           assert.isAtMost(times.length, 22, `${name}: ${times.length} probes`)
           for (let i = 1; i < times.length; i++) {
             const gap = times[i]! - times[i - 1]!
             // Pauses over a second end on a 250 ms grid.
-            const bound = Math.max(12 * 20, times[i - 1]! / 3) + 250
+            const bound = Math.max(12 * 50, times[i - 1]! / 2) + 250
             assert.isAtMost(gap, bound, `${name}: ${gap} ms after ${times[i - 1]}`)
           }
         }

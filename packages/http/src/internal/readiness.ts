@@ -28,10 +28,10 @@ import { probeSocket, sendProbe } from "./probe.js"
 const firstDelayMillis = 5
 /** A lone wait probes again after 5 ms + 3% of the time waited so far. */
 const growth = 0.03
-/** A crowded wait probes at least every third of the time it has waited so far... */
-const crowdedShare = 1 / 3
-/** ...but each of `waiting` waits no more often than every `waiting` x 20 ms... */
-const crowdedFloorMillis = 20
+/** A crowded wait probes at least every half of the time it has waited so far... */
+const crowdedShare = 1 / 2
+/** ...but each of `waiting` waits no more often than every `waiting` x 50 ms... */
+const crowdedFloorMillis = 50
 /** ...and every wait at least every 30 s. */
 const maxDelayMillis = 30_000
 
@@ -39,7 +39,7 @@ const maxDelayMillis = 30_000
  * The pause before the next probe, after a failed one `waitedMillis` into a wait, while
  * `waiting` waits (this one included) are in progress on the same client:
  *
- *   min(30 s, waiting x (5 ms + 3% of the time waited), max(waiting x 20 ms, a third of it))
+ *   min(30 s, waiting x (5 ms + 3% of the time waited), max(waiting x 50 ms, half of it))
  *
  * Alone, a wait probes 5 ms + 3% of the time waited apart: the lag between a server starting to
  * listen and armada noticing stays near 3% of its start-up time (a server up after 500 ms is seen
@@ -48,11 +48,13 @@ const maxDelayMillis = 30_000
  * Waits in progress at once on one client share its probes: each of `waiting` waits probes
  * `waiting` times as far apart, so a few waits together probe about as often as one. Containers
  * starting together share the machine and take longer each, and every probe (each a connection,
- * and a wake-up of armada) takes CPU from them. A crowded wait still probes at least every third
- * of the time it has waited (a container that took 30 s to start is seen within ~10 s), and at
- * least every 30 s; but no closer than `waiting` x 20 ms, since of 65 containers starting together
- * none is up within the first second. For 65 waits that is ~8 probes each in the first 10 s, ~14
- * in a minute and ~16 in two; for 12, ~15, ~21 and ~24.
+ * and a wake-up of armada) takes CPU from them. A crowded wait still probes at least every half
+ * of the time it has waited (a container that took 30 s to start is seen within ~15 s), and at
+ * least every 30 s; but no closer than `waiting` x 50 ms, since of 65 containers starting together
+ * none is up within the first seconds. Seeing a container in the middle of a crowd late delays
+ * nothing: the start ends with the last container, and the last waits are few, so they probe
+ * densely again. For 65 waits that is ~5 probes each in the first 10 s, ~9 in a minute and ~11 in
+ * two; for 12, ~14, ~19 and ~22.
  *
  * @internal
  */
