@@ -10,7 +10,9 @@ import { ContainerEngine } from "@armada/engine"
 import * as Http from "@armada/http"
 import { LocalEngine } from "@armada/local"
 import { Tracing } from "@armada/tracing"
-import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, Console, Effect, Exit, Layer } from "effect"
 import * as Cli from "./Cli.js"
 import * as Engine from "./Engine.js"
@@ -31,7 +33,11 @@ const CredentialsLive = Credentials.layerConfig().pipe(Layer.provide(NodeContext
 
 // The Docker engine asks a registry itself which part of a reference is missing when the engine
 // finds nothing for it (a missing repository and a missing tag are one answer to the engine).
-const RegistryClientLive = NodeHttpClient.layerUndici
+// node:http too: with undici (and `@effect/platform-node`'s index, which re-exports all of it),
+// every command read and ran ~720 KB more at start.
+const RegistryClientLive = NodeHttpClient.layerWithoutAgent.pipe(
+  Layer.provide(NodeHttpClient.makeAgentLayer())
+)
 
 // Discovery's settings are optional variables: reading them cannot fail.
 const settings = Effect.orDie(EngineDiscovery.settings)
