@@ -227,10 +227,10 @@ export const layer: Layer.Layer<ProcessorClient, never, HttpClient.HttpClient> =
 
 /**
  * In-memory behaviour of one endpoint for `layerTest`. A missing handler behaves like a healthy
- * container: `waitReady` is ready after one yield (or fails with `Exited` when `exited` completes
- * before that), `process` answers `{ outputDir: writeDir }`, `plug` an empty body, `merge` zero
- * files, `resolve` the last version, `putFiles` reads the tar and extracts nothing, `getFiles`
- * answers 404.
+ * container: `waitReady` is ready after one yield, `process` answers `{ outputDir: writeDir }`,
+ * `plug` an empty body, `merge` zero files, `resolve` the last version, `putFiles` reads the tar
+ * and extracts nothing, `getFiles` answers 404. As in the live client, a wait's `exited` ends any
+ * `waitReady`, a handler's too, with `Exited`.
  *
  * @since 0.1.0
  * @category models

@@ -137,18 +137,11 @@ export const client = (
       }
       return layerTest({
         "*": {
-          // A container takes a moment to listen (a few yields), unless it exits first.
-          waitReady: (endpoint, options) => {
-            const listening = behaviour.neverReady?.includes(idOf(endpoint))
+          // A container takes a moment to listen (a few yields); layerTest ends the wait if it exits.
+          waitReady: (endpoint) =>
+            behaviour.neverReady?.includes(idOf(endpoint))
               ? Effect.never
-              : Effect.as(Effect.repeatN(Effect.yieldNow(), 9), { attempts: 10, elapsedMillis: 0 })
-            return options?.exited === undefined
-              ? listening
-              : Effect.raceFirst(
-                  listening,
-                  Effect.flatMap(options.exited, (exit) => new ProcessorError.Exited({ endpoint, ...exit }))
-                )
-          },
+              : Effect.as(Effect.repeatN(Effect.yieldNow(), 9), { attempts: 10, elapsedMillis: 0 }),
           process: (request, endpoint) => {
             const custom = behaviour.process?.[idOf(endpoint)]
             if (custom !== undefined) return orCrash(endpoint, custom(request))

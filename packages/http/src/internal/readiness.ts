@@ -20,7 +20,7 @@ import {
   Option,
   Runtime
 } from "effect"
-import type { Probe, Ready, WaitOptions } from "../ProcessorClient.js"
+import type { ContainerExit, Probe, Ready, WaitOptions } from "../ProcessorClient.js"
 import { type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
 import { defaults } from "./checks.js"
 import { probeSocket, sendProbe } from "./probe.js"
@@ -161,14 +161,9 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
   }
 
   /** Probes until ready or `deadlineMillis` has passed. */
-  const probeUntilReady = (
-    endpoint: Endpoint,
-    deadlineMillis: number,
-    clock: Clock.Clock,
-    setTimer: SetTimer,
-    send: SendProbe
-  ) =>
+  const probeUntilReady = (endpoint: Endpoint, deadlineMillis: number, clock: Clock.Clock, send: SendProbe) =>
     Effect.async<Ready, NotReady>((resume) => {
+      const setTimer = clock === liveClock ? liveTimer : clockTimer(clock)
       const started = clock.unsafeCurrentTimeMillis()
       let attempts = 0
       let lastError = "no probe finished"
@@ -267,17 +262,32 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
     endpoint: Endpoint,
     waitOptions?: WaitOptions
   ): Effect.fn.Return<Ready, ReadyError> {
-    const deadlineMillis = Duration.toMillis(Duration.decode(waitOptions?.deadline ?? defaults.readyDeadline))
+    const deadlineMillis = Duration.toMillis(waitOptions?.deadline ?? defaults.readyDeadline)
     const clock = yield* Effect.clock
-    const setTimer = clock === liveClock ? liveTimer : clockTimer(clock)
     // The default probe runs as plain callbacks; another one as an effect per probe.
     const send = probe.probe === probeSocket ? sendProbe : sendVia(yield* Effect.runtime<never>(), probe)
-    const wait = probeUntilReady(endpoint, deadlineMillis, clock, setTimer, send)
-    const exited = waitOptions?.exited
-    if (exited === undefined) return yield* wait
-    return yield* Effect.raceFirst(
-      wait,
-      Effect.flatMap(exited, (exit) => new Exited({ endpoint, ...exit }))
+    return yield* untilExited(
+      endpoint,
+      probeUntilReady(endpoint, deadlineMillis, clock, send),
+      waitOptions?.exited
     )
   })
 }
+
+/**
+ * `wait`, ended with `Exited` as soon as `exited` completes, whichever comes first; the live and
+ * the in-memory client's `waitReady` both.
+ *
+ * @internal
+ */
+export const untilExited = <A, E>(
+  endpoint: Endpoint,
+  wait: Effect.Effect<A, E>,
+  exited: Effect.Effect<ContainerExit> | undefined
+): Effect.Effect<A, E | Exited> =>
+  exited === undefined
+    ? wait
+    : Effect.raceFirst(
+        wait,
+        Effect.flatMap(exited, (exit) => new Exited({ endpoint, ...exit }))
+      )

@@ -4,8 +4,8 @@
  * @internal
  */
 import { Duration, Effect, Stream } from "effect"
-import type { ProcessorClient, Ready, TestHandlers, TestRoutes, WaitOptions } from "../ProcessorClient.js"
-import { BadStatus, type Endpoint, Exited, NotReady, type ReadyError } from "../ProcessorError.js"
+import type { ProcessorClient, Ready, TestHandlers, TestRoutes } from "../ProcessorClient.js"
+import { BadStatus, type Endpoint, NotReady } from "../ProcessorError.js"
 import * as Protocol from "../Protocol.js"
 import {
   checkPlugResponse,
@@ -14,17 +14,12 @@ import {
   defaults,
   withCallTimeout
 } from "./checks.js"
+import { untilExited } from "./readiness.js"
 
 const ready: Ready = { attempts: 1, elapsedMillis: 0 }
 
-/** Like the live client: a container that has exited already fails with `Exited`, any other is ready. */
-const defaultWaitReady = (endpoint: Endpoint, options?: WaitOptions): Effect.Effect<Ready, ReadyError> =>
-  options?.exited === undefined
-    ? Effect.succeed(ready)
-    : Effect.raceFirst(
-        Effect.flatMap(options.exited, (exit) => new Exited({ endpoint, ...exit })),
-        Effect.as(Effect.yieldNow(), ready)
-      )
+/** A healthy container: ready after one yield, which gives an `exited` that is done already its turn. */
+const defaultWaitReady: Effect.Effect<Ready> = Effect.as(Effect.yieldNow(), ready)
 
 /** @internal */
 export const make = (routes: TestRoutes = {}): ProcessorClient.Service => {
@@ -33,7 +28,12 @@ export const make = (routes: TestRoutes = {}): ProcessorClient.Service => {
     waitReady: (endpoint, options) => {
       const deadline = Duration.decode(options?.deadline ?? defaults.readyDeadline)
       const handler = handlers(endpoint).waitReady
-      return (handler === undefined ? defaultWaitReady(endpoint, options) : handler(endpoint, options)).pipe(
+      // As in the live client, an exit ends any wait.
+      return untilExited(
+        endpoint,
+        handler === undefined ? defaultWaitReady : handler(endpoint, options),
+        options?.exited
+      ).pipe(
         Effect.timeoutFail({
           duration: deadline,
           onTimeout: () =>
