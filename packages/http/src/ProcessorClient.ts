@@ -37,6 +37,13 @@ export interface WaitOptions {
    * interrupted when they end first.
    */
   readonly exited?: Effect.Effect<ContainerExit> | undefined
+  /**
+   * Waits of one cohort (containers of one image started by one run, say) learn from each other
+   * how long a start takes: while other waits are in progress, a wait of the cohort sends its first
+   * probe no sooner than half the shortest wait of the cohort that has ended ready. The client
+   * forgets it when no wait is left. Without a cohort a wait learns nothing.
+   */
+  readonly cohort?: string | undefined
 }
 
 /**
@@ -70,8 +77,9 @@ export declare namespace ProcessorClient {
     /**
      * Probes the endpoint until it answers `GET /` with 200. A lone wait probes 5 ms + 3% of the
      * time waited apart; the waits in progress at once on one client share its probes, each
-     * probing less often the more there are (no closer than their number x 50 ms), but at least
-     * every half of the time it has waited and every 30 s.
+     * probing as many times less often as there are waits, but at least every half of the time it
+     * has waited (once that exceeds their number x 50 ms) and every 30 s. A crowded wait of a
+     * `cohort` starts probing at half the shortest ready wait of its cohort.
      */
     readonly waitReady: (
       endpoint: ProcessorError.Endpoint,

@@ -341,6 +341,54 @@ describe("ProcessorClient.waitReady's pacing", () => {
     })
   )
 
+  it.effect(
+    "a crowd learns per cohort: once one of a cohort was ready after 8 s, the next crowded one first probes 4 s in",
+    () =>
+      Effect.gen(function* () {
+        // Only `first` is ever ready, 8 s in.
+        const recording = recordingProbe((endpoint, now) => endpoint.name === "first" && now >= 8_000)
+        const client = yield* Effect.provide(ProcessorClient, recording.client)
+        const wait = (name: string, cohort?: string) =>
+          Effect.fork(
+            client.waitReady({ name, url: "http://127.0.0.1:1000" }, { deadline: "1 minute", cohort })
+          )
+        const firstProbe = (name: string) => recording.probes.get(name)?.[0]
+
+        const first = yield* wait("first", "processor app")
+        const peer = yield* wait("peer", "processor app")
+        yield* TestClock.adjust("10 seconds")
+        const { elapsedMillis } = yield* Fiber.join(first)
+        assert.isAtLeast(elapsedMillis, 8_000)
+
+        // At 10 s, with `peer` still waiting: a crowd of four.
+        const sameCohort = yield* wait("same", "processor app")
+        const otherCohort = yield* wait("other", "plugin app")
+        const noCohort = yield* wait("none")
+        yield* TestClock.adjust("10 seconds")
+        assert.strictEqual(firstProbe("other"), 10_000)
+        assert.strictEqual(firstProbe("none"), 10_000)
+        const same = firstProbe("same")!
+        assert.isAtLeast(same, 10_000 + elapsedMillis / 2)
+        // A pause over a second ends on the 250 ms grid.
+        assert.isAtMost(same, 10_000 + elapsedMillis / 2 + 250)
+
+        // A wait whose crowd thins out to itself probes at once, whatever its cohort learnt...
+        const late = yield* wait("late", "processor app")
+        yield* TestClock.adjust("1 second")
+        assert.isUndefined(firstProbe("late"))
+        yield* Effect.forEach([peer, sameCohort, otherCohort, noCohort], Fiber.interrupt)
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual(firstProbe("late"), 21_000)
+        // ...and once no wait is left, the client forgets it: a new crowd probes at once.
+        yield* Fiber.interrupt(late)
+        const beside = yield* wait("beside", "processor app")
+        const again = yield* wait("again", "processor app")
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual(firstProbe("again"), 21_001)
+        yield* Effect.forEach([again, beside], Fiber.interrupt)
+      })
+  )
+
   // The same on the live clock, where a pause is a plain timer rather than a race of fibers: 16
   // waits for ~10 s of real time, so that c0 is in a pause of over 3 s when the others end.
   it.live(

@@ -418,6 +418,7 @@ describe("Orchestrator.pipeline", () => {
 describe("containers, volumes and network", () => {
   it.effect("each container gets its role, env, labels, mounts, network, port and limits", () => {
     const envs = new Map<string, Readonly<Record<string, string>>>()
+    const cohorts = new Map<string, string | undefined>()
     const options: MemoryEngine.Options = {
       images: [
         {
@@ -484,6 +485,11 @@ describe("containers, volumes and network", () => {
           assert.deepStrictEqual(envs.get(plugin.name), { ARMADA_ROLE: "plugin" })
           assert.deepStrictEqual(envs.get(merger.name), { ARMADA_ROLE: "merger" })
           assert.strictEqual(started.merger.endpoint.url, `http://127.0.0.1:${merger.ports[0]!.hostPort}`)
+          // Each wait learns from the containers of its role and image.
+          assert.deepStrictEqual(
+            [processor, plugin, merger].map((c) => cohorts.get(c.name)),
+            [`processor ${harness.image}`, `plugin ${harness.image}`, `merger ${spec.merger.image}`]
+          )
 
           // The template was loaded into its volume.
           const memory = yield* MemoryEngine.MemoryEngine
@@ -499,7 +505,7 @@ describe("containers, volumes and network", () => {
         })
       )
       assert.deepStrictEqual(yield* harness.leftovers, [])
-    }).pipe(Effect.provide(harness.layer({}, options)))
+    }).pipe(Effect.provide(harness.layer({ cohorts }, options)))
   })
 
   it.effect(

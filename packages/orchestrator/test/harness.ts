@@ -69,6 +69,8 @@ export interface Behaviour {
     string,
     (request: Protocol.PlugRequest) => Effect.Effect<void, ProcessorError.CallError>
   >
+  /** The cohort each container's readiness wait was given, by container name. */
+  readonly cohorts?: Map<string, string | undefined>
   /** Ids whose containers never answer: their wait ends only when the engine says they exited. */
   readonly neverReady?: ReadonlyArray<string>
   /** Replaces the merger. */
@@ -138,10 +140,12 @@ export const client = (
       return layerTest({
         "*": {
           // A container takes a moment to listen (a few yields); layerTest ends the wait if it exits.
-          waitReady: (endpoint) =>
-            behaviour.neverReady?.includes(idOf(endpoint))
+          waitReady: (endpoint, options) => {
+            behaviour.cohorts?.set(endpoint.name, options?.cohort)
+            return behaviour.neverReady?.includes(idOf(endpoint))
               ? Effect.never
-              : Effect.as(Effect.repeatN(Effect.yieldNow(), 9), { attempts: 10, elapsedMillis: 0 }),
+              : Effect.as(Effect.repeatN(Effect.yieldNow(), 9), { attempts: 10, elapsedMillis: 0 })
+          },
           process: (request, endpoint) => {
             const custom = behaviour.process?.[idOf(endpoint)]
             if (custom !== undefined) return orCrash(endpoint, custom(request))

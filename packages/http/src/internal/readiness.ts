@@ -34,6 +34,8 @@ const crowdedShare = 1 / 2
 const crowdedFloorMillis = 50
 /** ...and every wait at least every 30 s. */
 const maxDelayMillis = 30_000
+/** A crowded wait of a cohort sends its first probe at this share of the cohort's shortest wait. */
+const cohortShare = 1 / 2
 
 /**
  * The pause before the next probe, after a failed one `waitedMillis` into a wait, while
@@ -50,11 +52,16 @@ const maxDelayMillis = 30_000
  * starting together share the machine and take longer each, and every probe (each a connection,
  * and a wake-up of armada) takes CPU from them. A crowded wait still probes at least every half
  * of the time it has waited (a container that took 30 s to start is seen within ~15 s), and at
- * least every 30 s; but no closer than `waiting` x 50 ms, since of 65 containers starting together
- * none is up within the first seconds. Seeing a container in the middle of a crowd late delays
- * nothing: the start ends with the last container, and the last waits are few, so they probe
- * densely again. For 65 waits that is ~5 probes each in the first 10 s, ~9 in a minute and ~11 in
- * two; for 12, ~14, ~19 and ~22.
+ * least every 30 s; "half of the time waited" only counts once it exceeds `waiting` x 50 ms, so
+ * that it does not bring the first probes of a crowd closer together. Seeing a container in the
+ * middle of a crowd late delays nothing: the start ends with the last container, and the last
+ * waits are few, so they probe densely again. For 65 waits that is ~5 probes each in the first
+ * 10 s, ~9 in a minute and ~11 in two; for 12, ~14, ~19 and ~22.
+ *
+ * A crowd also learns, per cohort (`WaitOptions.cohort`): once a wait of a cohort has ended ready,
+ * the crowded waits of that cohort send no probe before half of that wait (the shortest so far).
+ * Containers of one image started together take about as long each, so the probes before that
+ * would all be refused: of 65 containers that each take 15-60 s, that is ~5 probes of ~12.
  *
  * @internal
  */
@@ -152,8 +159,11 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
       own.delete(wake)
     }
   }
+  // The shortest wait that ended ready, per cohort, since the client last had no wait.
+  const shortestReady = new Map<string, number>()
   const leave = () => {
     waiting--
+    if (waiting === 0) shortestReady.clear()
     if (waiting === 0 || (waiting & (waiting - 1)) !== 0) return
     const woken = sleepers
     sleepers = new Set()
@@ -161,7 +171,13 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
   }
 
   /** Probes until ready or `deadlineMillis` has passed. */
-  const probeUntilReady = (endpoint: Endpoint, deadlineMillis: number, clock: Clock.Clock, send: SendProbe) =>
+  const probeUntilReady = (
+    endpoint: Endpoint,
+    deadlineMillis: number,
+    cohort: string | undefined,
+    clock: Clock.Clock,
+    send: SendProbe
+  ) =>
     Effect.async<Ready, NotReady>((resume) => {
       const setTimer = clock === liveClock ? liveTimer : clockTimer(clock)
       const started = clock.unsafeCurrentTimeMillis()
@@ -177,6 +193,11 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
         cancelPending()
         cancelDeadline()
         leave()
+      }
+      // In a crowd, none of the cohort is probed before half its shortest wait.
+      const firstProbeMillis = () => {
+        const shortest = cohort === undefined || waiting < 2 ? undefined : shortestReady.get(cohort)
+        return shortest === undefined ? 0 : Math.round(cohortShare * shortest)
       }
       const end = (result: Effect.Effect<Ready, NotReady>) => {
         if (ended) return
@@ -200,7 +221,11 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
       const probed = (outcome: Exit.Exit<void, string>) => {
         if (ended) return
         if (Exit.isSuccess(outcome)) {
-          end(Effect.succeed({ attempts, elapsedMillis: clock.unsafeCurrentTimeMillis() - started }))
+          const elapsedMillis = clock.unsafeCurrentTimeMillis() - started
+          if (cohort !== undefined && elapsedMillis < (shortestReady.get(cohort) ?? Infinity)) {
+            shortestReady.set(cohort, elapsedMillis)
+          }
+          end(Effect.succeed({ attempts, elapsedMillis }))
           return
         }
         const why = Cause.failureOption(outcome.cause)
@@ -220,7 +245,10 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
       // Sleeps until the next probe is due, recomputing that when the number of waits halves.
       const pauseAfter = (probedAt: number) => {
         const now = clock.unsafeCurrentTimeMillis()
-        const delay = nextProbeDelayMillis(probedAt - started, waiting)
+        const delay = Math.max(
+          nextProbeDelayMillis(probedAt - started, waiting),
+          started + firstProbeMillis() - probedAt
+        )
         const due =
           delay > wakeAboveMillis ? Math.ceil((probedAt + delay) / gridMillis) * gridMillis : probedAt + delay
         if (now >= due) {
@@ -252,7 +280,8 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
           ? () => {}
           : setTimer(deadlineMillis, () => end(Effect.fail(new NotReady(notReady()))))
 
-      sendOne()
+      if (firstProbeMillis() > 0) pauseAfter(started)
+      else sendOne()
       return Effect.sync(() => {
         if (!ended) stop()
       })
@@ -268,7 +297,7 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
     const send = probe.probe === probeSocket ? sendProbe : sendVia(yield* Effect.runtime<never>(), probe)
     return yield* untilExited(
       endpoint,
-      probeUntilReady(endpoint, deadlineMillis, clock, send),
+      probeUntilReady(endpoint, deadlineMillis, waitOptions?.cohort, clock, send),
       waitOptions?.exited
     )
   })

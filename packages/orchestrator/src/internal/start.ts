@@ -160,7 +160,9 @@ export const start = (session: Orchestrator.Session) =>
       client
         .waitReady(launched.endpoint, {
           deadline: spec.options.timeouts.ready,
-          exited: exitOf(launched.containerId)
+          exited: exitOf(launched.containerId),
+          // Containers of one role and image take about as long to start as each other.
+          cohort: `${launched.plan.role} ${launched.plan.image}`
         })
         .pipe(
           Effect.tap((r) =>
