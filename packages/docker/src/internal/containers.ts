@@ -15,9 +15,10 @@ import {
 import type Docker from "dockerode"
 import { Effect } from "effect"
 import { type Client, labelFilters, withSignal } from "./client.js"
-import { isAlreadyStarted, networkNotFound, toDockerError } from "./error.js"
-import { networkModes, networksNamed } from "./networks.js"
-import { inspectVolume } from "./volumes.js"
+import { isAlreadyStarted, toDockerError } from "./error.js"
+import type { NetworkIds } from "./networkIds.js"
+import { networkModes } from "./networks.js"
+import { requireVolumes } from "./volumes.js"
 
 /**
  * `networkId`: the container joins that network by id (its endpoint named after it too), so a
@@ -116,7 +117,7 @@ const demux = (buffer: Buffer): string => {
 }
 
 /** @internal */
-export const make = (client: Client): ContainerEngine.ContainerOperations => {
+export const make = (client: Client, networkIds: NetworkIds): ContainerEngine.ContainerOperations => {
   const { context, docker, request } = client
 
   const inspectContainer = (ref: string) =>
@@ -128,23 +129,19 @@ export const make = (client: Client): ContainerEngine.ContainerOperations => {
     createContainer: (spec) =>
       Effect.gen(function* () {
         // Docker would create a missing named volume on the fly, unlabelled: refuse instead.
-        yield* Effect.forEach(spec.mounts ?? [], (mount) => inspectVolume(client, mount.volume), {
-          concurrency: "unbounded",
-          discard: true
-        })
-        const ctx = context("createContainer", "container", spec.name, {
-          image: spec.image,
-          conflict: "NameConflict"
-        })
+        yield* requireVolumes(
+          client,
+          (spec.mounts ?? []).map((mount) => mount.volume)
+        )
         // A named network is joined by the id of the one every process keeps: two processes'
         // concurrent ensures may have made two of that name for a moment.
         const network = spec.network
         const networkId =
-          network === undefined || networkModes.has(network)
-            ? undefined
-            : yield* Effect.flatMap(networksNamed(client, network), ([keeper]) =>
-                keeper === undefined ? Effect.fail(networkNotFound(network)) : Effect.succeed(keeper.Id)
-              )
+          network === undefined || networkModes.has(network) ? undefined : yield* networkIds.resolve(network)
+        const ctx = context("createContainer", "container", spec.name, {
+          image: spec.image,
+          conflict: "NameConflict"
+        })
         const created = yield* request(ctx, (signal) =>
           docker.createContainer(withSignal(createBody(spec, networkId), signal))
         )

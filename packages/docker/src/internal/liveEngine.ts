@@ -82,6 +82,7 @@ export const make = (options: Options) =>
     const docker = new Dockerode({ ...address.options, agent } as Docker.DockerOptions)
     const client = Client.make(docker, address.display, timeout)
     const { context, request } = client
+    const networks = yield* Networks.make(client)
 
     const engine: ContainerEngine.Service = {
       address: address.display,
@@ -96,9 +97,9 @@ export const make = (options: Options) =>
         }))
       ),
       ...Images.make(client, credentials, registryClient),
-      ...Containers.make(client),
+      ...Containers.make(client, networks.ids),
       ...Volumes.make(client),
-      ...(yield* Networks.make(client)),
+      ...networks.service,
       ...Archives.make(client)
     }
     return engine

@@ -9,6 +9,7 @@ import type Docker from "dockerode"
 import { Effect, Option } from "effect"
 import { type Client, labelFilters, withSignal } from "./client.js"
 import { isAmbiguousName, networkNotFound } from "./error.js"
+import * as NetworkIds from "./networkIds.js"
 
 /**
  * Network modes Docker reads as modes, not as the names of networks.
@@ -60,10 +61,20 @@ export const networksNamed = (
 /** @internal */
 export const make = (
   client: Client
-): Effect.Effect<Pick<ContainerEngine.Service, "ensureNetwork" | "listNetworks" | "removeNetwork">> =>
+): Effect.Effect<{
+  readonly service: Pick<ContainerEngine.Service, "ensureNetwork" | "listNetworks" | "removeNetwork">
+  readonly ids: NetworkIds.NetworkIds
+}> =>
   Effect.gen(function* () {
     const { context, docker, request } = client
     const networkLock = yield* Effect.makeSemaphore(1)
+    const ids = NetworkIds.make((name) =>
+      Effect.map(networksNamed(client, name), ([keeper]) =>
+        Option.map(Option.fromNullable(keeper), (k) => k.Id)
+      )
+    )
+    const kept = (keeper: Docker.NetworkInspectInfo) =>
+      Effect.as(ids.remember(keeper.Name, keeper.Id), networkInfo(keeper))
     const service: Pick<ContainerEngine.Service, "ensureNetwork" | "listNetworks" | "removeNetwork"> = {
       ensureNetwork: ({ name, labels }) =>
         // One ensure at a time in this process; create-then-inspect-on-409 and the de-duplication
@@ -71,7 +82,7 @@ export const make = (
         networkLock.withPermits(1)(
           Effect.gen(function* () {
             const [existing] = yield* networksNamed(client, name)
-            if (existing !== undefined) return networkInfo(existing)
+            if (existing !== undefined) return yield* kept(existing)
             const ctx = context("ensureNetwork", "network", name, { conflict: "NameConflict" })
             const created = yield* request(ctx, (signal) =>
               docker.createNetwork(
@@ -92,7 +103,7 @@ export const make = (
                 docker.getNetwork(created.value).remove(withSignal({}, signal))
               ).pipe(Effect.ignore)
             }
-            return networkInfo(keeper)
+            return yield* kept(keeper)
           })
         ),
       listNetworks: (labels) =>
@@ -108,6 +119,7 @@ export const make = (
         }),
       removeNetwork: (name) =>
         Effect.gen(function* () {
+          ids.forget(name)
           const removeRef = (ref: string) =>
             request(context("removeNetwork", "network", name), (signal) =>
               docker.getNetwork(ref).remove(withSignal({}, signal))
@@ -122,5 +134,5 @@ export const make = (
           )
         })
     }
-    return service
+    return { service, ids }
   })

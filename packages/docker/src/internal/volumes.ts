@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import type { ContainerEngine, ContainerEngineError } from "@armada/engine"
+import { type ContainerEngine, ContainerEngineError } from "@armada/engine"
 import type Docker from "dockerode"
 import { Effect } from "effect"
 import { type Client, labelFilters, withSignal } from "./client.js"
@@ -20,6 +20,31 @@ export const inspectVolume = (
   client.request(client.context("inspectVolume", "volume", volume), (signal) =>
     client.docker.getVolume(volume).inspect(withSignal({}, signal))
   )
+
+/**
+ * Fails with `VolumeNotFound` for the first of `volumes` the engine does not have: one inspect for
+ * one volume, one filtered list for several.
+ *
+ * @internal
+ */
+export const requireVolumes = (
+  client: Client,
+  volumes: ReadonlyArray<string>
+): Effect.Effect<void, ContainerEngineError.ContainerEngineError> => {
+  if (volumes.length === 0) return Effect.void
+  if (volumes.length === 1) return Effect.asVoid(inspectVolume(client, volumes[0]!))
+  return Effect.gen(function* () {
+    // Docker's name filter matches parts of names: the exact names are checked here.
+    const listed = yield* client.request(
+      client.context("listVolumes", "volume", volumes.join(", ")),
+      (signal) =>
+        client.docker.listVolumes(withSignal({ filters: JSON.stringify({ name: volumes }) }, signal))
+    )
+    const present = new Set((listed.Volumes ?? []).map((volume) => volume.Name))
+    const missing = volumes.find((volume) => !present.has(volume))
+    if (missing !== undefined) return yield* new ContainerEngineError.VolumeNotFound({ volume: missing })
+  })
+}
 
 /** @internal */
 export const make = ({

@@ -11,7 +11,17 @@ import { Effect, Fiber, FiberStatus, Schedule } from "effect"
 import { eventually, failureOf, logsContain, type Suite } from "./suite.js"
 
 /** @internal */
-export const register = ({ test, nameOf, spec, container, labels, runLabel, runId, port }: Suite): void => {
+export const register = ({
+  test,
+  nameOf,
+  spec,
+  container,
+  volume,
+  labels,
+  runLabel,
+  runId,
+  port
+}: Suite): void => {
   test("containers: created → running → removed", [], () =>
     Effect.gen(function* () {
       const engine = yield* ContainerEngine
@@ -164,7 +174,20 @@ export const register = ({ test, nameOf, spec, container, labels, runLabel, runI
       const noVolume = yield* failureOf(engine.createContainer(spec("no-volume", { mounts })))
       assert.strictEqual(noVolume._tag, "VolumeNotFound")
       assert.strictEqual((noVolume as ContainerEngineError.VolumeNotFound).volume, nameOf("no-such-volume"))
-      assert.strictEqual((yield* engine.listVolumes(runLabel)).length, 0, "no volume was made on the way")
+      // Of several mounts, the one that is missing is named.
+      const present = yield* volume("present")
+      const twoMounts = [
+        { volume: present, target: "/data", readOnly: false },
+        { volume: nameOf("no-such-volume"), target: "/more", readOnly: false }
+      ]
+      const oneMissing = yield* failureOf(engine.createContainer(spec("one-missing", { mounts: twoMounts })))
+      assert.strictEqual(oneMissing._tag, "VolumeNotFound")
+      assert.strictEqual((oneMissing as ContainerEngineError.VolumeNotFound).volume, nameOf("no-such-volume"))
+      assert.deepStrictEqual(
+        (yield* engine.listVolumes(runLabel)).map((info) => info.name),
+        [present],
+        "no volume was made on the way"
+      )
       assert.strictEqual((yield* engine.listContainers(runLabel)).length, 0)
     })
   )
