@@ -40,8 +40,9 @@ export interface WaitOptions {
   /**
    * Waits of one cohort (containers of one image started by one run, say) learn from each other
    * how long a start takes: while other waits are in progress, a wait of the cohort sends its first
-   * probe no sooner than half the shortest wait of the cohort that has ended ready. The client
-   * forgets it when no wait is left. Without a cohort a wait learns nothing.
+   * probe no sooner than half the shortest wait of the cohort that has ended ready, or, while none
+   * has, than half of what the cohort's oldest wait had waited when it began. The client forgets
+   * it when no wait is left. Without a cohort a wait learns nothing.
    */
   readonly cohort?: string | undefined
 }
@@ -79,7 +80,7 @@ export declare namespace ProcessorClient {
      * time waited apart; the waits in progress at once on one client share its probes, each
      * probing as many times less often as there are waits, but at least every half of the time it
      * has waited (once that exceeds their number x 50 ms) and every 30 s. A crowded wait of a
-     * `cohort` starts probing at half the shortest ready wait of its cohort.
+     * `cohort` starts probing later, by what its cohort has shown (`WaitOptions.cohort`).
      */
     readonly waitReady: (
       endpoint: ProcessorError.Endpoint,

@@ -389,6 +389,31 @@ describe("ProcessorClient.waitReady's pacing", () => {
       })
   )
 
+  it.effect(
+    "before any of a cohort is ready, a wait that joins it 6 s after its oldest first probes 3 s in",
+    () =>
+      Effect.gen(function* () {
+        const recording = recordingProbe(() => false)
+        const client = yield* Effect.provide(ProcessorClient, recording.client)
+        const wait = (name: string, cohort: string) =>
+          Effect.fork(
+            client.waitReady({ name, url: "http://127.0.0.1:1000" }, { deadline: "1 minute", cohort })
+          )
+        const oldest = yield* wait("oldest", "processor app")
+        yield* TestClock.adjust("6 seconds")
+        const joiner = yield* wait("joiner", "processor app")
+        const stranger = yield* wait("stranger", "plugin app")
+        yield* TestClock.adjust("4 seconds")
+        assert.strictEqual(recording.probes.get("oldest")![0], 0)
+        assert.strictEqual(recording.probes.get("stranger")![0], 6_000)
+        const first = recording.probes.get("joiner")![0]!
+        // 6 s + 3 s, on the 250 ms grid.
+        assert.isAtLeast(first, 9_000)
+        assert.isAtMost(first, 9_250)
+        yield* Effect.forEach([oldest, joiner, stranger], Fiber.interrupt)
+      })
+  )
+
   // The same on the live clock, where a pause is a plain timer rather than a race of fibers: 16
   // waits for ~10 s of real time, so that c0 is in a pause of over 3 s when the others end.
   it.live(

@@ -59,9 +59,11 @@ const cohortShare = 1 / 2
  * 10 s, ~9 in a minute and ~11 in two; for 12, ~14, ~19 and ~22.
  *
  * A crowd also learns, per cohort (`WaitOptions.cohort`): once a wait of a cohort has ended ready,
- * the crowded waits of that cohort send no probe before half of that wait (the shortest so far).
- * Containers of one image started together take about as long each, so the probes before that
- * would all be refused: of 65 containers that each take 15-60 s, that is ~5 probes of ~12.
+ * the crowded waits of that cohort send no probe before half of that wait (the shortest so far);
+ * before that, a wait sends none before half of what the cohort's oldest wait in progress had
+ * waited when it began (none of them is up yet, and they started under the same load). Containers
+ * of one image started together take about as long each, so the probes before that would all be
+ * refused: of 65 containers that each take 15-60 s, most of ~12 each.
  *
  * @internal
  */
@@ -159,11 +161,16 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
       own.delete(wake)
     }
   }
-  // The shortest wait that ended ready, per cohort, since the client last had no wait.
+  // Per cohort, since the client last had no wait: the shortest wait that ended ready, and when
+  // each wait in progress began, oldest first.
   const shortestReady = new Map<string, number>()
+  const inProgress = new Map<string, Array<number>>()
   const leave = () => {
     waiting--
-    if (waiting === 0) shortestReady.clear()
+    if (waiting === 0) {
+      shortestReady.clear()
+      inProgress.clear()
+    }
     if (waiting === 0 || (waiting & (waiting - 1)) !== 0) return
     const woken = sleepers
     sleepers = new Set()
@@ -187,17 +194,27 @@ export const make = (probe: Probe, probeTimeout: Duration.Duration) => {
       // Whatever is pending: the probe in flight, or the pause and its wake-up.
       let cancelPending = () => {}
       waiting++
+      // Until one of the cohort is ready: half of what its oldest wait had waited when this began.
+      const peers = cohort === undefined ? [] : (inProgress.get(cohort) ?? [])
+      const behindOldest = peers.length === 0 ? 0 : cohortShare * (started - peers[0]!)
+      if (cohort !== undefined) inProgress.set(cohort, [...peers, started])
 
       const stop = () => {
         ended = true
         cancelPending()
         cancelDeadline()
+        if (cohort !== undefined) {
+          const starts = inProgress.get(cohort) ?? []
+          starts.splice(starts.indexOf(started), 1)
+        }
         leave()
       }
-      // In a crowd, none of the cohort is probed before half its shortest wait.
+      // In a crowd, a wait of a cohort sends no probe before half the cohort's shortest ready wait;
+      // while none has been ready, before half of what its oldest wait had waited when this began.
       const firstProbeMillis = () => {
-        const shortest = cohort === undefined || waiting < 2 ? undefined : shortestReady.get(cohort)
-        return shortest === undefined ? 0 : Math.round(cohortShare * shortest)
+        if (cohort === undefined || waiting < 2) return 0
+        const shortest = shortestReady.get(cohort)
+        return Math.round(shortest === undefined ? behindOldest : cohortShare * shortest)
       }
       const end = (result: Effect.Effect<Ready, NotReady>) => {
         if (ended) return
