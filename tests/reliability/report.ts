@@ -83,10 +83,25 @@ export const save = (name: SectionName, section: Section): void => {
   render()
 }
 
+/**
+ * The document's numbered sections as they stand, by number: a part this checkout has no saved
+ * result for (a run of one suite file) keeps what the last run of it wrote.
+ */
+const writtenSections = (): Map<number, string> => {
+  const text = existsSync(documentPath) ? readFileSync(documentPath, "utf8") : ""
+  return new Map(
+    text.split(/^(?=## \d+\. )/m).flatMap((part) => {
+      const number = /^## (\d+)\. /.exec(part)?.[1]
+      return number === undefined ? [] : [[Number(number), `${part.trimEnd()}\n`] as const]
+    })
+  )
+}
+
 export const render = (): void => {
+  const written = writtenSections()
   const parts = order.map((name, index) => {
     const file = join(resultsDir, `${name}.json`)
-    if (!existsSync(file)) return `## ${index + 1}. ${name}\n\n_Not run yet._\n`
+    if (!existsSync(file)) return written.get(index + 1) ?? `## ${index + 1}. ${name}\n\n_Not run yet._\n`
     return renderSection(index + 1, JSON.parse(readFileSync(file, "utf8")) as Section & { at: string })
   })
   writeFileSync(documentPath, `${[header, ...parts].join("\n").trimEnd()}\n`)
