@@ -12,6 +12,7 @@ import * as Clean from "./commands/Clean.js"
 import * as Doctor from "./commands/Doctor.js"
 import * as Pipeline from "./commands/Pipeline.js"
 import * as Ps from "./commands/Ps.js"
+import * as Remote from "./commands/Remote.js"
 import * as Serve from "./commands/Serve.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Flags from "./Flags.js"
@@ -89,12 +90,7 @@ export const runCommand = Command.make(
               )
             )
           : Pipeline.run(flags),
-      // The client of `armada serve` (its API's schemas, the upload) is loaded only for --server.
-      onSome: (url) =>
-        Effect.flatMap(
-          Effect.promise(() => import("./commands/Remote.js")),
-          (Remote) => Remote.run(flags, url, { templateOnServer })
-        )
+      onSome: (url) => Remote.run(flags, url, { templateOnServer })
     })
 ).pipe(
   Command.withDescription(
