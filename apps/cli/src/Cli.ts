@@ -12,7 +12,6 @@ import * as Clean from "./commands/Clean.js"
 import * as Doctor from "./commands/Doctor.js"
 import * as Pipeline from "./commands/Pipeline.js"
 import * as Ps from "./commands/Ps.js"
-import * as Remote from "./commands/Remote.js"
 import * as Serve from "./commands/Serve.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Flags from "./Flags.js"
@@ -90,7 +89,12 @@ export const runCommand = Command.make(
               )
             )
           : Pipeline.run(flags),
-      onSome: (url) => Remote.run(flags, url, { templateOnServer })
+      // The client of `armada serve` (its API's schemas, the upload) is loaded only for --server.
+      onSome: (url) =>
+        Effect.flatMap(
+          Effect.promise(() => import("./commands/Remote.js")),
+          (Remote) => Remote.run(flags, url, { templateOnServer })
+        )
     })
 ).pipe(
   Command.withDescription(

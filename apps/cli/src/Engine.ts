@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { fileURLToPath } from "node:url"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import { InputError } from "@armada/core"
 import { EngineDiscovery, EngineDiscoveryError } from "@armada/docker"
 import { ContainerEngine, ContainerEngineError } from "@armada/engine"
@@ -109,13 +110,19 @@ export const layer = (factories: Factories): Layer.Layer<Engines> => Layer.succe
 
 /**
  * The bundle of the reference test app, next to this app in the repository
- * (`apps/test-app/dist/test-app.mjs`); the same relative path works from `src/` and `dist/`.
+ * (`apps/test-app/dist/test-app.mjs`). Found from this app's `package.json` (the package resolving
+ * its own name), not from this module's URL: the bundler may put this module in any file under
+ * `dist/`, at any depth.
  *
  * @since 0.1.0
  * @category constants
  */
-export const testAppBundle: string = fileURLToPath(
-  new URL("../../test-app/dist/test-app.mjs", import.meta.url)
+export const testAppBundle: string = join(
+  dirname(createRequire(import.meta.url).resolve("@armada/cli/package.json")),
+  "..",
+  "test-app",
+  "dist",
+  "test-app.mjs"
 )
 
 /**

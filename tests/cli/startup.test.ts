@@ -1,0 +1,37 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "vitest"
+
+// What every `armada` command reads before it does anything: the built entry and the chunks it
+// imports statically. Node.js compiles every byte of them, on every command; what only one
+// command needs is a chunk of its own, imported by that command (apps/cli/scripts/bundle.mjs).
+const dist = fileURLToPath(new URL("../../apps/cli/dist/", import.meta.url))
+const bin = join(dist, "bin.js")
+
+/** The files `file` imports statically (`import … from "./…"`), and theirs, relative to dist/. */
+const staticallyRead = (file: string, seen = new Set<string>()): Set<string> => {
+  seen.add(file)
+  const text = readFileSync(join(dist, file), "utf8")
+  const folder = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : ""
+  for (const [, relative] of text.matchAll(/(?:from|import)\s*"\.\/([^"]+\.js)"/g)) {
+    const path = `${folder}${relative}`
+    if (!seen.has(path)) staticallyRead(path, seen)
+  }
+  return seen
+}
+
+describe("what armada reads at start (the bundle)", () => {
+  it("is built", () => {
+    assert.isTrue(existsSync(bin), `${bin} is missing: run \`pnpm build\` first`)
+  })
+
+  it.each([
+    ["Listen", "armada serve's server: its HTTP stack, the pool, the API"],
+    ["Remote", "the client of `armada run --server`"]
+  ])("leaves %s (%s) to the command that needs it", (name) => {
+    const chunks = readdirSync(join(dist, "chunks")).filter((file) => file.startsWith(`${name}-`))
+    assert.lengthOf(chunks, 1, `one chunk of its own, chunks/${name}-<hash>.js`)
+    assert.notInclude([...staticallyRead("bin.js")], `chunks/${chunks[0]}`)
+  })
+})
