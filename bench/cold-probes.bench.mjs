@@ -1,7 +1,8 @@
 // `pnpm bench cold-probes`: what a cold run costs armada itself. Runs the built CLI on
 // bench/cold-64.yaml (64 processors and the merger, 65 containers of armada/test-app:dev, at
-// concurrency 8) under `/usr/bin/time -v`:
-//   node apps/cli/dist/bin.js run bench/cold-64.yaml --engine docker --json --output <tmp>
+// concurrency 8) under `/usr/bin/time -v`, as an executable, the way `armada` runs (its first line
+// gives Node.js the CLI's V8 settings):
+//   apps/cli/dist/bin.js run bench/cold-64.yaml --engine docker --json --output <tmp>
 // and reads the readiness probes from the `--json` events (each container's "ready (N probes)",
 // the attempts `ProcessorClient.waitReady` counts) and armada's CPU (user + sys of the CLI
 // process) from `time`. Prints one JSON line per run: probes per ready container, CPU per container
@@ -59,18 +60,7 @@ const runOnce = async () => {
   const loadBefore = load()
   const child = spawn(
     "/usr/bin/time",
-    [
-      "-v",
-      process.execPath,
-      cli,
-      "run",
-      spec,
-      "--engine",
-      "docker",
-      "--json",
-      "--output",
-      join(output, "out")
-    ],
+    ["-v", cli, "run", spec, "--engine", "docker", "--json", "--output", join(output, "out")],
     {
       stdio: ["ignore", "pipe", "pipe"],
       // 65 containers on a shared 2-core machine: the engine may take longer than its default 30 s

@@ -114,8 +114,8 @@ const track = (child) => {
 const armada = (args) =>
   new Promise((resolve, reject) => {
     const child = execFile(
-      process.execPath,
-      [bin, ...args],
+      bin,
+      args,
       { cwd: root, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) =>
         error === null
@@ -129,8 +129,8 @@ const armada = (args) =>
 const serve = (cli = bin) =>
   new Promise((resolve, reject) => {
     const child = spawn(
-      process.execPath,
-      [cli, "serve", "--port", "0", "--json", "--engine", "docker", "--max-sets", String(maxSets)],
+      cli,
+      ["serve", "--port", "0", "--json", "--engine", "docker", "--max-sets", String(maxSets)],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
     )
     const exited = track(child)

@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
@@ -21,7 +23,7 @@ const staticallyRead = (file: string, seen = new Set<string>()): Set<string> => 
   return seen
 }
 
-describe("what armada reads at start (the bundle)", () => {
+describe("how armada starts (the bundle)", () => {
   it("is built", () => {
     assert.isTrue(existsSync(bin), `${bin} is missing: run \`pnpm build\` first`)
   })
@@ -33,5 +35,23 @@ describe("what armada reads at start (the bundle)", () => {
     const chunks = readdirSync(join(dist, "chunks")).filter((file) => file.startsWith(`${name}-`))
     assert.lengthOf(chunks, 1, `one chunk of its own, chunks/${name}-<hash>.js`)
     assert.notInclude([...staticallyRead("bin.js")], `chunks/${chunks[0]}`)
+  })
+
+  it("runs as an executable, and Node.js gets the V8 settings of its first line", () => {
+    // A module Node.js loads before the CLI (NODE_OPTIONS=--require) reports the flags it was given.
+    const folder = mkdtempSync(join(tmpdir(), "armada-startup-"))
+    try {
+      const reporter = join(folder, "exec-argv.cjs")
+      writeFileSync(reporter, "process.stderr.write(JSON.stringify(process.execArgv) + '\\n')")
+      const ran = spawnSync(bin, ["--version"], {
+        encoding: "utf8",
+        env: { ...process.env, NODE_OPTIONS: `--require ${reporter}` }
+      })
+      assert.strictEqual(ran.status, 0, ran.stderr)
+      assert.match(ran.stdout.trim(), /^\d+\.\d+\.\d+$/)
+      assert.deepStrictEqual(JSON.parse(ran.stderr.split("\n")[0] ?? ""), ["--single-threaded", "--no-opt"])
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
   })
 })

@@ -1,6 +1,15 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded --no-opt
 /**
  * The `armada` executable: provides the application's layers (`MainLive`) and runs the CLI.
+ *
+ * Its first line gives V8 two settings for a process that lives seconds to minutes beside the
+ * containers it starts, on the same cores: `--single-threaded` (garbage collection and compiling
+ * on the main thread, not on helper threads that compete with the containers and with each other)
+ * and `--no-opt` (no optimizing compiler: a command's code does not run long enough to repay its
+ * compiles). They take ~7% and ~3% off the CPU of the 64-processor cold run (BENCHMARKS.md,
+ * cold-probes round 7), and leave a warm re-run through `armada serve` as fast as it was.
+ * `node dist/bin.js` runs without them, and works the same. (Set at run time instead, through
+ * `v8.setFlagsFromString`, single-threaded garbage collection crashes V8.)
  *
  * @since 0.1.0
  */
