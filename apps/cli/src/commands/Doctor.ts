@@ -188,7 +188,8 @@ export const handler = (flags: Flags) =>
           ...(probe.error._tag === "NoEngineFound" ? { reason: "no Docker engine answered" } : {}),
           attempts
         }
-    const local = { testAppBundle: Engine.testAppBundle, present: existsSync(Engine.testAppBundle) }
+    const testAppBundle = Engine.testAppBundle()
+    const local = { testAppBundle, present: existsSync(testAppBundle) }
 
     const selected = yield* Effect.either(Engine.select(flags.engine, { catalog: spec?.local }))
     const engine: Findings["engine"] =
