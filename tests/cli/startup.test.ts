@@ -37,19 +37,31 @@ describe("how armada starts (the bundle)", () => {
     assert.notInclude([...staticallyRead("bin.js")], `chunks/${chunks[0]}`)
   })
 
-  it("runs as an executable, and Node.js gets the V8 settings of its first line", () => {
-    // A module Node.js loads before the CLI (NODE_OPTIONS=--require) reports the flags it was given.
+  it("runs as an executable, and Node.js gets the V8 settings and glibc the malloc settings of its first line", () => {
+    // A module Node.js loads before the CLI (NODE_OPTIONS=--require) reports what it was given.
     const folder = mkdtempSync(join(tmpdir(), "armada-startup-"))
     try {
-      const reporter = join(folder, "exec-argv.cjs")
-      writeFileSync(reporter, "process.stderr.write(JSON.stringify(process.execArgv) + '\\n')")
-      const ran = spawnSync(bin, ["--version"], {
-        encoding: "utf8",
-        env: { ...process.env, NODE_OPTIONS: `--require ${reporter}` }
-      })
-      assert.strictEqual(ran.status, 0, ran.stderr)
-      assert.match(ran.stdout.trim(), /^\d+\.\d+\.\d+$/)
-      assert.deepStrictEqual(JSON.parse(ran.stderr.split("\n")[0] ?? ""), ["--single-threaded", "--no-opt"])
+      const reporter = join(folder, "report.cjs")
+      writeFileSync(
+        reporter,
+        "process.stderr.write(JSON.stringify([process.execArgv, process.env.GLIBC_TUNABLES]) + '\\n')"
+      )
+      const started = (env: NodeJS.ProcessEnv) => {
+        const ran = spawnSync(bin, ["--version"], {
+          encoding: "utf8",
+          env: { ...env, NODE_OPTIONS: `--require ${reporter}` }
+        })
+        assert.strictEqual(ran.status, 0, ran.stderr)
+        assert.match(ran.stdout.trim(), /^\d+\.\d+\.\d+$/)
+        return JSON.parse(ran.stderr.split("\n")[0] ?? "") as [Array<string>, string]
+      }
+      const { GLIBC_TUNABLES: _, ...unset } = process.env
+      const [execArgv, tunables] = started(unset)
+      assert.deepStrictEqual(execArgv, ["--single-threaded", "--no-opt"])
+      assert.strictEqual(tunables, "glibc.malloc.hugetlb=1:")
+      // The user's own tunables come last: glibc applies them in order, so theirs win.
+      const [, own] = started({ ...unset, GLIBC_TUNABLES: "glibc.malloc.hugetlb=0" })
+      assert.strictEqual(own, "glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0")
     } finally {
       rmSync(folder, { recursive: true, force: true })
     }

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded --no-opt
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1:${GLIBC_TUNABLES} node --single-threaded --no-opt
 /**
  * The `armada` executable: provides the application's layers (`MainLive`) and runs the CLI.
  *
@@ -8,8 +8,15 @@
  * and `--no-opt` (no optimizing compiler: a command's code does not run long enough to repay its
  * compiles). They take ~7% and ~3% off the CPU of the 64-processor cold run (BENCHMARKS.md,
  * cold-probes round 7), and leave a warm re-run through `armada serve` as fast as it was.
- * `node dist/bin.js` runs without them, and works the same. (Set at run time instead, through
- * `v8.setFlagsFromString`, single-threaded garbage collection crashes V8.)
+ * (Set at run time instead, through `v8.setFlagsFromString`, single-threaded garbage collection
+ * crashes V8.)
+ *
+ * It also asks glibc's malloc for transparent huge pages (`glibc.malloc.hugetlb=1`, where the
+ * kernel gives them on request): a page fault cost ~14 µs of CPU in the virtual machine of
+ * BENCHMARKS.md, and start-up alone faulted in ~17,700 pages, ~7,900 of them malloc's (round 8).
+ * A `GLIBC_TUNABLES` of the user's own comes after it and wins; other C libraries ignore it.
+ *
+ * `node dist/bin.js` runs without any of this, and works the same.
  *
  * @since 0.1.0
  */
