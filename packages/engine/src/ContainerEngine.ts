@@ -136,10 +136,13 @@ export interface ContainerSecurity {
 }
 
 /**
- * @since 0.1.0
+ * What a listing says of a container: enough to find, group and remove it. Docker answers a list
+ * with these in one request; the rest (`ContainerInfo`) takes an inspect per container.
+ *
+ * @since 0.4.0
  * @category models
  */
-export interface ContainerInfo {
+export interface ContainerSummary {
   readonly id: string
   readonly name: string
   readonly image: string
@@ -147,7 +150,15 @@ export interface ContainerInfo {
   readonly state: ContainerState
   /** Set once the container has exited. */
   readonly exitCode: number | undefined
+  /** To the second at least (Docker lists it in whole seconds). */
   readonly createdAt: Date
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerInfo extends ContainerSummary {
   readonly ports: ReadonlyArray<PortBinding>
   readonly mounts: ReadonlyArray<Mount>
   readonly security: ContainerSecurity
@@ -252,9 +263,10 @@ export declare namespace ContainerEngine {
     readonly inspectContainer: (
       container: string
     ) => Effect.Effect<ContainerInfo, ContainerEngineError.ContainerEngineError>
+    /** Every container carrying `labels`, in one request where the engine allows it. */
     readonly listContainers: (
       labels?: Labels
-    ) => Effect.Effect<ReadonlyArray<ContainerInfo>, ContainerEngineError.ContainerEngineError>
+    ) => Effect.Effect<ReadonlyArray<ContainerSummary>, ContainerEngineError.ContainerEngineError>
     /** Waits until the container exits and returns its exit code. */
     readonly waitContainer: (
       container: string

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Names } from "@armada/core"
-import { ContainerEngine, type ContainerInfo, type VolumeInfo } from "@armada/engine"
+import { ContainerEngine, type ContainerSummary, type VolumeInfo } from "@armada/engine"
 import { Clock, Context, Effect } from "effect"
 import * as Engine from "../Engine.js"
 import type { Reported } from "../ExitCode.js"
@@ -51,12 +51,12 @@ const poolOf = (
  */
 export const group = (
   prefix: Names.Id,
-  containers: ReadonlyArray<ContainerInfo>,
+  containers: ReadonlyArray<ContainerSummary>,
   volumes: ReadonlyArray<VolumeInfo>
 ): Array<Session> => {
   const keys = Names.labelKeys(prefix)
   const poolLabel = `${prefix}.pool`
-  const sessions = new Map<string, { containers: Array<ContainerInfo>; volumes: Array<VolumeInfo> }>()
+  const sessions = new Map<string, { containers: Array<ContainerSummary>; volumes: Array<VolumeInfo> }>()
   const entry = (labels: Readonly<Record<string, string>>) => {
     const session = labels[keys.session] ?? noSession
     let found = sessions.get(session)
@@ -68,7 +68,7 @@ export const group = (
   }
   for (const container of containers) entry(container.labels).containers.push(container)
   for (const volume of volumes) entry(volume.labels).volumes.push(volume)
-  const oldest = (found: { containers: Array<ContainerInfo>; volumes: Array<VolumeInfo> }) =>
+  const oldest = (found: { containers: Array<ContainerSummary>; volumes: Array<VolumeInfo> }) =>
     Math.min(
       ...found.containers.map((c) => c.createdAt.getTime()),
       ...found.volumes.map((v) => v.createdAt.getTime())

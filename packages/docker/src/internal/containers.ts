@@ -1,15 +1,15 @@
 /**
  * The live engine's containers: the create request (with the security profile and limits), start,
- * inspect (as `ContainerInfo`), list, wait, logs and remove.
+ * inspect (as `ContainerInfo`), list (as `ContainerSummary`), wait, logs and remove.
  *
  * @internal
  */
-import { Parallel } from "@armada/core"
 import {
   type ContainerEngine,
   type ContainerInfo,
   type ContainerSpec,
   type ContainerState,
+  type ContainerSummary,
   SecurityProfile
 } from "@armada/engine"
 import type Docker from "dockerode"
@@ -100,6 +100,30 @@ const toContainerInfo = (info: Docker.ContainerInspectInfo): ContainerInfo => {
   }
 }
 
+/**
+ * A list entry carries the exit code only in its status line, which Docker and Podman write as
+ * `Exited (<code>) <how long> ago`.
+ */
+const exitCodeOfStatus = (status: string): number | undefined => {
+  const code = /^Exited \((-?\d+)\)/.exec(status)?.[1]
+  return code === undefined ? undefined : Number(code)
+}
+
+const toContainerSummary = (summary: Docker.ContainerInfo): ContainerSummary => {
+  const state = summary.State as ContainerState
+  // A container's own name is the one without a further slash (links add `/<other>/<alias>`).
+  const names = summary.Names.map((name) => name.replace(/^\//, ""))
+  return {
+    id: summary.Id,
+    name: names.find((name) => !name.includes("/")) ?? names[0] ?? summary.Id,
+    image: summary.Image,
+    labels: summary.Labels ?? {},
+    state,
+    exitCode: state === "exited" || state === "dead" ? exitCodeOfStatus(summary.Status) : undefined,
+    createdAt: new Date(summary.Created * 1000)
+  }
+}
+
 /** Docker's log stream without a TTY: frames of [stream, 0, 0, 0, size (4 bytes BE)] + payload. */
 const demux = (buffer: Buffer): string => {
   const parts: Array<Buffer> = []
@@ -119,11 +143,6 @@ const demux = (buffer: Buffer): string => {
 /** @internal */
 export const make = (client: Client, networkIds: NetworkIds): ContainerEngine.ContainerOperations => {
   const { context, docker, request } = client
-
-  const inspectContainer = (ref: string) =>
-    request(context("inspectContainer", "container", ref), (signal) =>
-      docker.getContainer(ref).inspect(withSignal({}, signal))
-    ).pipe(Effect.map(toContainerInfo))
 
   return {
     createContainer: (spec) =>
@@ -155,26 +174,14 @@ export const make = (client: Client, networkIds: NetworkIds): ContainerEngine.Co
           if (!isAlreadyStarted(error)) throw error
         }
       }),
-    inspectContainer,
+    inspectContainer: (ref) =>
+      request(context("inspectContainer", "container", ref), (signal) =>
+        docker.getContainer(ref).inspect(withSignal({}, signal))
+      ).pipe(Effect.map(toContainerInfo)),
     listContainers: (labels) =>
-      Effect.gen(function* () {
-        const listed = yield* request(context("listContainers", "container", "*"), (signal) =>
-          docker.listContainers(withSignal({ all: true, filters: labelFilters(labels) }, signal))
-        )
-        const outcome = yield* Parallel.forEachCollect(listed, (summary) => inspectContainer(summary.Id), {
-          concurrency: 8
-        }).pipe(Effect.orDie)
-        // A container removed between the list and its inspect is simply gone.
-        const failure = outcome.failures.find(
-          (f) => !(f.cause._tag === "Fail" && f.cause.error._tag === "ContainerNotFound")
-        )
-        if (failure !== undefined) {
-          return yield* failure.cause._tag === "Fail"
-            ? Effect.fail(failure.cause.error)
-            : Effect.die(failure.cause.defect)
-        }
-        return outcome.successes.map((success) => success.value)
-      }),
+      request(context("listContainers", "container", "*"), (signal) =>
+        docker.listContainers(withSignal({ all: true, filters: labelFilters(labels) }, signal))
+      ).pipe(Effect.map((listed) => listed.map(toContainerSummary))),
     waitContainer: (ref) =>
       Effect.gen(function* () {
         const result = yield* Effect.tryPromise({

@@ -123,6 +123,42 @@ export const register = ({
     })
   )
 
+  test("a listing summarises each container as inspect reports it: created, running, exited", [], () =>
+    Effect.gen(function* () {
+      const engine = yield* ContainerEngine
+      yield* container(spec("listed-created"))
+      yield* container(spec("listed-running"))
+      yield* container(spec("listed-exited", { env: { EXIT_CODE: "3" } }))
+      yield* engine.startContainer(nameOf("listed-running"))
+      yield* engine.startContainer(nameOf("listed-exited"))
+      assert.strictEqual(yield* engine.waitContainer(nameOf("listed-exited")), 3)
+      yield* logsContain(nameOf("listed-running"), "listening")
+      const listed = yield* engine.listContainers(runLabel)
+      assert.deepStrictEqual(listed.map((summary) => summary.name).sort(), [
+        nameOf("listed-created"),
+        nameOf("listed-exited"),
+        nameOf("listed-running")
+      ])
+      const states: Record<string, [string, number | undefined]> = {}
+      for (const summary of listed) {
+        const info = yield* engine.inspectContainer(summary.id)
+        assert.strictEqual(summary.id, info.id)
+        assert.strictEqual(summary.name, info.name)
+        assert.strictEqual(summary.image, info.image)
+        assert.deepStrictEqual(summary.labels, info.labels)
+        assert.strictEqual(summary.state, info.state)
+        assert.strictEqual(summary.exitCode, info.exitCode)
+        assert.isAtMost(Math.abs(summary.createdAt.getTime() - info.createdAt.getTime()), 1000)
+        states[summary.name] = [summary.state, summary.exitCode]
+      }
+      assert.deepStrictEqual(states, {
+        [nameOf("listed-created")]: ["created", undefined],
+        [nameOf("listed-running")]: ["running", undefined],
+        [nameOf("listed-exited")]: ["exited", 3]
+      })
+    })
+  )
+
   test("waiting on a running container ends with 137 when it is removed", [], () =>
     Effect.gen(function* () {
       const engine = yield* ContainerEngine
