@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, TestClock } from "effect"
 import * as NetworkIds from "../src/internal/networkIds.js"
+import * as Remembered from "../src/internal/remembered.js"
 
 /** Network ids over a lookup that counts its calls and answers from `networks`. */
 const counted = (networks: Map<string, string>) => {
@@ -25,7 +26,7 @@ describe("the network ids a live engine remembers", () => {
         assert.deepStrictEqual(lookups, ["net"])
 
         networks.set("net", "id-2")
-        yield* TestClock.adjust(NetworkIds.rememberMillis - 1)
+        yield* TestClock.adjust(Remembered.rememberMillis - 1)
         assert.strictEqual(yield* ids.resolve("net"), "id-1")
         yield* TestClock.adjust(1)
         assert.strictEqual(yield* ids.resolve("net"), "id-2")

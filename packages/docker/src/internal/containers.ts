@@ -18,7 +18,7 @@ import { type Client, labelFilters, withSignal } from "./client.js"
 import { isAlreadyStarted, toDockerError } from "./error.js"
 import type { NetworkIds } from "./networkIds.js"
 import { networkModes } from "./networks.js"
-import { requireVolumes } from "./volumes.js"
+import { type PresentVolumes, requireVolumes } from "./volumes.js"
 
 /**
  * `networkId`: the container joins that network by id (its endpoint named after it too), so a
@@ -141,7 +141,11 @@ const demux = (buffer: Buffer): string => {
 }
 
 /** @internal */
-export const make = (client: Client, networkIds: NetworkIds): ContainerEngine.ContainerOperations => {
+export const make = (
+  client: Client,
+  networkIds: NetworkIds,
+  presentVolumes: PresentVolumes
+): ContainerEngine.ContainerOperations => {
   const { context, docker, request } = client
 
   return {
@@ -150,6 +154,7 @@ export const make = (client: Client, networkIds: NetworkIds): ContainerEngine.Co
         // Docker would create a missing named volume on the fly, unlabelled: refuse instead.
         yield* requireVolumes(
           client,
+          presentVolumes,
           (spec.mounts ?? []).map((mount) => mount.volume)
         )
         // A named network is joined by the id of the one every process keeps: two processes'

@@ -19,6 +19,7 @@ import * as Client from "./client.js"
 import * as Containers from "./containers.js"
 import * as Images from "./images.js"
 import * as Networks from "./networks.js"
+import * as Remembered from "./remembered.js"
 import * as Transport from "./transport.js"
 import * as Volumes from "./volumes.js"
 
@@ -83,6 +84,7 @@ export const make = (options: Options) =>
     const client = Client.make(docker, address.display, timeout)
     const { context, request } = client
     const networks = yield* Networks.make(client)
+    const presentVolumes = Remembered.make<true>()
 
     const engine: ContainerEngine.Service = {
       address: address.display,
@@ -97,8 +99,8 @@ export const make = (options: Options) =>
         }))
       ),
       ...Images.make(client, credentials, registryClient),
-      ...Containers.make(client, networks.ids),
-      ...Volumes.make(client),
+      ...Containers.make(client, networks.ids, presentVolumes),
+      ...Volumes.make(client, presentVolumes),
       ...networks.service,
       ...Archives.make(client)
     }

@@ -228,6 +228,21 @@ export const register = ({
     })
   )
 
+  test("create refuses a volume that was there for the create before and has been removed since", [], () =>
+    Effect.gen(function* () {
+      const engine = yield* ContainerEngine
+      const gone = yield* volume("removed-since")
+      const mounts = [{ volume: gone, target: "/data", readOnly: false }]
+      yield* container(spec("before-removal", { mounts }))
+      yield* engine.removeContainer(nameOf("before-removal"))
+      yield* engine.removeVolume(gone)
+      const error = yield* failureOf(engine.createContainer(spec("after-removal", { mounts })))
+      assert.strictEqual(error._tag, "VolumeNotFound")
+      assert.strictEqual((error as ContainerEngineError.VolumeNotFound).volume, gone)
+      assert.deepStrictEqual(yield* engine.listVolumes(runLabel), [], "the create made no volume")
+    })
+  )
+
   test("label filters select exactly the matching containers", [], () =>
     Effect.gen(function* () {
       const engine = yield* ContainerEngine
