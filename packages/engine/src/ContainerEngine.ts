@@ -148,7 +148,7 @@ export interface ContainerSummary {
   readonly image: string
   readonly labels: Labels
   readonly state: ContainerState
-  /** Set once the container has exited. */
+  /** Set once the container has exited (Docker's list does not say it for a `dead` one). */
   readonly exitCode: number | undefined
   /** To the second at least (Docker lists it in whole seconds). */
   readonly createdAt: Date
