@@ -12,14 +12,10 @@ import { Effect, Option } from "effect"
 import { networkNotFound } from "./error.js"
 import * as Remembered from "./remembered.js"
 
-/** @internal */
-export interface NetworkIds {
+/** `remember` when this engine has just ensured a network, `forget` when it removes one. @internal */
+export interface NetworkIds extends Pick<Remembered.Remembered<string>, "remember" | "forget"> {
   /** The id `name` resolves to: remembered, or looked up (and then remembered). */
   readonly resolve: (name: string) => Effect.Effect<string, ContainerEngineError.ContainerEngineError>
-  /** `name` resolves to `id` as of now (this engine has just ensured it). */
-  readonly remember: (name: string, id: string) => Effect.Effect<void>
-  /** This engine is removing `name`. */
-  readonly forget: (name: string) => void
 }
 
 /**

@@ -273,17 +273,8 @@ export const make = (
           services.map((service) => service.ID),
           "listContainers"
         )
-        return yield* Effect.forEach(
-          services,
-          (service) =>
-            Effect.flatMap(nodeOfService(service), (node) =>
-              infoOf({
-                service,
-                node,
-                task: Spec.newest(tasks.filter((task) => task.ServiceID === service.ID))
-              })
-            ),
-          { concurrency: 8 }
+        return services.map((service) =>
+          Spec.toContainerSummary(service, Spec.newest(tasks.filter((task) => task.ServiceID === service.ID)))
         )
       }),
     waitContainer: (ref) =>

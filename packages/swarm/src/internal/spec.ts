@@ -1,10 +1,17 @@
 /**
  * A container as a swarm service and back: the service spec `createContainer` sends, and the
- * `ContainerInfo` read from a service and its newest task. Plain data, no requests.
+ * `ContainerInfo` and `ContainerSummary` read from a service and its newest task. Plain data, no
+ * requests.
  *
  * @internal
  */
-import { type ContainerInfo, type ContainerSpec, type ContainerState, SecurityProfile } from "@armada/engine"
+import {
+  type ContainerInfo,
+  type ContainerSpec,
+  type ContainerState,
+  type ContainerSummary,
+  SecurityProfile
+} from "@armada/engine"
 
 /** The fields of a service armada reads. @internal */
 export interface Service {
@@ -163,6 +170,24 @@ export const exitCodeOf = (task: Task): number =>
   task.Status.ContainerStatus?.ContainerID ? (task.Status.ContainerStatus.ExitCode ?? -1) : -1
 
 /**
+ * What a listing says of the container a service stands for.
+ *
+ * @internal
+ */
+export const toContainerSummary = (service: Service, task: Task | undefined): ContainerSummary => {
+  const state = task === undefined ? "created" : (states[task.Status.State] ?? "created")
+  return {
+    id: service.ID,
+    name: service.Spec.Name,
+    image: service.Spec.TaskTemplate.ContainerSpec.Image,
+    labels: service.Spec.Labels ?? {},
+    state,
+    exitCode: state === "exited" && task !== undefined ? exitCodeOf(task) : undefined,
+    createdAt: new Date(service.CreatedAt)
+  }
+}
+
+/**
  * The container a service stands for. `ports` are the bindings armada calls (see `forward.ts`);
  * `network` the name of the overlay network it joined.
  *
@@ -174,18 +199,10 @@ export const toContainerInfo = (
   ports: ContainerInfo["ports"],
   network: string | undefined
 ): ContainerInfo => {
-  const spec = service.Spec
-  const container = spec.TaskTemplate.ContainerSpec
-  const limits = spec.TaskTemplate.Resources?.Limits
-  const state = task === undefined ? "created" : (states[task.Status.State] ?? "created")
+  const container = service.Spec.TaskTemplate.ContainerSpec
+  const limits = service.Spec.TaskTemplate.Resources?.Limits
   return {
-    id: service.ID,
-    name: spec.Name,
-    image: container.Image,
-    labels: spec.Labels ?? {},
-    state,
-    exitCode: state === "exited" && task !== undefined ? exitCodeOf(task) : undefined,
-    createdAt: new Date(service.CreatedAt),
+    ...toContainerSummary(service, task),
     ports,
     mounts: (container.Mounts ?? []).map((mount) => ({
       volume: mount.Source ?? "",
