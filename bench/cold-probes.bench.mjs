@@ -6,16 +6,19 @@
 // and reads the readiness probes from the `--json` events (each container's "ready (N probes)",
 // the attempts `ProcessorClient.waitReady` counts) and armada's CPU (user + sys of the CLI
 // process) from `time`. Prints one JSON line per run: probes per ready container, CPU per container
-// started, the waits, wall time, the stages and the load average before and after; a run that
-// fails keeps its events and `time` report in a temporary folder it names. Targets: <= 30 probes per
-// container on average, <= 50 ms of CPU per container. Options: --runs N (default 1; each run is
-// 65 containers on the shared engine, so keep it small), --spec FILE (another spec), --cli FILE
-// (another build of the CLI, e.g. one bundled before a change, for a before/after comparison: copy
-// the whole dist/ folder, `cp -r apps/cli/dist /tmp/before`, since bin.js imports its chunks/).
+// started, the waits, wall time, the stages and the load average before and after, and where the
+// CPU went (`cpuMillisByPhase`: the CLI's CPU read from /proc as each stage's events arrive, in
+// 10 ms clock ticks; the start stage split at the last container started, into creating and
+// starting under the limit and waiting for the last ones); a run that fails keeps its events and
+// `time` report in a temporary folder it names. Targets: <= 30 probes per container on average,
+// <= 50 ms of CPU per container. Options: --runs N (default 1; each run is 65 containers on the
+// shared engine, so keep it small), --spec FILE (another spec), --cli FILE (another build of the
+// CLI, e.g. one bundled before a change, for a before/after comparison: copy the whole dist/
+// folder, `cp -r apps/cli/dist /tmp/before`, since bin.js imports its chunks/).
 // The CLI runs with ARMADA_DOCKER_TIMEOUT=300 seconds unless the environment sets it: on a busy
 // machine the engine can take longer than the default 30 s to answer one of 65 starts.
 import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -55,6 +58,45 @@ const leftovers = (result) =>
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0)
 
+const millisPerTick = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }))
+
+/** The one child of `/usr/bin/time` (the CLI), once it has been started. */
+const childOf = (pid) => {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ")
+    return children.length === 1 && children[0] !== "" ? Number(children[0]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** User + system CPU of `pid` so far, in ms (fields 14 and 15 of /proc/PID/stat, in clock ticks). */
+const cpuMillisOf = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * millisPerTick
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The CPU of each phase of a run: start-up (until the first stage), each stage (with the gap before
+ * the next), the start stage split at the last container started (creating and starting under the
+ * limit, then waiting for the last ones), and cleaning up and exiting (after the last stage, to
+ * `time`'s total). `marks`: where each phase began, in the order the events came.
+ */
+const phases = (marks, totalMillis) => {
+  const out = {}
+  let previous = { phase: "start-up", cpu: 0 }
+  for (const mark of [...marks, { phase: undefined, cpu: totalMillis }]) {
+    out[previous.phase] = Math.round(mark.cpu - previous.cpu)
+    previous = mark
+  }
+  return out
+}
+
 const runOnce = async () => {
   const output = mkdtempSync(join(tmpdir(), "armada-cold-probes-"))
   const loadBefore = load()
@@ -70,8 +112,35 @@ const runOnce = async () => {
   )
   let stdout = ""
   let stderr = ""
+  // The CLI's CPU where each phase began, from the events as they come (see `phases`).
+  let cliPid
+  const cpuNow = () => {
+    cliPid ??= childOf(child.pid)
+    return cliPid === undefined ? undefined : cpuMillisOf(cliPid)
+  }
+  const stageMarks = []
+  let lastStarted
+  let lastStageDone
+  let partial = ""
   child.stdout.on("data", (data) => {
     stdout += String(data)
+    const lines = (partial + String(data)).split("\n")
+    partial = lines.pop()
+    for (const line of lines) {
+      if (!line.startsWith("{")) continue
+      const event = JSON.parse(line)
+      const cpu = cpuNow()
+      if (cpu === undefined) continue
+      if (event._tag === "StageStarted") {
+        stageMarks.push({
+          phase: event.stage === "start" ? "start: creating and starting" : event.stage,
+          cpu
+        })
+      } else if (event._tag === "StageDone") lastStageDone = { phase: "clean and exit", cpu }
+      else if (event._tag === "ItemStatus" && event.stage === "start") {
+        lastStarted = { phase: "start: waiting for the last", cpu }
+      }
+    }
   })
   child.stderr.on("data", (data) => {
     stderr += String(data)
@@ -131,6 +200,14 @@ const runOnce = async () => {
       min: Math.min(...probes)
     },
     cpu: { userSeconds: user, sysSeconds: sys, millisPerContainer: round(cpuMillisPerContainer) },
+    // The last container started and the last stage done came among the stages' starts: in CPU
+    // order, which is the order the events came (a stable sort keeps a tie in that order).
+    cpuMillisByPhase: phases(
+      [...stageMarks, lastStarted, lastStageDone]
+        .filter((mark) => mark !== undefined)
+        .sort((a, b) => a.cpu - b.cpu),
+      (user + sys) * 1000
+    ),
     waitSeconds: { median: round(median(waits)), max: round(Math.max(...waits)) },
     wallSeconds: round(timeField(stderr, "Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)")),
     stageSeconds,
