@@ -121,6 +121,12 @@ const runOnce = async () => {
   const stageMarks = []
   let lastStarted
   let lastStageDone
+  // The last container started and the last stage done came among the stages' starts: in CPU
+  // order, which is the order the events came (a stable sort keeps a tie in that order).
+  const marksInOrder = () =>
+    [...stageMarks, lastStarted, lastStageDone]
+      .filter((mark) => mark !== undefined)
+      .sort((a, b) => a.cpu - b.cpu)
   let partial = ""
   child.stdout.on("data", (data) => {
     stdout += String(data)
@@ -200,14 +206,9 @@ const runOnce = async () => {
       min: Math.min(...probes)
     },
     cpu: { userSeconds: user, sysSeconds: sys, millisPerContainer: round(cpuMillisPerContainer) },
-    // The last container started and the last stage done came among the stages' starts: in CPU
-    // order, which is the order the events came (a stable sort keeps a tie in that order).
-    cpuMillisByPhase: phases(
-      [...stageMarks, lastStarted, lastStageDone]
-        .filter((mark) => mark !== undefined)
-        .sort((a, b) => a.cpu - b.cpu),
-      (user + sys) * 1000
-    ),
+    // Without /proc/PID/task/PID/children (a kernel built without it) the CLI's CPU cannot be read
+    // during the run: no phases, rather than all of it under start-up.
+    ...(stageMarks.length === 0 ? {} : { cpuMillisByPhase: phases(marksInOrder(), (user + sys) * 1000) }),
     waitSeconds: { median: round(median(waits)), max: round(Math.max(...waits)) },
     wallSeconds: round(timeField(stderr, "Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)")),
     stageSeconds,
