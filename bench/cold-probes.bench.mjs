@@ -85,7 +85,7 @@ const cpuMillisOf = (pid) => {
  * The CPU of each phase of a run: start-up (until the first stage), each stage (with the gap before
  * the next), the start stage split at the last container started (creating and starting under the
  * limit, then waiting for the last ones), and cleaning up and exiting (after the last stage, to
- * `time`'s total). `marks`: where each phase began, in the order the events came.
+ * `time`'s total). `marks`: where each phase began, in order.
  */
 const phases = (marks, totalMillis) => {
   const out = {}
@@ -112,39 +112,33 @@ const runOnce = async () => {
   )
   let stdout = ""
   let stderr = ""
-  // The CLI's CPU where each phase began, from the events as they come (see `phases`).
+  // The CLI's CPU where each phase began, read as the phase's first event comes (see `phases`).
   let cliPid
-  const cpuNow = () => {
+  const marks = []
+  /** A mark for `phase`, in place of the last one when that was a `replacing` mark. */
+  const mark = (phase, replacing) => {
     cliPid ??= childOf(child.pid)
-    return cliPid === undefined ? undefined : cpuMillisOf(cliPid)
+    const cpu = cliPid === undefined ? undefined : cpuMillisOf(cliPid)
+    if (cpu === undefined) return
+    if (marks.at(-1)?.phase === replacing) marks.pop()
+    marks.push({ phase, cpu })
   }
-  const stageMarks = []
-  let lastStarted
-  let lastStageDone
-  // The last container started and the last stage done came among the stages' starts: in CPU
-  // order, which is the order the events came (a stable sort keeps a tie in that order).
-  const marksInOrder = () =>
-    [...stageMarks, lastStarted, lastStageDone]
-      .filter((mark) => mark !== undefined)
-      .sort((a, b) => a.cpu - b.cpu)
+  const events = []
   let partial = ""
   child.stdout.on("data", (data) => {
     stdout += String(data)
     const lines = (partial + String(data)).split("\n")
     partial = lines.pop()
-    for (const line of lines) {
-      if (!line.startsWith("{")) continue
+    for (const line of lines.filter((line) => line.startsWith("{"))) {
       const event = JSON.parse(line)
-      const cpu = cpuNow()
-      if (cpu === undefined) continue
+      events.push(event)
+      // A stage's end is the run's last phase until the next stage starts (the gap counts in the
+      // stage before), and a container started is the last one until another is.
       if (event._tag === "StageStarted") {
-        stageMarks.push({
-          phase: event.stage === "start" ? "start: creating and starting" : event.stage,
-          cpu
-        })
-      } else if (event._tag === "StageDone") lastStageDone = { phase: "clean and exit", cpu }
+        mark(event.stage === "start" ? "start: creating and starting" : event.stage, "clean and exit")
+      } else if (event._tag === "StageDone") mark("clean and exit")
       else if (event._tag === "ItemStatus" && event.stage === "start") {
-        lastStarted = { phase: "start: waiting for the last", cpu }
+        mark("start: waiting for the last", "start: waiting for the last")
       }
     }
   })
@@ -153,10 +147,7 @@ const runOnce = async () => {
   })
   const exitCode = await new Promise((resolve) => child.on("exit", resolve))
   const loadAfter = load()
-  const events = stdout
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line))
+  if (partial.startsWith("{")) events.push(JSON.parse(partial))
   const result = events.find((event) => event._tag === "Result")
   // Kept for a look when the run did not succeed; removed otherwise.
   const eventsFile = join(output, "events.ndjson")
@@ -208,7 +199,7 @@ const runOnce = async () => {
     cpu: { userSeconds: user, sysSeconds: sys, millisPerContainer: round(cpuMillisPerContainer) },
     // Without /proc/PID/task/PID/children (a kernel built without it) the CLI's CPU cannot be read
     // during the run: no phases, rather than all of it under start-up.
-    ...(stageMarks.length === 0 ? {} : { cpuMillisByPhase: phases(marksInOrder(), (user + sys) * 1000) }),
+    ...(marks.length === 0 ? {} : { cpuMillisByPhase: phases(marks, (user + sys) * 1000) }),
     waitSeconds: { median: round(median(waits)), max: round(Math.max(...waits)) },
     wallSeconds: round(timeField(stderr, "Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)")),
     stageSeconds,
