@@ -168,36 +168,54 @@ export const createAndStartAll = (
  */
 export type RemoveResult = "removed" | "absent"
 
+type Removal = Effect.Effect<
+  Outcome.Outcome<string, RemoveResult, ContainerEngineError.ContainerEngineError>,
+  InputError,
+  ContainerEngine
+>
+
+/** Removes every item of `field` through `remove`; one the engine does not know (`gone`) is absent. */
+const removeAll = (
+  field: "containers" | "volumes",
+  items: Iterable<string>,
+  remove: (
+    engine: ContainerEngine.Service,
+    name: string
+  ) => Effect.Effect<void, ContainerEngineError.ContainerEngineError>,
+  gone: "ContainerNotFound" | "VolumeNotFound",
+  options: Options | undefined
+): Removal =>
+  Effect.gen(function* () {
+    const names = yield* validateAll(items, (name, index) => Validation.name(`${field}[${index}]`, name))
+    const engine = yield* ContainerEngine
+    return yield* Parallel.forEachCollect(
+      names,
+      (name) =>
+        remove(engine, name).pipe(
+          Effect.as<RemoveResult>("removed"),
+          Effect.catchIf(
+            (error) => error._tag === gone,
+            () => Effect.succeed<RemoveResult>("absent")
+          )
+        ),
+      parallelOptions(options)
+    )
+  })
+
 /**
  * Removes every container (killing it first if it runs).
  *
  * @since 0.1.0
  * @category bulk
  */
-export const removeContainers = (
-  containers: Iterable<string>,
-  options?: Options
-): Effect.Effect<
-  Outcome.Outcome<string, RemoveResult, ContainerEngineError.ContainerEngineError>,
-  InputError,
-  ContainerEngine
-> =>
-  Effect.gen(function* () {
-    const names = yield* validateAll(containers, (name, index) =>
-      Validation.name(`containers[${index}]`, name)
-    )
-    const engine = yield* ContainerEngine
-    const outcome = yield* Parallel.forEachCollect(
-      names,
-      (name) =>
-        engine.removeContainer(name).pipe(
-          Effect.as<RemoveResult>("removed"),
-          Effect.catchTag("ContainerNotFound", () => Effect.succeed<RemoveResult>("absent"))
-        ),
-      parallelOptions(options)
-    )
-    return outcome
-  }).pipe(Effect.withSpan("Bulk.removeContainers"))
+export const removeContainers = (containers: Iterable<string>, options?: Options): Removal =>
+  removeAll(
+    "containers",
+    containers,
+    (engine, name) => engine.removeContainer(name),
+    "ContainerNotFound",
+    options
+  ).pipe(Effect.withSpan("Bulk.removeContainers"))
 
 /**
  * Removes every volume; one still mounted by a container fails with `VolumeInUse`.
@@ -205,25 +223,7 @@ export const removeContainers = (
  * @since 0.1.0
  * @category bulk
  */
-export const removeVolumes = (
-  volumes: Iterable<string>,
-  options?: Options
-): Effect.Effect<
-  Outcome.Outcome<string, RemoveResult, ContainerEngineError.ContainerEngineError>,
-  InputError,
-  ContainerEngine
-> =>
-  Effect.gen(function* () {
-    const names = yield* validateAll(volumes, (name, index) => Validation.name(`volumes[${index}]`, name))
-    const engine = yield* ContainerEngine
-    const outcome = yield* Parallel.forEachCollect(
-      names,
-      (name) =>
-        engine.removeVolume(name).pipe(
-          Effect.as<RemoveResult>("removed"),
-          Effect.catchTag("VolumeNotFound", () => Effect.succeed<RemoveResult>("absent"))
-        ),
-      parallelOptions(options)
-    )
-    return outcome
-  }).pipe(Effect.withSpan("Bulk.removeVolumes"))
+export const removeVolumes = (volumes: Iterable<string>, options?: Options): Removal =>
+  removeAll("volumes", volumes, (engine, name) => engine.removeVolume(name), "VolumeNotFound", options).pipe(
+    Effect.withSpan("Bulk.removeVolumes")
+  )
