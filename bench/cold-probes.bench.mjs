@@ -110,6 +110,9 @@ const runOnce = async () => {
       env: { ARMADA_DOCKER_TIMEOUT: "300 seconds", ...process.env }
     }
   )
+  // Decoded as a stream, so that a character split between two chunks stays whole.
+  child.stdout.setEncoding("utf8")
+  child.stderr.setEncoding("utf8")
   let stdout = ""
   let stderr = ""
   // The CLI's CPU where each phase began, read as the phase's first event comes (see `phases`).
@@ -126,8 +129,8 @@ const runOnce = async () => {
   const events = []
   let partial = ""
   child.stdout.on("data", (data) => {
-    stdout += String(data)
-    const lines = (partial + String(data)).split("\n")
+    stdout += data
+    const lines = (partial + data).split("\n")
     partial = lines.pop()
     for (const line of lines.filter((line) => line.startsWith("{"))) {
       const event = JSON.parse(line)
@@ -143,9 +146,10 @@ const runOnce = async () => {
     }
   })
   child.stderr.on("data", (data) => {
-    stderr += String(data)
+    stderr += data
   })
-  const exitCode = await new Promise((resolve) => child.on("exit", resolve))
+  // "close", not "exit": the last events (the result among them) may still be in the pipe at exit.
+  const exitCode = await new Promise((resolve) => child.on("close", resolve))
   const loadAfter = load()
   if (partial.startsWith("{")) events.push(JSON.parse(partial))
   const result = events.find((event) => event._tag === "Result")
