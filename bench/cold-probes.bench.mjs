@@ -6,7 +6,8 @@
 // and reads the readiness probes from the `--json` events (each container's "ready (N probes)",
 // the attempts `ProcessorClient.waitReady` counts) and armada's CPU (user + sys of the CLI
 // process) from `time`. Prints one JSON line per run: probes per ready container, CPU per container
-// started, the waits, wall time, the stages and the load average before and after, and where the
+// started, the waits, wall time, the stages, the load average before and after, the machine's pace
+// (`machine.nodeStartCpuMillis`, a bare Node.js start's CPU, to compare hosts), and where the
 // CPU went (`cpuMillisByPhase`: the CLI's CPU read from /proc as each stage's events arrive, in
 // 10 ms clock ticks; the start stage split at the last container started, into creating and
 // starting under the limit and waiting for the last ones); a run that fails keeps its events and
@@ -17,7 +18,7 @@
 // folder, `cp -r apps/cli/dist /tmp/before`, since bin.js imports its chunks/).
 // The CLI runs with ARMADA_DOCKER_TIMEOUT=300 seconds unless the environment sets it: on a busy
 // machine the engine can take longer than the default 30 s to answer one of 65 starts.
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
@@ -96,6 +97,24 @@ const phases = (marks, totalMillis) => {
   }
   return out
 }
+
+/**
+ * The CPU of a bare Node.js start under the CLI's V8 flags, in ms (median of 5, `time`'s 10 ms
+ * resolution): how fast this machine runs what armada's start-up is made of. Hosts of one "2-core"
+ * kind differ by 2-3 times in it, and armada's CPU per container moves with it.
+ */
+const nodeStartCpuMillis = () =>
+  median(
+    Array.from({ length: 5 }, () => {
+      const { stderr } = spawnSync(
+        "/usr/bin/time",
+        ["-f", "%U %S", process.execPath, "--single-threaded", "--no-opt", "-e", "0"],
+        { encoding: "utf8" }
+      )
+      const [user, sys] = stderr.trim().split(/\s+/).slice(-2).map(Number)
+      return (user + sys) * 1000
+    })
+  )
 
 const runOnce = async () => {
   const output = mkdtempSync(join(tmpdir(), "armada-cold-probes-"))
@@ -216,6 +235,7 @@ const runOnce = async () => {
   }
 }
 
+const machineFacts = { ...machine(), nodeStartCpuMillis: round(nodeStartCpuMillis()) }
 for (let run = 0; run < runs; run++) {
   printLine({
     case: "cold run",
@@ -224,6 +244,6 @@ for (let run = 0; run < runs; run++) {
     run: run + 1,
     ...(await runOnce()),
     targets,
-    machine: machine()
+    machine: machineFacts
   })
 }
