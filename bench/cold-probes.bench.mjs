@@ -47,6 +47,12 @@ const timeField = (report, label) => {
   return match[1].split(":").reduce((total, part) => total * 60 + Number(part), 0)
 }
 
+/** User and system CPU seconds of a `time -v` report. */
+const cpuSecondsOf = (report) => ({
+  user: timeField(report, "User time \\(seconds\\)"),
+  sys: timeField(report, "System time \\(seconds\\)")
+})
+
 const load = () => loadavg().map((x) => round(x, 1))
 
 /** Containers the run left on the engine (the CLI removes them; a run that leaves any is no success). */
@@ -108,10 +114,10 @@ const nodeStartCpuMillis = () =>
     Array.from({ length: 5 }, () => {
       const { stderr } = spawnSync(
         "/usr/bin/time",
-        ["-f", "%U %S", process.execPath, "--single-threaded", "--no-opt", "-e", "0"],
+        ["-v", process.execPath, "--single-threaded", "--no-opt", "-e", "0"],
         { encoding: "utf8" }
       )
-      const [user, sys] = stderr.trim().split(/\s+/).slice(-2).map(Number)
+      const { user, sys } = cpuSecondsOf(stderr)
       return (user + sys) * 1000
     })
   )
@@ -196,8 +202,7 @@ const runOnce = async () => {
   const waits = ready.map((event) => (event.at - startedAt.get(event.item)) / 1000)
   // Per container started: a run that failed part-way still says what the started ones cost.
   const containers = startedAt.size
-  const user = timeField(stderr, "User time \\(seconds\\)")
-  const sys = timeField(stderr, "System time \\(seconds\\)")
+  const { user, sys } = cpuSecondsOf(stderr)
   const stageSeconds = Object.fromEntries(
     events
       .filter((event) => event._tag === "StageDone")

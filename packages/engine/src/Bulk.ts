@@ -193,10 +193,7 @@ const removeAll = (
       (name) =>
         remove(engine, name).pipe(
           Effect.as<RemoveResult>("removed"),
-          Effect.catchIf(
-            (error) => error._tag === gone,
-            () => Effect.succeed<RemoveResult>("absent")
-          )
+          Effect.catchTag(gone, () => Effect.succeed<RemoveResult>("absent"))
         ),
       parallelOptions(options)
     )
