@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Fiber, Option, TestClock } from "effect"
-import { poll } from "../src/internal/services.js"
+import { poll } from "../src/internal/poll.js"
 
 describe("poll", () => {
   it.effect("gives up after its time even inside a finalizer (uninterruptible)", () =>

@@ -1,12 +1,14 @@
 /**
  * Networks on a swarm: overlay networks made by the manager (services can only join swarm-scoped
- * ones), attachable, labelled; one per name even when several processes ensure it at once.
+ * ones), attachable, labelled; one per name even when several processes ensure it at once; gone
+ * from every list when their removal returns.
  *
  * @internal
  */
 import { type ContainerEngine, ContainerEngineError, type NetworkInfo } from "@armada/engine"
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type { Manager } from "./manager.js"
+import { poll } from "./poll.js"
 
 interface SwarmNetwork {
   readonly Id: string
@@ -131,6 +133,21 @@ export const make = (manager: Manager): Effect.Effect<Networks> =>
                 path: `/networks/${network.Id}`
               }),
             { discard: true }
+          )
+          // The manager answers before its allocator has let go of the network, and lists it
+          // until then: a removal is done, as on Docker, once nobody sees the network any more.
+          const removed = new Set(found.map((network) => network.Id))
+          yield* poll(
+            Effect.map(named(name), (left) =>
+              left.some((network) => removed.has(network.Id)) ? Option.none() : Option.some(undefined)
+            ),
+            manager.timeout,
+            () =>
+              new ContainerEngineError.EngineError({
+                operation: "removeNetwork",
+                resource: name,
+                detail: `the manager still listed it ${Duration.format(manager.timeout)} after removing it`
+              })
           )
         })
     }

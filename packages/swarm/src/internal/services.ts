@@ -12,44 +12,13 @@ import {
   type ContainerSpec,
   type Labels
 } from "@armada/engine"
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type { Forwarders } from "./forward.js"
 import type { Manager } from "./manager.js"
 import type { Networks } from "./networks.js"
 import { type Node, type Nodes, publishesOnLoopback } from "./nodes.js"
+import { poll } from "./poll.js"
 import * as Spec from "./spec.js"
-
-/** How often a task is looked at while armada waits for it: 100 ms, doubling to 1 s. */
-const pollEvery = Schedule.union(
-  Schedule.exponential(Duration.millis(100)),
-  Schedule.spaced(Duration.seconds(1))
-)
-
-const notYet = Symbol("notYet")
-
-/**
- * Repeats `look` until it gives a value, within `within`; `onTimeout` names what never came. The
- * repeats are interruptible even where the caller is not (a removal in a scope's finalizer), or
- * the timeout could not end them: a container that never went away would be waited for forever.
- *
- * @internal
- */
-export const poll = <A, E>(
-  look: Effect.Effect<Option.Option<A>, E>,
-  within: Duration.Duration,
-  onTimeout: () => E
-): Effect.Effect<A, E> =>
-  Effect.flatMap(look, (found) =>
-    Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notYet)
-  ).pipe(
-    Effect.retry({ schedule: pollEvery, while: (error) => error === notYet }),
-    Effect.interruptible,
-    Effect.timeoutFail({ duration: within, onTimeout }),
-    Effect.catchIf(
-      (error): error is typeof notYet => error === notYet,
-      () => Effect.fail(onTimeout())
-    )
-  )
 
 /** @internal */
 export interface Located {

@@ -53,6 +53,8 @@ export const register = ({
       assert.strictEqual((yield* engine.inspectContainer(nameOf("net-member"))).security.networkMode, name)
       yield* engine.removeContainer(nameOf("net-member"))
       yield* engine.removeNetwork(name)
+      // Gone when the removal returns: a cleanup that checks afterwards finds nothing.
+      assert.deepStrictEqual(yield* engine.listNetworks(runLabel), [])
       assert.strictEqual((yield* failureOf(engine.removeNetwork(name)))._tag, "NetworkNotFound")
     })
   )
